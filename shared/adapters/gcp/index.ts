@@ -1,0 +1,2 @@
+/** Google Cloud adapters. Clients are created on first use, never at import. */
+export {};

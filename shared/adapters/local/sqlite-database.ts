@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** How long a writer waits for another process's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens (creating its folder) a SQLite database the way every embedded adapter
+ * needs it: WAL so readers (the dashboard) never block writers, and
+ * synchronous=FULL so a committed transaction survives a crash before we answer
+ * 2xx to a push delivery (DESIGN.md §4).
+ */
+export function openSqliteDatabase(file: string): Database.Database {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/**
+ * Runs `work` in a write transaction taken up front (BEGIN IMMEDIATE), so two
+ * processes doing read-modify-write on the same row serialise instead of one
+ * failing at commit time with SQLITE_BUSY.
+ */
+export function writeTransaction<T>(db: Database.Database, work: () => T): T {
+  return db.transaction(work).immediate();
+}

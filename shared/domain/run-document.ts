@@ -1,0 +1,133 @@
+/**
+ * The run document (DESIGN.md §4): one per training run, the source of truth
+ * every step reads and writes and every dashboard shows. Field names are the
+ * stored names (camelCase); timestamps are ISO-8601 strings in UTC.
+ */
+
+export const RUN_STATUSES = [
+  'received',
+  'registering',
+  'registered',
+  'deploying',
+  'deployed',
+  'verifying',
+  'live',
+  'failed',
+  'skipped',
+  'rolled_back',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const STEP_NAMES = ['register', 'deploy', 'verify'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type ModelType = 'retrieval' | 'ranking' | 'multitask';
+export type RetrievalAlgorithm = 'brute_force' | 'scann' | 'hnsw';
+
+/** Optional serving settings a training run may ask for. */
+export interface DeploymentConfig {
+  readonly memory?: string;
+  readonly cpu?: string;
+  readonly minInstances?: number;
+  readonly maxInstances?: number;
+  readonly timeoutS?: number;
+  readonly concurrency?: number;
+  readonly runtime?: string;
+  readonly public?: boolean;
+}
+
+/** What identifies a training run and its model; fixed when the run is created. */
+export interface RunIdentity {
+  readonly trainingRunId: string;
+  readonly modelEndpointId: string;
+  readonly modelSlug: string;
+  readonly runNumber: number;
+  readonly modelType: ModelType;
+  readonly retrievalAlgorithm: RetrievalAlgorithm;
+  readonly artifactUri: string;
+  readonly isBlessed: boolean;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly deploymentConfig?: DeploymentConfig;
+  readonly completedAt?: string;
+}
+
+export interface StepError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type StepStatus = 'pending' | 'in_progress' | 'succeeded' | 'failed';
+
+/** One step's progress. `lease` is set while an attempt holds the step. */
+export interface StepState {
+  readonly status: StepStatus;
+  readonly attempts: number;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly error?: StepError;
+  readonly lease?: { readonly owner: string; readonly expiresAt: string };
+}
+
+export interface RegistryRef {
+  readonly model: string;
+  readonly version: string;
+}
+
+export interface ServingRef {
+  readonly runtime: string;
+  readonly runtimeReason?: string;
+  readonly image?: string;
+  readonly service: string;
+  readonly revision?: string;
+  readonly url?: string;
+  readonly tagUrl?: string;
+}
+
+export interface VerificationCheck {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail?: string;
+}
+
+export interface Verification {
+  readonly checks: readonly VerificationCheck[];
+  readonly latencyP50Ms?: number;
+  readonly latencyP99Ms?: number;
+  readonly recallAtK?: { readonly k: number; readonly recall: number };
+}
+
+/** One entry of the bounded transition history. */
+export interface HistoryEntry {
+  readonly at: string;
+  readonly from: RunStatus | null;
+  readonly to: RunStatus;
+  readonly eventId?: string;
+  readonly reason?: string;
+}
+
+export interface RunDocument extends RunIdentity {
+  /** `{modelEndpointId}-{trainingRunId}`, see runKey(). */
+  readonly runId: string;
+  readonly status: RunStatus;
+  /** Why the run is in its status, for skipped/failed/rolled_back runs. */
+  readonly statusReason?: string;
+  readonly steps: Readonly<Record<StepName, StepState>>;
+  readonly registry?: RegistryRef;
+  readonly serving?: ServingRef;
+  readonly verification?: Verification;
+  readonly history: readonly HistoryEntry[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The parts of a run document a step may fill in when it finishes. */
+export interface RunPatch {
+  readonly registry?: RegistryRef;
+  readonly serving?: ServingRef;
+  readonly verification?: Verification;
+}
+
+/** The stable document id of a run: `{model_endpoint_id}-{training_run_id}`. */
+export function runKey(identity: Pick<RunIdentity, 'modelEndpointId' | 'trainingRunId'>): string {
+  return `${identity.modelEndpointId}-${identity.trainingRunId}`;
+}

@@ -1,0 +1,11 @@
+/**
+ * @recdeploy/shared: domain, ports, configuration, logging and errors. Cloud
+ * and embedded adapters are separate entry points (`@recdeploy/shared/gcp`,
+ * `@recdeploy/shared/local`) so a deployable loads only the SDKs it uses.
+ */
+export * from './errors.js';
+export * from './logging/logger.port.js';
+export * from './logging/recording-logger.js';
+export * from './domain/run-document.js';
+export * from './ports/run-store.port.js';
+export * from './ports/event-bus.port.js';
