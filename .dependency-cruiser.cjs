@@ -9,7 +9,14 @@ module.exports = {
       comment: 'Domain code and ports are plain TypeScript: no adapters, no cloud SDKs.',
       severity: 'error',
       from: { path: '^shared/(domain|ports)/' },
-      to: { path: ['^shared/adapters/', '@google-cloud/', 'better-sqlite3', 'node_modules/(pino|@grpc)/'] },
+      to: {
+        path: [
+          '^shared/adapters/',
+          '@google-cloud/',
+          'better-sqlite3',
+          'node_modules/(pino|@grpc)/',
+        ],
+      },
     },
     {
       name: 'no-function-to-function',
@@ -46,7 +53,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules)/' },
+    exclude: { path: '(^|/)dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: {

@@ -4,7 +4,6 @@
 module.exports = {
   'node-option': ['conditions=source', 'import=tsx'],
   require: ['test/support/hermetic.ts'],
-  spec: ['test/**/*.test.ts'],
   reporter: 'test/support/summary-reporter.cjs',
   timeout: 20000,
   'forbid-only': true,

@@ -20,13 +20,12 @@ function isLoopback(host: string): boolean {
 }
 
 type ConnectArgs = Parameters<net.Socket['connect']>;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- re-applied below with the socket as `this`
 const originalConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: ConnectArgs) {
   const first: unknown = args[0];
   const options = (Array.isArray(first) ? first[0] : first) as
-    | { host?: string; path?: string; port?: number }
-    | number
-    | string;
+    { host?: string; path?: string; port?: number } | number | string;
   const host =
     typeof options === 'object' && options !== null
       ? (options.host ?? (options.path ? 'unix-socket' : 'localhost'))
