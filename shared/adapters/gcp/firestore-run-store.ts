@@ -1,0 +1,269 @@
+import { Firestore, type CollectionReference, type Query } from '@google-cloud/firestore';
+import { RecdeployError, TransientError } from '../../errors.js';
+import type { Logger } from '../../logging/logger.port.js';
+import { runKey, type RunDocument, type RunIdentity } from '../../domain/run-document.js';
+import { decideCreateRun, decideTransition, type RunDecision } from '../../domain/run-commands.js';
+import type { EditContext } from '../../domain/run-document-edits.js';
+import { decideClaimStep, decideCompleteStep, decideFailStep } from '../../domain/step-commands.js';
+import {
+  decideAcquireServiceLease,
+  shouldReleaseServiceLease,
+} from '../../domain/service-lease.js';
+import { boundRejectedEvent, resolveListLimit } from '../../domain/run-queries.js';
+import type {
+  ClaimStepRequest,
+  ClaimStepResult,
+  CompleteStepRequest,
+  CreateRunResult,
+  FailStepRequest,
+  RejectedEvent,
+  RunChange,
+  RunQuery,
+  RunStore,
+  ServiceLeaseRequest,
+  ServiceLeaseResult,
+  TransitionRequest,
+  TransitionResult,
+  Unsubscribe,
+  WriteContext,
+} from '../../ports/run-store.port.js';
+import {
+  documentId,
+  fromFirestoreLease,
+  fromFirestoreRejected,
+  fromFirestoreRun,
+  toFirestoreLease,
+  toFirestoreRejected,
+  toFirestoreRun,
+} from './firestore-run-mapping.js';
+import { watchRuns } from './firestore-run-watch.js';
+import { isAlreadyExists, toStoreError } from './firestore-errors.js';
+
+/** Options of the Firestore run store. */
+export interface FirestoreRunStoreOptions {
+  /** An injected client (tests, shared clients); closing the store leaves it open. */
+  readonly firestore?: Firestore;
+  /** For the client the store creates on first use when none is injected. */
+  readonly projectId?: string;
+  readonly databaseId?: string;
+  /** @defaultValue 'deployments' (DESIGN.md §4) */
+  readonly collection?: string;
+  /** @defaultValue 'service_leases' */
+  readonly leaseCollection?: string;
+  /** @defaultValue 'rejected_events' (bound it with a TTL policy on `expireAt`) */
+  readonly rejectedCollection?: string;
+  readonly clock?: () => Date;
+  /** Where watch() reports listener and stream errors; without one, a process warning. */
+  readonly logger?: Logger;
+  /** watch(): tolerated clock skew between writers. @defaultValue 5 minutes */
+  readonly watchSlackMs?: number;
+}
+
+type Outcome<R> =
+  { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: RecdeployError };
+
+/**
+ * The cloud RunStore on Firestore: collection `deployments`, document id =
+ * runId, the layout external dashboards read. Every write of a run is one
+ * `runTransaction` (read, the domain's pure decision, write); the callback has
+ * no side effects because the client re-runs it on contention.
+ */
+export class FirestoreRunStore implements RunStore {
+  private db: Firestore | undefined;
+  private readonly ownsClient: boolean;
+  private readonly clock: () => Date;
+  private readonly watchers = new Set<Unsubscribe>();
+
+  constructor(private readonly options: FirestoreRunStoreOptions = {}) {
+    this.db = options.firestore;
+    this.ownsClient = options.firestore === undefined;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async createRun(identity: RunIdentity, context: WriteContext = {}): Promise<CreateRunResult> {
+    // create() is the precondition: it fails if the run exists, without a transaction.
+    const decision = decideCreateRun(undefined, identity, this.context(context));
+    const ref = this.runs().doc(documentId(runKey(identity)));
+    try {
+      if (decision.write) await ref.create(toFirestoreRun(decision.write, this.runs().id));
+      return decision.result;
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw toStoreError(error);
+    }
+    const existing = await this.getRun(runKey(identity));
+    if (existing === undefined) {
+      throw new TransientError('STORE.CONFLICT', `run ${runKey(identity)} vanished while created`);
+    }
+    return { kind: 'exists', run: existing };
+  }
+
+  async getRun(runId: string): Promise<RunDocument | undefined> {
+    const snapshot = await this.call(() => this.runs().doc(documentId(runId)).get());
+    const data = snapshot.data();
+    return data === undefined ? undefined : fromFirestoreRun(data);
+  }
+
+  /**
+   * Newest updatedAt first. In production Firestore the filtered forms need
+   * composite indexes: (status, updatedAt desc), (modelEndpointId, updatedAt
+   * desc) and (modelEndpointId, status, updatedAt desc); the emulator does not
+   * enforce them.
+   */
+  async listRuns(query: RunQuery = {}): Promise<readonly RunDocument[]> {
+    let q: Query = this.runs();
+    if (query.status !== undefined) q = q.where('status', '==', query.status);
+    if (query.modelEndpointId !== undefined)
+      q = q.where('modelEndpointId', '==', query.modelEndpointId);
+    const limit = resolveListLimit(query.limit);
+    const snapshot = await this.call(() => q.orderBy('updatedAt', 'desc').limit(limit).get());
+    return snapshot.docs.map((doc) => fromFirestoreRun(doc.data()));
+  }
+
+  async claimStep(request: ClaimStepRequest): Promise<ClaimStepResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideClaimStep(current, request, context));
+  }
+
+  async completeStep(request: CompleteStepRequest): Promise<TransitionResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideCompleteStep(current, request, context));
+  }
+
+  async failStep(request: FailStepRequest): Promise<TransitionResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideFailStep(current, request, context));
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideTransition(current, request, context));
+  }
+
+  async acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
+    const now = request.now ?? this.clock();
+    const ref = this.leases().doc(documentId(request.service));
+    return this.call(() =>
+      this.client().runTransaction(async (tx) => {
+        const data = (await tx.get(ref)).data();
+        const current = data === undefined ? undefined : fromFirestoreLease(data);
+        const decision = decideAcquireServiceLease(current, request, now);
+        if (decision.write) tx.set(ref, toFirestoreLease(decision.write));
+        return decision.result;
+      }),
+    );
+  }
+
+  async releaseServiceLease(service: string, runId: string): Promise<void> {
+    const ref = this.leases().doc(documentId(service));
+    await this.call(() =>
+      this.client().runTransaction(async (tx) => {
+        const data = (await tx.get(ref)).data();
+        const current = data === undefined ? undefined : fromFirestoreLease(data);
+        if (shouldReleaseServiceLease(current, runId)) tx.delete(ref);
+      }),
+    );
+  }
+
+  async recordRejectedEvent(event: RejectedEvent): Promise<void> {
+    const bounded = boundRejectedEvent(event, this.clock());
+    const ref = this.rejected().doc(documentId(bounded.eventId));
+    try {
+      // create(): a redelivered rejection keeps the first record.
+      await ref.create(toFirestoreRejected(bounded));
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw toStoreError(error);
+    }
+  }
+
+  async listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]> {
+    const query = this.rejected().orderBy('receivedAt', 'desc').limit(resolveListLimit(limit));
+    const snapshot = await this.call(() => query.get());
+    return snapshot.docs.map((doc) => fromFirestoreRejected(doc.data()));
+  }
+
+  watch(listener: (change: RunChange) => void): Unsubscribe {
+    const logger = this.options.logger;
+    const stop = watchRuns(this.runs(), listener, {
+      start: this.clock(),
+      slackMs: this.options.watchSlackMs ?? 5 * 60_000,
+      onError: (error) => {
+        if (logger) logger.error('run store watch failed', { error: String(error) });
+        else process.emitWarning(`run store watch failed: ${String(error)}`);
+      },
+    });
+    const unsubscribe = (): void => {
+      this.watchers.delete(unsubscribe);
+      stop();
+    };
+    this.watchers.add(unsubscribe);
+    return unsubscribe;
+  }
+
+  async close(): Promise<void> {
+    for (const unsubscribe of [...this.watchers]) unsubscribe();
+    if (this.ownsClient && this.db !== undefined) await this.db.terminate();
+    if (this.ownsClient) this.db = undefined;
+  }
+
+  /** Read, decide and write one run in a transaction; domain errors leave it as values. */
+  private async decide<R>(
+    runId: string,
+    decide: (current: RunDocument | undefined) => RunDecision<R>,
+  ): Promise<R> {
+    const ref = this.runs().doc(documentId(runId));
+    const collection = this.runs().id;
+    const outcome = await this.call(() =>
+      this.client().runTransaction(async (tx): Promise<Outcome<R>> => {
+        const data = (await tx.get(ref)).data();
+        try {
+          const decision = decide(data === undefined ? undefined : fromFirestoreRun(data));
+          if (decision.write) tx.set(ref, toFirestoreRun(decision.write, collection));
+          return { ok: true, value: decision.result };
+        } catch (error) {
+          // Returned, not thrown: a thrown error would roll back and could be
+          // mistaken for a retryable Firestore one; a refusal is an answer.
+          if (error instanceof RecdeployError) return { ok: false, error };
+          throw error;
+        }
+      }),
+    );
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  private context(context: WriteContext): EditContext {
+    return {
+      now: context.now ?? this.clock(),
+      ...(context.eventId === undefined ? {} : { eventId: context.eventId }),
+    };
+  }
+
+  /** The client, created on first use so importing or constructing needs no credentials. */
+  private client(): Firestore {
+    this.db ??= new Firestore({
+      ...(this.options.projectId === undefined ? {} : { projectId: this.options.projectId }),
+      ...(this.options.databaseId === undefined ? {} : { databaseId: this.options.databaseId }),
+    });
+    return this.db;
+  }
+
+  private runs(): CollectionReference {
+    return this.client().collection(this.options.collection ?? 'deployments');
+  }
+
+  private leases(): CollectionReference {
+    return this.client().collection(this.options.leaseCollection ?? 'service_leases');
+  }
+
+  private rejected(): CollectionReference {
+    return this.client().collection(this.options.rejectedCollection ?? 'rejected_events');
+  }
+}

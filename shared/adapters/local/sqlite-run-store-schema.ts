@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+import { PermanentError } from '../../errors.js';
+import { writeTransaction } from './sqlite-database.js';
+
+/**
+ * The run store's schema version, kept in the file's `user_version`: the run
+ * store owns its SQLite file (the local event bus has its own), so nothing
+ * else bumps it.
+ */
+export const RUN_STORE_SCHEMA_VERSION = 1;
+
+/**
+ * - deployments: one row per run; the document is JSON, and the columns the
+ *   dashboard filters and sorts on are copied out beside it with indexes
+ *   (latest runs, by status, by model endpoint).
+ * - run_changes: a change log appended in the same transaction as each run
+ *   write; watch() polls it, so a dashboard in another process sees changes
+ *   in commit order. Pruned to its newest rows.
+ * - service_leases, rejected_events: see the RunStore port.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS deployments (
+    id                TEXT PRIMARY KEY,
+    status            TEXT NOT NULL,
+    model_endpoint_id TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    doc               TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS deployments_latest ON deployments (updated_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS deployments_by_status ON deployments (status, updated_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS deployments_by_endpoint
+    ON deployments (model_endpoint_id, updated_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS deployments_by_endpoint_status
+    ON deployments (model_endpoint_id, status, updated_at DESC, id DESC);
+  CREATE TABLE IF NOT EXISTS run_changes (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    doc    TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS service_leases (
+    service     TEXT PRIMARY KEY,
+    run_id      TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS rejected_events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    doc         TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS rejected_events_newest ON rejected_events (received_at DESC, seq DESC);
+  `,
+];
+
+/**
+ * Brings the file to RUN_STORE_SCHEMA_VERSION inside one write transaction,
+ * so two processes opening a new file at once do not both migrate it.
+ * Refuses a file written by a newer schema rather than misreading it.
+ */
+export function migrateRunStore(db: Database.Database): void {
+  writeTransaction(db, () => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > RUN_STORE_SCHEMA_VERSION) {
+      throw new PermanentError(
+        'STORE.CONFLICT',
+        `run store file has schema ${version}, newer than this program's ${RUN_STORE_SCHEMA_VERSION}`,
+        { metadata: { version, supported: RUN_STORE_SCHEMA_VERSION } },
+      );
+    }
+    for (let v = version; v < RUN_STORE_SCHEMA_VERSION; v += 1) {
+      const sql = MIGRATIONS[v];
+      if (sql !== undefined) db.exec(sql);
+    }
+    if (version !== RUN_STORE_SCHEMA_VERSION)
+      db.pragma(`user_version = ${RUN_STORE_SCHEMA_VERSION}`);
+  });
+}

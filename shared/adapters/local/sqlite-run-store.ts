@@ -1,0 +1,219 @@
+import type Database from 'better-sqlite3';
+import { TransientError } from '../../errors.js';
+import type { Logger } from '../../logging/logger.port.js';
+import { runKey, type RunDocument, type RunIdentity } from '../../domain/run-document.js';
+import { decideCreateRun, decideTransition, type RunDecision } from '../../domain/run-commands.js';
+import { decideClaimStep, decideCompleteStep, decideFailStep } from '../../domain/step-commands.js';
+import {
+  decideAcquireServiceLease,
+  shouldReleaseServiceLease,
+} from '../../domain/service-lease.js';
+import {
+  DEFAULT_MAX_REJECTED_EVENTS,
+  boundRejectedEvent,
+  resolveListLimit,
+} from '../../domain/run-queries.js';
+import type { EditContext } from '../../domain/run-document-edits.js';
+import type {
+  ClaimStepRequest,
+  ClaimStepResult,
+  CompleteStepRequest,
+  CreateRunResult,
+  FailStepRequest,
+  RejectedEvent,
+  RunChange,
+  RunQuery,
+  RunStore,
+  ServiceLeaseRequest,
+  ServiceLeaseResult,
+  TransitionRequest,
+  TransitionResult,
+  Unsubscribe,
+  WriteContext,
+} from '../../ports/run-store.port.js';
+import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
+import { migrateRunStore } from './sqlite-run-store-schema.js';
+import { SqliteChangeFeed } from './sqlite-change-feed.js';
+import { SqliteRunStatements } from './sqlite-run-statements.js';
+
+/** Options of the embedded run store. */
+export interface SqliteRunStoreOptions {
+  /** The SQLite file (created with its folder if missing). */
+  readonly file: string;
+  /** Defaults to the system clock; a write's `now` overrides it. */
+  readonly clock?: () => Date;
+  /** How often watch() polls the change log. @defaultValue 200 ms */
+  readonly pollIntervalMs?: number;
+  /** Rejected events kept, newest first. @defaultValue 1,000 */
+  readonly maxRejectedEvents?: number;
+  /** Where watch() reports a listener that throws; without one, a process warning. */
+  readonly logger?: Logger;
+}
+
+/**
+ * The embedded RunStore: one SQLite file (WAL, synchronous=FULL) that several
+ * processes (the functions and the dashboard) share. Every write is one
+ * BEGIN IMMEDIATE transaction: load, decide with the domain's pure decision,
+ * write the document and its change-log row. better-sqlite3 is synchronous;
+ * the methods are async because the port is.
+ */
+export class SqliteRunStore implements RunStore {
+  private readonly db: Database.Database;
+  private readonly sql: SqliteRunStatements;
+  private readonly feed: SqliteChangeFeed;
+  private readonly clock: () => Date;
+  private readonly maxRejectedEvents: number;
+
+  constructor(options: SqliteRunStoreOptions) {
+    this.db = openSqliteDatabase(options.file);
+    try {
+      migrateRunStore(this.db);
+      this.sql = new SqliteRunStatements(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.clock = options.clock ?? (() => new Date());
+    this.maxRejectedEvents = options.maxRejectedEvents ?? DEFAULT_MAX_REJECTED_EVENTS;
+    const logger = options.logger;
+    this.feed = new SqliteChangeFeed(this.db, options.pollIntervalMs ?? 200, (error) => {
+      if (logger) logger.error('run store watch failed', { error: String(error) });
+      else process.emitWarning(`run store watch failed: ${String(error)}`);
+    });
+  }
+
+  createRun(identity: RunIdentity, context: WriteContext = {}): Promise<CreateRunResult> {
+    return this.decide(runKey(identity), (current) =>
+      decideCreateRun(current, identity, this.context(context)),
+    );
+  }
+
+  getRun(runId: string): Promise<RunDocument | undefined> {
+    return this.settle(() => this.sql.getRun(runId));
+  }
+
+  listRuns(query: RunQuery = {}): Promise<readonly RunDocument[]> {
+    return this.settle(() => this.sql.listRuns(query, resolveListLimit(query.limit)));
+  }
+
+  claimStep(request: ClaimStepRequest): Promise<ClaimStepResult> {
+    return this.decide(request.runId, (current) =>
+      decideClaimStep(current, request, this.context(request)),
+    );
+  }
+
+  completeStep(request: CompleteStepRequest): Promise<TransitionResult> {
+    return this.decide(request.runId, (current) =>
+      decideCompleteStep(current, request, this.context(request)),
+    );
+  }
+
+  failStep(request: FailStepRequest): Promise<TransitionResult> {
+    return this.decide(request.runId, (current) =>
+      decideFailStep(current, request, this.context(request)),
+    );
+  }
+
+  transition(request: TransitionRequest): Promise<TransitionResult> {
+    return this.decide(request.runId, (current) =>
+      decideTransition(current, request, this.context(request)),
+    );
+  }
+
+  acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
+    const now = request.now ?? this.clock();
+    return this.settle(() =>
+      writeTransaction(this.db, () => {
+        const current = this.sql.getLease(request.service);
+        const decision = decideAcquireServiceLease(current, request, now);
+        if (decision.write) this.sql.putLease(decision.write);
+        return decision.result;
+      }),
+    );
+  }
+
+  releaseServiceLease(service: string, runId: string): Promise<void> {
+    return this.settle(() =>
+      writeTransaction(this.db, () => {
+        if (shouldReleaseServiceLease(this.sql.getLease(service), runId)) {
+          this.sql.deleteLease(service);
+        }
+      }),
+    );
+  }
+
+  recordRejectedEvent(event: RejectedEvent): Promise<void> {
+    const bounded = boundRejectedEvent(event, this.clock());
+    return this.settle(() =>
+      writeTransaction(this.db, () => this.sql.addRejected(bounded, this.maxRejectedEvents)),
+    );
+  }
+
+  listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]> {
+    return this.settle(() => this.sql.listRejected(resolveListLimit(limit)));
+  }
+
+  watch(listener: (change: RunChange) => void): Unsubscribe {
+    this.assertOpen();
+    return this.feed.subscribe(listener);
+  }
+
+  /** Stops every watcher and closes the connection; idempotent. */
+  close(): Promise<void> {
+    this.feed.stop();
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  /** Load, decide and write in one transaction; then wake local watchers. */
+  private decide<R>(
+    runId: string,
+    decision: (current: RunDocument | undefined) => RunDecision<R>,
+  ): Promise<R> {
+    return this.settle(() => {
+      const result = writeTransaction(this.db, () => {
+        const { write, result } = decision(this.sql.getRun(runId));
+        if (write) this.sql.putRun(write);
+        return result;
+      });
+      this.feed.nudge();
+      return result;
+    });
+  }
+
+  private context(context: WriteContext): EditContext {
+    return {
+      now: context.now ?? this.clock(),
+      ...(context.eventId === undefined ? {} : { eventId: context.eventId }),
+    };
+  }
+
+  private assertOpen(): void {
+    if (!this.db.open) throw new TransientError('STORE.UNAVAILABLE', 'the run store is closed');
+  }
+
+  /**
+   * A locked or closed database is a passing condition (another process holds
+   * the write lock past busy_timeout, the disk is full): TransientError
+   * 'STORE.UNAVAILABLE', so the delivery is retried. Domain errors pass as
+   * they are. Runs `work` now (better-sqlite3 is synchronous) and settles a
+   * promise with the outcome, because the port is asynchronous.
+   */
+  private settle<T>(work: () => T): Promise<T> {
+    try {
+      this.assertOpen();
+      return Promise.resolve(work());
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(code)) {
+        return Promise.reject(
+          new TransientError('STORE.UNAVAILABLE', `run store: ${String(error)}`, {
+            cause: error,
+            metadata: { sqliteCode: code },
+          }),
+        );
+      }
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

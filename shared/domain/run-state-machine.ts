@@ -1,0 +1,107 @@
+import type { RunStatus, StepName } from './run-document.js';
+
+/**
+ * The run state machine of DESIGN.md §4 as data and pure functions.
+ *
+ * ```
+ * received → registering → registered → deploying → deployed → verifying → live → rolled_back
+ *   └─ any status before live ─→ failed | skipped
+ * ```
+ * failed, skipped and rolled_back are terminal.
+ */
+
+/** The linear chain a successful run walks through, in order. */
+export const RUN_CHAIN = [
+  'received',
+  'registering',
+  'registered',
+  'deploying',
+  'deployed',
+  'verifying',
+  'live',
+] as const satisfies readonly RunStatus[];
+
+/** Statuses a run never leaves. */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['failed', 'skipped', 'rolled_back'];
+
+/**
+ * How far along the chain a status is. rolled_back ranks after live: a
+ * rolled-back run was live, so a late "go live" for it has already happened.
+ * failed and skipped have no rank: they say nothing about how far a run got.
+ */
+const RANK: Readonly<Partial<Record<RunStatus, number>>> = {
+  received: 0,
+  registering: 1,
+  registered: 2,
+  deploying: 3,
+  deployed: 4,
+  verifying: 5,
+  live: 6,
+  rolled_back: 7,
+};
+
+/** `legal`: apply it; `noop`: it already happened (a redelivery); `illegal`: refuse it. */
+export type TransitionKind = 'legal' | 'noop' | 'illegal';
+
+/** True for failed, skipped and rolled_back. */
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** The chain position of a status, or undefined for failed/skipped. */
+export function chainRank(status: RunStatus): number | undefined {
+  return RANK[status];
+}
+
+/**
+ * Classifies moving a run from `from` to `to`:
+ * - legal: one step along the chain; any status before live → failed or skipped
+ *   (skipped covers "not blessed" and "superseded", which can be found out up
+ *   to the moment traffic moves, so deployed/verifying may be skipped too);
+ *   live → rolled_back.
+ * - noop: `to` equals `from`, or `to` is on the chain and the run has already
+ *   reached or passed it (a redelivered event); rolled_back counts as past live.
+ * - illegal: everything else (skipping chain steps, leaving failed/skipped,
+ *   failing or skipping a run that went live).
+ */
+export function classifyTransition(from: RunStatus, to: RunStatus): TransitionKind {
+  if (from === to) return 'noop';
+  const fromRank = RANK[from];
+  const toRank = RANK[to];
+  if (fromRank !== undefined && toRank !== undefined && to !== 'rolled_back') {
+    if (toRank <= fromRank) return 'noop';
+    return toRank === fromRank + 1 ? 'legal' : 'illegal';
+  }
+  if (isTerminal(from)) return 'illegal';
+  if (from === 'live') return to === 'rolled_back' ? 'legal' : 'illegal';
+  // from is a pre-live chain status here.
+  return to === 'failed' || to === 'skipped' ? 'legal' : 'illegal';
+}
+
+/** How a step maps onto run statuses. */
+export interface StepStatuses {
+  /** The run status in which the step may start (the previous step is done). */
+  readonly ready: RunStatus;
+  /** The run status while the step runs. */
+  readonly running: RunStatus;
+  /** The run status once the step succeeded. */
+  readonly done: RunStatus;
+}
+
+/** register: registering→registered, deploy: deploying→deployed, verify: verifying→live. */
+export const STEP_STATUSES: Readonly<Record<StepName, StepStatuses>> = {
+  register: { ready: 'received', running: 'registering', done: 'registered' },
+  deploy: { ready: 'registered', running: 'deploying', done: 'deployed' },
+  verify: { ready: 'deployed', running: 'verifying', done: 'live' },
+};
+
+/** The step whose running or done status `status` is, if any. */
+export function stepOfStatus(
+  status: RunStatus,
+): { readonly step: StepName; readonly phase: 'running' | 'done' } | undefined {
+  for (const [step, statuses] of Object.entries(STEP_STATUSES) as [StepName, StepStatuses][]) {
+    if (statuses.running === status) return { step, phase: 'running' };
+    if (statuses.done === status) return { step, phase: 'done' };
+  }
+  return undefined;
+}
