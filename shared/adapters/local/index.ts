@@ -1,2 +1,15 @@
 /** Embedded adapters: the real program on one machine (SQLite, files, processes). */
 export * from './sqlite-database.js';
+export * from './sqlite-run-store.js';
+export * from './local-event-bus.js';
+export {
+  PUSH_SUBSCRIPTION_DEFAULTS,
+  type PushSubscriptionOptions,
+} from './local-event-bus-validation.js';
+export type {
+  DeadLetter,
+  LocalEventBusStats,
+  SubscriptionStats,
+} from './local-event-bus-inspection.js';
+export * from './delivery-backoff.js';
+export type { SubscriptionSettings } from './local-event-bus-topology.js';
