@@ -1,0 +1,65 @@
+/**
+ * deployment-finished v1: the chain's output, for other systems. Says how a
+ * run ended (live, failed, rolled_back, skipped), where the model serves, and
+ * a summary of the verification. It carries both ids separately because a run
+ * id cannot be split back into them reliably (ids may contain "-").
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { buildChecked, defineContract, readRunIdKey } from './contract.js';
+import { DateTime, HttpUrl, Id, OneOf, RunId, SchemaVersion1, Text } from './fields.js';
+import type { ParseResult } from './result.js';
+import { validateAgainstSchema } from './validation/validate.js';
+import { VerificationSummaryV1Schema } from './verification-summary.v1.js';
+
+/** Pub/Sub topic of deployment-finished events. */
+export const DEPLOYMENT_FINISHED_TOPIC = 'deployment-finished';
+
+/** How a run can end. */
+export const DEPLOYMENT_OUTCOMES = ['live', 'failed', 'rolled_back', 'skipped'] as const;
+
+/** Schema of a deployment-finished v1 message. Extra fields are allowed and kept. */
+export const DeploymentFinishedV1Schema = Type.Object(
+  {
+    schema_version: SchemaVersion1,
+    run_id: RunId,
+    training_run_id: Id('id of the training run'),
+    model_endpoint_id: Id('the serving endpoint'),
+    outcome: OneOf(DEPLOYMENT_OUTCOMES),
+    reason: Type.Optional(Text('why the run failed, was skipped or rolled back')),
+    service_url: Type.Optional(
+      HttpUrl('the service URL now serving (absent if nothing was deployed)'),
+    ),
+    revision: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'the Cloud Run revision' }),
+    ),
+    verification: Type.Optional(VerificationSummaryV1Schema),
+    finished_at: Type.Optional(DateTime('when the run ended')),
+  },
+  {
+    $id: 'urn:recdeploy:event:deployment-finished:v1',
+    title: 'deployment-finished v1',
+    description: 'A run reached its final state.',
+  },
+);
+
+/** A validated deployment-finished v1 message. */
+export type DeploymentFinishedV1 = Static<typeof DeploymentFinishedV1Schema>;
+
+/** The deployment-finished v1 contract (topic, schema, schema file). */
+export const deploymentFinishedV1Contract = defineContract(
+  DEPLOYMENT_FINISHED_TOPIC,
+  1,
+  DeploymentFinishedV1Schema,
+);
+
+/** Validates a decoded payload as a deployment-finished v1 message; never throws. */
+export function parseDeploymentFinishedV1(payload: unknown): ParseResult<DeploymentFinishedV1> {
+  return validateAgainstSchema(DeploymentFinishedV1Schema, payload, readRunIdKey);
+}
+
+/** Builds a valid message for publishers (sets schema_version); throws EventContractError if invalid. */
+export function buildDeploymentFinishedV1(
+  fields: Omit<DeploymentFinishedV1, 'schema_version'>,
+): DeploymentFinishedV1 {
+  return buildChecked(deploymentFinishedV1Contract, { ...fields, schema_version: '1' });
+}
