@@ -2,7 +2,7 @@
 // so `npm test` needs no build step. The unit tier is kept off the network by
 // test/support/hermetic.ts.
 module.exports = {
-  'node-option': ['conditions=source', 'import=tsx'],
+  'node-option': ['conditions=source', 'import=tsx', 'no-experimental-require-module'],
   require: ['test/support/hermetic.ts'],
   reporter: 'test/support/summary-reporter.cjs',
   timeout: 20000,

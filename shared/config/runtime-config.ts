@@ -83,3 +83,13 @@ export function loadRuntimeConfig(env: Env = process.env): Readonly<RuntimeConfi
     firestoreDatabase: vars.FIRESTORE_DATABASE,
   });
 }
+
+/** Every topic name, for creating them (local bus) or checking them (deploy configs). */
+export function topicNames(topics: Topics): string[] {
+  return [
+    topics.trainingCompleted,
+    topics.modelRegistered,
+    topics.modelDeployed,
+    topics.deploymentFinished,
+  ];
+}
