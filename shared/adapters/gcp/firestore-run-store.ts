@@ -55,8 +55,6 @@ export interface FirestoreRunStoreOptions {
   readonly clock?: () => Date;
   /** Where watch() reports listener and stream errors; without one, a process warning. */
   readonly logger?: Logger;
-  /** watch(): tolerated clock skew between writers. @defaultValue 5 minutes */
-  readonly watchSlackMs?: number;
 }
 
 type Outcome<R> =
@@ -185,7 +183,6 @@ export class FirestoreRunStore implements RunStore {
     const logger = this.options.logger;
     const stop = watchRuns(this.runs(), listener, {
       start: this.clock(),
-      slackMs: this.options.watchSlackMs ?? 5 * 60_000,
       onError: (error) => {
         if (logger) logger.error('run store watch failed', { error: String(error) });
         else process.emitWarning(`run store watch failed: ${String(error)}`);

@@ -6,24 +6,23 @@ import { fromFirestoreRun } from './firestore-run-mapping.js';
 export interface WatchRunsOptions {
   /** When the watch starts, by the store's clock (the clock writers stamp updatedAt with). */
   readonly start: Date;
-  /**
-   * How far before `start` the listened query reaches, for writers whose
-   * clocks run behind ours; it only widens the first snapshot.
-   */
-  readonly slackMs: number;
   readonly onError: (error: unknown) => void;
 }
 
 /**
  * watch() for Firestore: one `onSnapshot` listener on the runs updated since
- * (start − slack). Listening to the whole collection would read every run
- * ever made when a dashboard opens. Every later change enters that query
- * (updatedAt only grows), so it arrives as added or modified.
+ * `start`. Listening to the whole collection would read every run ever made
+ * when a dashboard opens. Every later change enters that query (updatedAt only
+ * grows), so it arrives as added or modified.
  *
- * The first snapshot is the state at subscription; of it, only runs stamped
- * at or after `start` are delivered (a write racing the subscription must not
- * be lost; one from the same millisecond as the call may be delivered too).
- * Within a snapshot changes are delivered in commit (updateTime) order.
+ * Only versions stamped at or after `start` are delivered, in every snapshot,
+ * not just the first: the emulator was seen to add a document written before
+ * the call in a later snapshot, which a first-snapshot-only filter let through.
+ * A write racing the subscription is not lost (it is stamped after `start`);
+ * one from the same millisecond as the call may be delivered too. A writer
+ * whose clock runs behind the store's by more than the gap between its write
+ * and the call is not seen: dashboards load the current list first, then
+ * watch. Within a snapshot changes are delivered in commit (updateTime) order.
  * Firestore may fold rapid updates of one document into one snapshot: the
  * listener then sees the latest state only.
  */
@@ -32,13 +31,9 @@ export function watchRuns(
   listener: (change: RunChange) => void,
   options: WatchRunsOptions,
 ): Unsubscribe {
-  const since = Timestamp.fromMillis(options.start.getTime() - options.slackMs);
   const startMs = options.start.getTime();
-  let first = true;
-  return runs.where('updatedAt', '>=', since).onSnapshot(
+  return runs.where('updatedAt', '>=', Timestamp.fromMillis(startMs)).onSnapshot(
     (snapshot) => {
-      const initial = first;
-      first = false;
       const changes = snapshot
         .docChanges()
         .filter((change) => change.type !== 'removed')
@@ -46,7 +41,7 @@ export function watchRuns(
       for (const change of changes) {
         try {
           const run = fromFirestoreRun(change.doc.data());
-          if (initial && Date.parse(run.updatedAt) < startMs) continue;
+          if (Date.parse(run.updatedAt) < startMs) continue;
           listener({ run });
         } catch (error) {
           options.onError(error);
