@@ -1,5 +1,6 @@
 import type { ClientConfig, PubSub, PublishOptions, Topic } from '@google-cloud/pubsub';
 import { PermanentError, TransientError } from '../../errors.js';
+import { encodeJsonData } from '../encode-json-data.js';
 import type { EventBus, OutgoingMessage } from '../../ports/event-bus.port.js';
 
 /** Options of the Pub/Sub adapter. */
@@ -48,20 +49,6 @@ export function toPublishError(error: unknown, topic: string): PermanentError | 
   return new TransientError('BUS.PUBLISH_FAILED', `publish to ${topic} failed: ${reason}`, options);
 }
 
-/** Serialises the payload the way every recdeploy event travels: UTF-8 JSON bytes. */
-function jsonBytes(topic: string, data: unknown): Buffer {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data);
-  } catch (cause) {
-    throw new PermanentError('BUS.PUBLISH_FAILED', `data for ${topic} is not JSON`, { cause });
-  }
-  if (text === undefined) {
-    throw new PermanentError('BUS.PUBLISH_FAILED', `data for ${topic} is not JSON`);
-  }
-  return Buffer.from(text, 'utf8');
-}
-
 /**
  * EventBus over Cloud Pub/Sub. The client library is loaded and the client
  * created on the first publish, never at import, so a deployable that only
@@ -82,7 +69,7 @@ export class PubSubEventBus implements EventBus {
     if (this.closed) {
       throw new TransientError('BUS.PUBLISH_FAILED', `bus closed; not publishing to ${topicName}`);
     }
-    const data = jsonBytes(topicName, message.data);
+    const data = encodeJsonData(topicName, message.data);
     const { orderingKey } = message;
     const topic = await this.topicHandle(topicName, orderingKey !== undefined);
     try {

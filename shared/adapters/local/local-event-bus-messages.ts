@@ -10,21 +10,6 @@ export interface StoredMessageInput {
   readonly orderingKey: string | null;
 }
 
-/** Serialises a payload the way every recdeploy event travels: UTF-8 JSON bytes. */
-export function encodeJsonData(topic: string, data: unknown): Buffer {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data);
-  } catch (cause) {
-    throw new PermanentError('BUS.PUBLISH_FAILED', `data for ${topic} is not JSON`, { cause });
-  }
-  // JSON.stringify(undefined) (or a function) yields no text at all.
-  if (text === undefined) {
-    throw new PermanentError('BUS.PUBLISH_FAILED', `data for ${topic} is not JSON`);
-  }
-  return Buffer.from(text, 'utf8');
-}
-
 /** Pub/Sub-style message id: a 16-digit decimal string, unique across db resets too. */
 function newMessageId(): string {
   const n = randomBytes(8).readBigUInt64BE() % 9_000_000_000_000_000n;

@@ -10,7 +10,8 @@ import {
   type DeadLetter,
   type LocalEventBusStats,
 } from './local-event-bus-inspection.js';
-import { encodeJsonData, insertMessage } from './local-event-bus-messages.js';
+import { encodeJsonData } from '../encode-json-data.js';
+import { insertMessage } from './local-event-bus-messages.js';
 import { migrateLocalEventBus } from './local-event-bus-schema.js';
 import * as topology from './local-event-bus-topology.js';
 import {
