@@ -20,7 +20,13 @@ export type ErrorCode =
   | 'BUS.PUBLISH_FAILED'
   | 'BUS.UNKNOWN_TOPIC'
   | 'DEPENDENCY.UNAVAILABLE'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'INDEX.RECALL_TOO_LOW'
+  | 'INDEX.INVALID'
+  | 'INDEX.NOT_FOUND'
+  | 'INDEX.MISMATCH'
+  | 'BUNDLE.INVALID'
+  | 'INPUT.INVALID';
 
 export type ErrorMetadata = Readonly<Record<string, string | number | boolean | null>>;
 

@@ -1,0 +1,62 @@
+/**
+ * The recdeploy command line. Exit codes: 0 success (and --help/--version),
+ * 1 the command failed, 2 usage error (unknown command or option, bad value).
+ * Adding a command is one `register…(program, io)` line below.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { processIo, type CliIo } from './cli-io.js';
+import { registerBuildIndex } from './commands/build-index.js';
+import { registerSampleModel } from './commands/sample-model.js';
+
+/** Process exit codes. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** The program with every command registered; commander never exits the process itself. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('recdeploy')
+    .description('Deploys recommender models automatically and safely once training ends.')
+    .version(cliVersion(), '-v, --version')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
+  registerSampleModel(program, io);
+  registerBuildIndex(program, io);
+  return program;
+}
+
+/** Runs the CLI with `argv` (node, script, ...args) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    io.err(`recdeploy: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failure;
+  }
+}
+
+/** The version in cli/package.json, found from src/ (sources) or dist/src/ (built). */
+function cliVersion(): string {
+  for (const candidate of ['../package.json', '../../package.json']) {
+    const url = new URL(candidate, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === '@recdeploy/cli' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv);
+}
