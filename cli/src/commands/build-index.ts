@@ -9,11 +9,12 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   BUILD_DEFAULTS,
+  DEFAULT_CALIBRATION_QUERIES,
   buildIndex,
   createPreprocessor,
   loadQueryEncoder,
   readBundle,
-  sampleQueryVectors,
+  calibrationQueries,
   type BuildProgress,
   type IndexManifest,
   type ModelBundle,
@@ -71,15 +72,18 @@ export function buildIndexCommand(io: CliIo = processIo): Command {
       '--queries <n>',
       'calibration queries: encoded examples plus sampled ones',
       integerIn(10, 100_000),
-      300,
+      DEFAULT_CALIBRATION_QUERIES,
     )
     .option('--json', 'print index.json instead of a summary')
     .action(async (dir: string, flags: BuildIndexFlags) => {
       const bundle = await readBundle(dir);
-      const calibrationQueries = await calibrationSet(bundle, flags.queries);
       const manifest = await buildIndex({
         candidates: bundle.candidates,
-        calibrationQueries,
+        calibrationQueries: calibrationQueries(
+          await encodedExamples(bundle),
+          bundle.candidates,
+          flags.queries,
+        ),
         outDir: path.join(bundle.dir, 'index'),
         k: flags.k,
         recallTarget: flags.target,
@@ -99,27 +103,16 @@ export function registerBuildIndex(program: Command, io: CliIo): void {
   program.addCommand(buildIndexCommand(io));
 }
 
-/**
- * The bundle's examples through its query model (the real query
- * distribution), then sampled vectors up to `total`: a bundle ships only a
- * few examples, and recall needs a few hundred queries to be measured.
- */
-async function calibrationSet(bundle: ModelBundle, total: number): Promise<Float32Array> {
+/** The bundle's examples through its own query model, for calibration. */
+async function encodedExamples(bundle: ModelBundle): Promise<Float32Array> {
   const encoder = await loadQueryEncoder(bundle);
-  let real: Float32Array;
   try {
-    const prepared = createPreprocessor(bundle.manifest, bundle.vocabularies).instances(
-      bundle.examples,
+    return encoder.encode(
+      createPreprocessor(bundle.manifest, bundle.vocabularies).instances(bundle.examples),
     );
-    real = encoder.encode(prepared).subarray(0, total * encoder.dim);
   } finally {
     encoder.dispose();
   }
-  const sampled = sampleQueryVectors(bundle.candidates, total - real.length / encoder.dim);
-  const queries = new Float32Array(real.length + sampled.length);
-  queries.set(real);
-  queries.set(sampled, real.length);
-  return queries;
 }
 
 /** Prints each phase once, and the build's progress every 10%. */

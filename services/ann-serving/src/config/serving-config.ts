@@ -1,0 +1,107 @@
+/**
+ * The serving process's configuration, read once from the environment at
+ * start (STYLE.md §7). Every problem is reported at once as a ConfigError.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { readEnv, type Env } from '@recdeploy/shared';
+import type { SearchMode } from '../model/serving-model.js';
+
+const LEVEL = Type.Union(
+  [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
+  { default: 'info' },
+);
+
+export const ServingEnvSchema = Type.Object({
+  /** The model bundle: `gs://bucket/dir`, `file:///dir` or a plain path (the artifact or its ann/). */
+  MODEL_PATH: Type.String({ minLength: 1 }),
+  /** The name clients use in `/v1/models/{name}`; no `/` or `:` (TF Serving's URL grammar). */
+  MODEL_NAME: Type.String({ default: 'recommender', pattern: '^[^/:?#]{1,256}$' }),
+  MODEL_VERSION: Type.Integer({ default: 1, minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  PORT: Type.Integer({ default: 8501, minimum: 0, maximum: 65_535 }),
+  /** 0.0.0.0 for containers (Cloud Run); tests use 127.0.0.1. */
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  /** `ann`: HNSW index (built at start, with a warning, if the bundle has none); `exact`: brute force. */
+  SERVING_MODE: Type.Union([Type.Literal('ann'), Type.Literal('exact')], { default: 'ann' }),
+  /** Most instances per micro-batch (TF Serving's max_batch_size). */
+  BATCH_MAX_SIZE: Type.Integer({ default: 64, minimum: 1, maximum: 100_000 }),
+  /** Longest wait for a batch to fill while idle; 0 batches what arrives in one event-loop turn. */
+  BATCH_TIMEOUT_MICROS: Type.Integer({ default: 0, minimum: 0, maximum: 10_000_000 }),
+  /** Batches that may wait; beyond BATCH_MAX_SIZE × this many instances, predict answers 503. */
+  BATCH_MAX_ENQUEUED: Type.Integer({ default: 16, minimum: 1, maximum: 100_000 }),
+  /** Most instances in one predict request (400 beyond). */
+  MAX_INSTANCES: Type.Integer({ default: 256, minimum: 1, maximum: 1_000_000 }),
+  /** Largest per-request k; default: the manifest's max_k, else 1000. */
+  MAX_K: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  /** Largest request body, after gzip decoding (413 beyond). */
+  BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 1_073_741_824 }),
+  /** After SIGTERM, how long in-flight requests may take (Cloud Run kills 10 s after SIGTERM). */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 8000, minimum: 0, maximum: 600_000 }),
+  /** Where gs:// bundles are downloaded. */
+  MODEL_CACHE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  LOG_LEVEL: LEVEL,
+  /**
+   * Set by npm to the directory it was run from: `npm start -w services/ann-serving`
+   * runs in the workspace folder, but a relative MODEL_PATH means the caller's.
+   */
+  INIT_CWD: Type.Optional(Type.String({ minLength: 1 })),
+});
+
+export interface ServingConfig {
+  readonly modelPath: string;
+  readonly modelName: string;
+  readonly modelVersion: number;
+  readonly port: number;
+  readonly host: string;
+  readonly mode: SearchMode;
+  readonly batching: {
+    readonly maxBatchSize: number;
+    readonly timeoutMicros: number;
+    readonly maxEnqueuedBatches: number;
+  };
+  readonly maxInstances: number;
+  /** Undefined: the manifest decides. */
+  readonly maxK: number | undefined;
+  readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly modelCacheDir: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Parses the serving variables; throws ConfigError listing every problem. */
+export function loadServingConfig(env: Env = process.env): Readonly<ServingConfig> {
+  const vars = readEnv(ServingEnvSchema, env, (v) =>
+    // A request the queue can never hold would always be refused with 503.
+    v.MAX_INSTANCES > v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED
+      ? [
+          `MAX_INSTANCES=${v.MAX_INSTANCES} exceeds the batch queue (BATCH_MAX_SIZE × BATCH_MAX_ENQUEUED = ${v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED})`,
+        ]
+      : [],
+  );
+  return Object.freeze({
+    modelPath: resolveModelPath(vars.MODEL_PATH, vars.INIT_CWD),
+    modelName: vars.MODEL_NAME,
+    modelVersion: vars.MODEL_VERSION,
+    port: vars.PORT,
+    host: vars.HOST,
+    mode: vars.SERVING_MODE,
+    batching: Object.freeze({
+      maxBatchSize: vars.BATCH_MAX_SIZE,
+      timeoutMicros: vars.BATCH_TIMEOUT_MICROS,
+      maxEnqueuedBatches: vars.BATCH_MAX_ENQUEUED,
+    }),
+    maxInstances: vars.MAX_INSTANCES,
+    maxK: vars.MAX_K,
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    modelCacheDir: vars.MODEL_CACHE_DIR ?? path.join(os.tmpdir(), 'recdeploy-models'),
+    logLevel: vars.LOG_LEVEL,
+  });
+}
+
+/** URLs (gs://, file://) stay as they are; a relative path is made absolute against the caller's directory. */
+function resolveModelPath(modelPath: string, callerDir: string | undefined): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(modelPath)) return modelPath;
+  return path.resolve(callerDir ?? process.cwd(), modelPath);
+}

@@ -1,0 +1,100 @@
+/**
+ * `POST …:predict` (and `:classify`/`:regress`, which this model's predict
+ * signature cannot serve). The steps run in TF Serving's order, so the same
+ * mistake gets the same answer: parse the body, read signature_name, find
+ * the servable, check the signature, read the inputs. Then the limits this
+ * server adds, the model's own validation, and the micro-batched prediction.
+ */
+import { BatchedPredictor } from '../batching/batched-predictor.js';
+import { QueueFullError } from '../batching/micro-batcher.js';
+import type { ModelSlot } from '../model/model-slot.js';
+import type { PreparedRequest, ServingModel } from '../model/serving-model.js';
+import { toInstances, type Instance } from '../protocol/instances.js';
+import {
+  decodeInputs,
+  parseRequestDocument,
+  signatureNameOf,
+} from '../protocol/predict-request.js';
+import { predictResponseBody } from '../protocol/predict-response.js';
+import { requestedK } from '../protocol/requested-k.js';
+import type { RestRoute } from '../protocol/rest-routes.js';
+import { DEFAULT_SIGNATURE, INIT_OP_SIGNATURE } from '../protocol/signature.js';
+import { TfStatusError, invalidArgument } from '../protocol/tf-status.js';
+import { servableFor } from './servable-lookup.js';
+
+/** Per-request limits beyond TF Serving's own rules. */
+export interface PredictLimits {
+  /** Most instances (rows) in one request. */
+  readonly maxInstances: number;
+}
+
+/** Gives the batched predictor of a loaded model (created once per model). */
+export type PredictorFor = (model: ServingModel) => BatchedPredictor;
+
+/** What predict needs from the server around it. */
+export interface PredictContext {
+  readonly slot: ModelSlot;
+  readonly limits: PredictLimits;
+  readonly predictorFor: PredictorFor;
+  /** Told when a request is refused because the batch queue is full. */
+  readonly onShed: () => void;
+}
+
+/** Answers a predict request with its response body, or throws a TfStatusError. */
+export async function handlePredict(
+  route: RestRoute,
+  body: Uint8Array,
+  context: PredictContext,
+): Promise<string> {
+  const { slot, limits, predictorFor } = context;
+  const document = parseRequestDocument(body);
+  const signatureName = signatureNameOf(document);
+  const model = servableFor(slot, route.model, route.choice);
+  checkSignature(signatureName, route.api);
+  const { format, tensors } = decodeInputs(document, model.signature.inputs);
+  const k = requestedK(document, model.defaultK, model.maxK);
+  const instances = toInstances(tensors, model.signature.inputs);
+  if (instances.length > limits.maxInstances) {
+    throw invalidArgument(
+      `Request has ${instances.length} instances; at most ${limits.maxInstances} are accepted per request`,
+    );
+  }
+  if (instances.length === 0) return predictResponseBody(format, []);
+  const prepared = prepare(model, instances);
+  try {
+    return predictResponseBody(format, await predictorFor(model).predict(prepared, k));
+  } catch (error) {
+    if (!(error instanceof QueueFullError)) throw error;
+    context.onShed();
+    throw new TfStatusError('UNAVAILABLE', error.message, 1);
+  }
+}
+
+function checkSignature(name: string, api: RestRoute['api']): void {
+  if (name === INIT_OP_SIGNATURE) {
+    throw invalidArgument(`Failed to get input map for signature: ${name}`);
+  }
+  if (name !== '' && name !== DEFAULT_SIGNATURE) {
+    throw invalidArgument(`Serving signature name: "${name}" not found in signature def`);
+  }
+  if (api === 'classify' || api === 'regress') {
+    const method = api === 'classify' ? 'classification' : 'regression';
+    throw invalidArgument(
+      `Expected ${method} signature method_name to be tensorflow/serving/${api}. Was: tensorflow/serving/predict`,
+    );
+  }
+}
+
+/** The model's preprocessing; its complaints are the client's mistake (400). */
+function prepare(model: ServingModel, instances: readonly Instance[]): PreparedRequest {
+  try {
+    return model.prepare(instances);
+  } catch (error) {
+    if (isInputError(error)) throw invalidArgument(error.message);
+    throw error;
+  }
+}
+
+function isInputError(error: unknown): error is Error {
+  return error instanceof Error && (error as { code?: unknown }).code === 'INPUT.INVALID';
+}

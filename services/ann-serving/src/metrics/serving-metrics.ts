@@ -1,0 +1,107 @@
+/**
+ * Prometheus metrics for `GET /metrics`, on a registry of their own (no
+ * process-wide default registry, so tests can run several servers). Label
+ * values come from fixed sets (route names, outcomes), never from URLs, so a
+ * client cannot blow up the series count.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServingModel } from '../model/serving-model.js';
+
+/** What happened to a request, from its HTTP status. */
+export type Outcome = 'ok' | 'client_error' | 'unavailable' | 'server_error';
+
+export function outcomeOf(status: number): Outcome {
+  if (status < 400) return 'ok';
+  if (status === 503) return 'unavailable';
+  return status < 500 ? 'client_error' : 'server_error';
+}
+
+export class ServingMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'outcome'>;
+  private readonly latency: Histogram<'route' | 'outcome'>;
+  private readonly batchSize: Histogram;
+  private readonly shed: Counter;
+  private readonly catalogue: Gauge;
+  private readonly backend: Gauge<'backend'>;
+  private readonly mode: Gauge<'mode'>;
+  private readonly ready: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    // process_resident_memory_bytes, heap, event-loop lag: what a memory or stall investigation needs.
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: 'ann_serving_requests_total',
+      help: 'Requests answered, by route and outcome.',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'ann_serving_request_duration_seconds',
+      help: 'Time from the full request body to the response, by route and outcome.',
+      labelNames: ['route', 'outcome'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'ann_serving_batch_size',
+      help: 'Instances per micro-batch sent to the encoder and searcher.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'ann_serving_load_shed_total',
+      help: 'Predict requests refused with 503 because the batch queue was full.',
+      registers,
+    });
+    this.catalogue = new Gauge({
+      name: 'ann_serving_catalogue_size',
+      help: 'Candidate products in the loaded model.',
+      registers,
+    });
+    this.backend = new Gauge({
+      name: 'ann_serving_encoder_backend',
+      help: 'The TensorFlow.js backend encoding queries (value 1 on the active one).',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.mode = new Gauge({
+      name: 'ann_serving_search_mode',
+      help: 'How candidates are retrieved: ann (HNSW) or exact (value 1 on the active one).',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'ann_serving_model_ready',
+      help: '1 once the model and index are loaded and predict is served.',
+      registers,
+    });
+  }
+
+  observeRequest(route: string, status: number, seconds: number): void {
+    const labels = { route, outcome: outcomeOf(status) };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
+  observeBatch(size: number): void {
+    this.batchSize.observe(size);
+  }
+
+  observeShed(): void {
+    this.shed.inc();
+  }
+
+  modelLoaded(model: ServingModel): void {
+    this.catalogue.set(model.catalogueSize);
+    this.backend.set({ backend: model.encoderBackend }, 1);
+    this.mode.set({ mode: model.mode }, 1);
+    this.ready.set(1);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

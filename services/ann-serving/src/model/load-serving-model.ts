@@ -1,0 +1,65 @@
+/**
+ * Builds the ServingModel from configuration: fetch the bundle (gs:// or
+ * local), read and check it, load TF.js (the backend it picked is logged and
+ * exported as a metric) and the query encoder, then the searcher for the mode.
+ */
+import type { Logger } from '@recdeploy/shared';
+import {
+  createExactSearcher,
+  createPreprocessor,
+  loadQueryEncoder,
+  loadTf,
+  readBundle,
+  type Searcher,
+} from '@recdeploy/shared/ann';
+import type { ServingConfig } from '../config/serving-config.js';
+import { loadAnnSearcher } from './ann-searcher.js';
+import { BundleServingModel } from './bundle-serving-model.js';
+import { signatureOf } from './manifest-signature.js';
+import { localModelDir } from './model-source.js';
+import type { ServingModel } from './serving-model.js';
+
+/** Bound on a per-request k when neither MAX_K nor the manifest's max_k says. */
+const DEFAULT_MAX_K = 1000;
+
+export async function loadServingModel(
+  config: ServingConfig,
+  logger: Logger,
+): Promise<ServingModel> {
+  const dir = await localModelDir(config.modelPath, config.modelCacheDir, logger);
+  const bundle = await readBundle(dir);
+  // NaN and ±Infinity in float inputs are accepted, as TF Serving accepts them.
+  const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies, {
+    nonFinite: 'accept',
+  });
+  // One TF.js runtime for the encoder and the exact searcher; the best backend installed wins.
+  const runtime = await loadTf();
+  const encoder = await loadQueryEncoder(bundle, { runtime });
+  logger.info('query encoder loaded', {
+    backend: runtime.backend,
+    skippedBackends: runtime.skipped,
+    dim: encoder.dim,
+    candidates: bundle.candidates.count,
+  });
+  let searcher: Searcher & { dispose?(): void };
+  if (config.mode === 'exact') {
+    const exact = await createExactSearcher(bundle.candidates, { tf: runtime.tf });
+    logger.info('exact search ready', { kernel: exact.kernel });
+    searcher = exact;
+  } else {
+    const examples = encoder.encode(preprocessor.instances(bundle.examples));
+    searcher = await loadAnnSearcher(bundle, examples, logger);
+  }
+  const manifest = bundle.manifest;
+  const maxK = Math.max(config.maxK ?? manifest.max_k ?? DEFAULT_MAX_K, manifest.default_k);
+  return new BundleServingModel({
+    name: config.modelName,
+    version: config.modelVersion,
+    bundle,
+    signature: signatureOf(manifest),
+    preprocessor,
+    encoder,
+    searcher,
+    maxK,
+  });
+}
