@@ -29,4 +29,5 @@ export { tftMeanAndStd, tftVocabulary } from './sample/tft-analyzers.js';
 export { extendCandidates } from './sample/synthetic-catalogue.js';
 export { generateSampleData, type SampleData } from './sample/sample-data.js';
 export { SeededRandom } from './sample/random.js';
-export * from './search/calibration-queries.js';
+export * from './bundle/sample-instances.js';
+export * from './calibration-queries.js';

@@ -11,7 +11,6 @@ import {
   BUILD_DEFAULTS,
   DEFAULT_CALIBRATION_QUERIES,
   buildIndex,
-  createPreprocessor,
   loadQueryEncoder,
   readBundle,
   calibrationQueries,
@@ -79,11 +78,7 @@ export function buildIndexCommand(io: CliIo = processIo): Command {
       const bundle = await readBundle(dir);
       const manifest = await buildIndex({
         candidates: bundle.candidates,
-        calibrationQueries: calibrationQueries(
-          await encodedExamples(bundle),
-          bundle.candidates,
-          flags.queries,
-        ),
+        calibrationQueries: await encodedCalibrationQueries(bundle, flags.queries),
         outDir: path.join(bundle.dir, 'index'),
         k: flags.k,
         recallTarget: flags.target,
@@ -103,13 +98,14 @@ export function registerBuildIndex(program: Command, io: CliIo): void {
   program.addCommand(buildIndexCommand(io));
 }
 
-/** The bundle's examples through its own query model, for calibration. */
-async function encodedExamples(bundle: ModelBundle): Promise<Float32Array> {
+/** Calibration queries encoded by the bundle's own query model. */
+async function encodedCalibrationQueries(
+  bundle: ModelBundle,
+  total: number,
+): Promise<Float32Array> {
   const encoder = await loadQueryEncoder(bundle);
   try {
-    return encoder.encode(
-      createPreprocessor(bundle.manifest, bundle.vocabularies).instances(bundle.examples),
-    );
+    return calibrationQueries(bundle, encoder, total);
   } finally {
     encoder.dispose();
   }

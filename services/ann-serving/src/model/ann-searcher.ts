@@ -14,13 +14,14 @@ import {
   calibrationQueries,
   loadHnswSearcher,
   type ModelBundle,
+  type QueryEncoder,
   type Searcher,
 } from '@recdeploy/shared/ann';
 
 /** Loads the bundle's index, or builds one (with a warning) when it has none. */
 export async function loadAnnSearcher(
   bundle: ModelBundle,
-  encodedExamples: Float32Array,
+  encoder: QueryEncoder,
   logger: Logger,
 ): Promise<Searcher> {
   try {
@@ -47,7 +48,7 @@ export async function loadAnnSearcher(
   try {
     const params = await buildIndex({
       candidates: bundle.candidates,
-      calibrationQueries: calibrationQueries(encodedExamples, bundle.candidates),
+      calibrationQueries: calibrationQueries(bundle, encoder),
       outDir,
     });
     logger.warn('HNSW index built at start-up', {

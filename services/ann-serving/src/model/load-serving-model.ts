@@ -47,8 +47,7 @@ export async function loadServingModel(
     logger.info('exact search ready', { kernel: exact.kernel });
     searcher = exact;
   } else {
-    const examples = encoder.encode(preprocessor.instances(bundle.examples));
-    searcher = await loadAnnSearcher(bundle, examples, logger);
+    searcher = await loadAnnSearcher(bundle, encoder, logger);
   }
   const manifest = bundle.manifest;
   const maxK = Math.max(config.maxK ?? manifest.max_k ?? DEFAULT_MAX_K, manifest.default_k);
