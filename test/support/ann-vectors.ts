@@ -4,17 +4,12 @@
  * a few hundred centres); `skewNorms` scales rows so dot products depend on
  * norms, the case where raw inner-product HNSW loses recall.
  */
+import { SeededRandom } from '@recdeploy/shared/ann';
 
-/** mulberry32: small, fast, seeded; plenty for test data. */
+/** A seeded uniform source (the project's mulberry32), so a failure reproduces. */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** Standard normal samples from a uniform source (Box–Muller). */

@@ -8,6 +8,7 @@
  * Gaussian noise at the candidates' own per-coordinate scale, so it lands
  * between items rather than on one (a query equal to an item is trivially easy).
  */
+import { SeededRandom } from '../sample/random.js';
 import type { CandidateMatrix } from '../types.js';
 
 /** Options for {@link sampleQueryVectors}. */
@@ -27,15 +28,15 @@ export function sampleQueryVectors(
   const { vectors, dim } = candidates;
   const out = new Float32Array(count * dim);
   if (candidates.count === 0) return out;
-  const random = mulberry32(options.seed ?? 1);
+  const random = new SeededRandom(options.seed ?? 1);
   const sigma = (options.noise ?? 0.5) * rmsCoordinate(candidates);
   for (let q = 0; q < count; q++) {
-    const a = Math.floor(random() * candidates.count) * dim;
-    const b = Math.floor(random() * candidates.count) * dim;
-    const w = 0.5 + 0.5 * random();
+    const a = random.int(candidates.count) * dim;
+    const b = random.int(candidates.count) * dim;
+    const w = 0.5 + 0.5 * random.next();
     for (let d = 0; d < dim; d++) {
       const mixed = w * (vectors[a + d] as number) + (1 - w) * (vectors[b + d] as number);
-      out[q * dim + d] = mixed + sigma * gaussian(random);
+      out[q * dim + d] = mixed + sigma * random.normal();
     }
   }
   return out;
@@ -50,20 +51,4 @@ function rmsCoordinate({ vectors, count, dim }: CandidateMatrix): number {
     for (let d = 0; d < dim; d++) sum += (vectors[row * dim + d] as number) ** 2;
   }
   return Math.sqrt(sum / Math.max(n, 1));
-}
-
-/** mulberry32: a small seeded PRNG; builds must be reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
