@@ -23,6 +23,13 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
   });
 }
 
+/**
+ * How long a watch may take to deliver. Generous because the Firestore
+ * emulator (a JVM) was once seen to take more than 5 s under a loaded full run
+ * in CI, while it delivers in milliseconds when run alone.
+ */
+const WATCH_WAIT_MS = 15_000;
+
 /** Polls `check` until it passes or `ms` run out (watch delivery is asynchronous). */
 async function eventually(check: () => void, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -549,7 +556,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         await store.createRun(sampleIdentity());
         await store.claimStep({ runId: RUN, step: 'register', owner: 'a', leaseMs: 60_000 });
         await store.completeStep({ runId: RUN, step: 'register', owner: 'a' });
-        await eventually(() => assert.equal(seen.at(-1)?.run.status, 'registered'));
+        await eventually(() => assert.equal(seen.at(-1)?.run.status, 'registered'), WATCH_WAIT_MS);
         assert.ok(
           seen.every((c) => c.run.runId === RUN),
           'the run written before watch() is not delivered',
@@ -573,7 +580,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         await eventually(() => {
           assert.deepEqual(first, ['received']);
           assert.deepEqual(second, ['received']);
-        });
+        }, WATCH_WAIT_MS);
         stopFirst();
         stopSecond();
       });
