@@ -2,8 +2,9 @@
  * `npm start`: the main job on the embedded defaults. Today it opens the local
  * run store and event bus (creating them and the four topics on first use) and
  * reports what they hold. The deployment chain that would pick up a model
- * (register → deploy → verify, the sample model and the serving processes) is
- * not built yet, so it says so and exits instead of pretending to deploy.
+ * (register → deploy → verify with local serving processes) is not built yet,
+ * so it says so, points at what can be done by hand, and exits instead of
+ * pretending to deploy.
  */
 import path from 'node:path';
 import {
@@ -69,9 +70,11 @@ async function report(
     `              topics: ${stats.topics.join(', ')}`,
     `              deliveries pending ${stats.pending}, dead-lettered ${stats.deadLettered}`,
     '',
-    'No model is configured, and the deployment chain (register -> deploy -> verify),',
-    'the sample model and the local serving processes are not built yet: nothing to deploy.',
-    'See docs/architecture.md for what exists today.',
+    'No model is configured, and the deployment chain (register -> deploy -> verify) that',
+    'would take one from a training-completed event to a live local endpoint is not built',
+    'yet: nothing to deploy. A model can be trained, indexed and served by hand today:',
+    '  npx recdeploy sample-model --out /tmp/model && npx recdeploy build-index /tmp/model',
+    '  (then see "Serve a model by hand" in the README). docs/architecture.md says what exists.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
