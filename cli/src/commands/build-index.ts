@@ -1,8 +1,8 @@
 /**
  * `recdeploy build-index DIR`: builds the bundle's HNSW index into
  * `<bundle>/ann/index/` (shared/ann/search). Calibration queries are the
- * bundle's examples encoded by its own query model (real query-tower
- * embeddings), topped up with sampled ones. Progress goes to stderr; the
+ * bundle's examples and instances sampled from its input space, all
+ * encoded by its own query model (real query-tower embeddings). Progress goes to stderr; the
  * report to stdout, as text or, with --json, as index.json's content.
  */
 import path from 'node:path';
@@ -69,7 +69,7 @@ export function buildIndexCommand(io: CliIo = processIo): Command {
     )
     .option(
       '--queries <n>',
-      'calibration queries: encoded examples plus sampled ones',
+      'calibration queries: the examples plus sampled instances, encoded',
       integerIn(10, 100_000),
       DEFAULT_CALIBRATION_QUERIES,
     )

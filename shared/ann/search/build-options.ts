@@ -28,7 +28,7 @@ export interface BuildProgress {
 /** Options for `buildIndex`. */
 export interface BuildIndexOptions {
   readonly candidates: CandidateMatrix;
-  /** Calibration queries, count × D: real query embeddings first, sampled ones to fill. */
+  /** Calibration queries, count × D: real query-tower embeddings (see calibrationQueries). */
   readonly calibrationQueries: Float32Array;
   /** The index directory to (re)place, normally `<bundle>/ann/index`. */
   readonly outDir: string;

@@ -1,10 +1,10 @@
 /**
- * Extra calibration queries when the bundle has too few real ones.
- *
- * Prefer real query-tower embeddings: two-tower queries come from another
- * distribution than the items (out-of-distribution by construction), and
- * recall measured on item-like points can flatter the index. These samples
- * only widen coverage: each is a random mixture of two candidate rows plus
+ * Query-like vectors for candidates that come without a query model
+ * (retrieval tests, `npm run bench:search`). Index builds of a bundle use
+ * `calibrationQueries` instead: real query-tower embeddings, because
+ * two-tower queries come from another distribution than the items, and
+ * recall measured on item-like points can misjudge the index. Each sample
+ * here is a random mixture of two candidate rows plus
  * Gaussian noise at the candidates' own per-coordinate scale, so it lands
  * between items rather than on one (a query equal to an item is trivially easy).
  */

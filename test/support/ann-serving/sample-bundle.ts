@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   buildIndex,
-  createPreprocessor,
+  calibrationQueries,
   loadQueryEncoder,
   readBundle,
-  sampleQueryVectors,
   trainSampleModel,
   type Manifest,
   type ProductId,
@@ -30,7 +29,7 @@ export interface SampleBundle {
 }
 
 const PRODUCTS = 300;
-/** Calibration queries for the index: the encoded examples, then sampled ones. */
+/** Calibration queries for the index (fewer than the default: the catalogue is tiny). */
 const CALIBRATION_QUERIES = 200;
 let made: Promise<SampleBundle> | undefined;
 const temporary: string[] = [];
@@ -58,20 +57,11 @@ async function makeSampleBundle(): Promise<SampleBundle> {
   temporary.push(dir);
   await trainSampleModel({ out: dir, products: PRODUCTS, idType: 'int', seed: 7 });
   const bundle = await readBundle(dir);
-  const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies);
   const encoder = await loadQueryEncoder(bundle);
   try {
-    const real = encoder.encode(preprocessor.instances(bundle.examples));
-    const sampled = sampleQueryVectors(
-      bundle.candidates,
-      CALIBRATION_QUERIES - bundle.examples.length,
-    );
-    const calibrationQueries = new Float32Array(real.length + sampled.length);
-    calibrationQueries.set(real);
-    calibrationQueries.set(sampled, real.length);
     await buildIndex({
       candidates: bundle.candidates,
-      calibrationQueries,
+      calibrationQueries: calibrationQueries(bundle, encoder, CALIBRATION_QUERIES),
       outDir: path.join(bundle.dir, 'index'),
     });
   } finally {
