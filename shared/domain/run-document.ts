@@ -56,7 +56,8 @@ export interface StepError {
   readonly message: string;
 }
 
-export type StepStatus = 'pending' | 'in_progress' | 'succeeded' | 'failed';
+/** `skipped`: the run was skipped while this step held it (superseded, not blessed). */
+export type StepStatus = 'pending' | 'in_progress' | 'succeeded' | 'failed' | 'skipped';
 
 /** One step's progress. `lease` is set while an attempt holds the step. */
 export interface StepState {
@@ -74,7 +75,11 @@ export interface RegistryRef {
 }
 
 export interface ServingRef {
+  /** `tf-serving` or `ann-serving` (serving-platform.port.ts RuntimeName). */
   readonly runtime: string;
+  /** ann-serving's SERVING_MODE (`ann` or `exact`); absent for TF Serving. */
+  readonly mode?: string;
+  /** Why the routing policy chose this runtime (and any local substitution). */
   readonly runtimeReason?: string;
   readonly image?: string;
   readonly service: string;

@@ -134,14 +134,16 @@ export function decideFailStep(
   const summary = `${request.step} attempt ${step.attempts} failed: ${error.code}: ${error.message}`;
   let next: RunDocument;
   if (request.permanent) {
+    const endAs = request.endAs ?? 'failed';
     const state: StepState = {
       ...step,
-      status: 'failed',
+      status: endAs,
       endedAt: context.now.toISOString(),
       error,
       lease: undefined,
     };
-    next = moveTo(setStep(run, request.step, state, context), 'failed', context, summary);
+    const reason = endAs === 'skipped' ? `${error.code}: ${error.message}` : summary;
+    next = moveTo(setStep(run, request.step, state, context), endAs, context, reason);
   } else {
     const state: StepState = { ...step, status: 'pending', error, lease: undefined };
     next = appendHistory(
@@ -150,7 +152,7 @@ export function decideFailStep(
       context,
     );
   }
-  next = finishDocument(next);
+  next = finishDocument(applyPatch(next, request.patch));
   return { write: next, result: { changed: true, run: next } };
 }
 

@@ -58,6 +58,13 @@ export interface FailStepRequest extends WriteContext {
   readonly error: StepError;
   /** Permanent: the run becomes failed. Otherwise the step is released for a retry. */
   readonly permanent: boolean;
+  /**
+   * With permanent: end the run as `skipped` instead of `failed` (a newer run
+   * superseded it while this step held it); the error says why.
+   */
+  readonly endAs?: 'failed' | 'skipped';
+  /** Results worth keeping even though the step failed (e.g. the verification checks). */
+  readonly patch?: RunPatch;
 }
 
 export interface TransitionRequest extends WriteContext {

@@ -261,6 +261,51 @@ describe('step decisions', () => {
       assert.match(must(must(again.write).history.at(-1)?.reason), /attempt 2 \(retry\)/);
     });
 
+    it('permanent with endAs skipped: the run and the step end as skipped, the reason kept', () => {
+      const { write } = decideFailStep(
+        claimed(newRun()),
+        {
+          runId: RUN,
+          step: 'register',
+          owner: 'a',
+          permanent: true,
+          endAs: 'skipped',
+          error: { code: 'RUN.SUPERSEDED', message: 'run 7 is newer and live' },
+        },
+        { now: at(2_000), eventId: 'evt-1' },
+      );
+      const doc = must(write);
+      assert.equal(doc.status, 'skipped');
+      assert.equal(doc.statusReason, 'RUN.SUPERSEDED: run 7 is newer and live');
+      assert.equal(doc.steps.register.status, 'skipped');
+      assert.equal(doc.steps.register.lease, undefined);
+      assert.deepEqual(doc.history.at(-1), {
+        at: at(2_000).toISOString(),
+        from: 'registering',
+        to: 'skipped',
+        eventId: 'evt-1',
+        reason: 'RUN.SUPERSEDED: run 7 is newer and live',
+      });
+    });
+
+    it('keeps the patch of a failed step (the verification that failed)', () => {
+      const verification = { checks: [{ name: 'latency', passed: false, detail: 'p99 900 ms' }] };
+      const { write } = decideFailStep(
+        claimed(newRun()),
+        {
+          runId: RUN,
+          step: 'register',
+          owner: 'a',
+          permanent: true,
+          error: { code: 'VERIFY.FAILED', message: '1 of 1 checks failed' },
+          patch: { verification },
+        },
+        { now: at(2_000) },
+      );
+      assert.deepEqual(must(write).verification, verification);
+      assert.equal(must(write).status, 'failed');
+    });
+
     it('permanent: the run fails with a statusReason and the step keeps the error', () => {
       const cell = new DocumentCell(claimed(newRun()));
       const request = {

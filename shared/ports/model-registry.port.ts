@@ -1,0 +1,57 @@
+/**
+ * Where trained models are registered (Vertex AI Model Registry in the cloud,
+ * rows in the local store on one machine). One model per model endpoint; each
+ * training run is one version of it.
+ */
+
+/** How the registry should describe the serving container (descriptive on Vertex: we serve from Cloud Run). */
+export interface RegistryContainerSpec {
+  readonly imageUri: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly predictRoute: string;
+  readonly healthRoute: string;
+}
+
+export interface RegisterModelRequest {
+  /** The run id (`{modelEndpointId}-{trainingRunId}`), for logs and errors. */
+  readonly runId: string;
+  readonly modelEndpointId: string;
+  readonly trainingRunId: string;
+  /** Display name of the model (the model slug). */
+  readonly displayName: string;
+  readonly description?: string;
+  /** The pushed model directory (gs:// or file://). */
+  readonly artifactUri: string;
+  /**
+   * Labels, already sanitised to the registry's rules (see registry-labels.ts).
+   * Must contain `training_run_id` and `model_endpoint_id`: the registry finds
+   * the endpoint's model and an earlier upload of the same run by them.
+   */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly container: RegistryContainerSpec;
+}
+
+export interface RegisteredModel {
+  /** The model's resource name (`projects/{p}/locations/{l}/models/{id}` on Vertex). */
+  readonly model: string;
+  /** The version id within the model ("1", "2", …). */
+  readonly version: string;
+  /** True when a version carrying this run's label already existed and was reused. */
+  readonly reused: boolean;
+  /** True when this upload created the model (its first version). */
+  readonly newModel: boolean;
+}
+
+export interface ModelRegistry {
+  /**
+   * Registers the run's model: as a new version of the endpoint's model when
+   * one exists (found by its `model_endpoint_id` label), else as a new model.
+   * Idempotent: a version already carrying the run's `training_run_id` label
+   * is returned instead of uploading again (the upload call has no request id).
+   * @throws TransientError on passing failures (unavailable, deadline);
+   *   PermanentError on requests the registry refuses.
+   */
+  registerModel(request: RegisterModelRequest): Promise<RegisteredModel>;
+  close(): Promise<void>;
+}
