@@ -13,3 +13,8 @@ export type {
 } from './local-event-bus-inspection.js';
 export * from './delivery-backoff.js';
 export type { SubscriptionSettings } from './local-event-bus-topology.js';
+export * from './local-artifact-store.js';
+export * from './local-model-registry.js';
+export * from './local-process-platform.js';
+export * from './local-serving-command.js';
+export * from './local-index-builds.js';

@@ -1,0 +1,88 @@
+import type { Logger } from '../../logging/logger.port.js';
+import { baseUrl } from './local-revision-launcher.js';
+import { allocatePort } from './local-serving-ports.js';
+import type { LocalServingState } from './local-serving-state.js';
+import { LocalServiceRouter, probeRouter } from './local-service-router.js';
+
+/**
+ * The routers this platform instance runs, one per service, each on the port
+ * recorded for its service (so the service URL survives restarts).
+ */
+export class LocalServiceRouters {
+  private readonly routers = new Map<string, LocalServiceRouter>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly state: LocalServingState,
+    private readonly host: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the service's router unless one (here or in another process) already serves its port. */
+  ensure(service: string): Promise<void> {
+    if (this.closed || this.routers.has(service)) return Promise.resolve();
+    let starting = this.starting.get(service);
+    if (!starting) {
+      starting = this.start(service).finally(() => this.starting.delete(service));
+      this.starting.set(service, starting);
+    }
+    return starting;
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.starting.values()]);
+    await Promise.allSettled([...this.routers.values()].map((router) => router.close()));
+    this.routers.clear();
+  }
+
+  /**
+   * Listens on the recorded port. When that port is taken: by a router for
+   * the same service (another platform instance on this file), leave it be;
+   * by anything else, move the service to a new port, loudly.
+   */
+  private async start(service: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      const routerPort = this.state.service(service)?.routerPort;
+      if (routerPort === undefined)
+        throw new Error(`service ${service} has no recorded router port`);
+      const router = new LocalServiceRouter({
+        service,
+        host: this.host,
+        port: routerPort,
+        liveTarget: () => this.state.liveTarget(service),
+        logger: this.logger.child({ router: service }),
+      });
+      try {
+        await router.listen();
+        if (this.closed) return await router.close(); // closeAll() began while it was binding
+        this.routers.set(service, router);
+        this.logger.info('service router listening', {
+          service,
+          url: baseUrl(this.host, routerPort),
+        });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt > 0) throw error;
+      }
+      if ((await probeRouter(this.host, routerPort)) === service) {
+        this.logger.info('service router already runs in another platform instance', {
+          service,
+          url: baseUrl(this.host, routerPort),
+        });
+        return;
+      }
+      const port = await allocatePort(this.host, this.state.usedPorts());
+      this.state.moveRouter(service, port);
+      this.logger.warn(
+        'recorded router port is taken by another program: the service URL changes',
+        {
+          service,
+          recordedPort: routerPort,
+          port,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import type Database from 'better-sqlite3';
+import { PermanentError } from '../../errors.js';
+import { writeTransaction } from './sqlite-database.js';
+
+/**
+ * The local serving platform's schema version, kept in the file's
+ * `user_version`: the platform owns its SQLite file (not shared with the run
+ * store or the bus), so nothing else bumps it.
+ */
+export const LOCAL_SERVING_SCHEMA_VERSION = 1;
+
+/**
+ * - serving_services: one row per service, with its router's port (chosen
+ *   once, so the service URL survives restarts) and its traffic: the live
+ *   revision and the one it replaced (the rollback target).
+ * - serving_revisions: one row per revision, with the spec it was deployed
+ *   with (to start it again after a restart), its port (kept, so its tag URL
+ *   is stable), the pid of its process and the platform instance that owns
+ *   that process. `served_at` marks a revision that has had traffic; `seq`
+ *   orders revisions by deployment.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS serving_services (
+    name              TEXT PRIMARY KEY,
+    router_port       INTEGER NOT NULL UNIQUE,
+    live_revision     TEXT,
+    previous_revision TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS serving_revisions (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    service    TEXT NOT NULL REFERENCES serving_services(name),
+    revision   TEXT NOT NULL,
+    runtime    TEXT NOT NULL,
+    spec       TEXT NOT NULL,
+    port       INTEGER NOT NULL UNIQUE,
+    pid        INTEGER,
+    owner      TEXT,
+    state      TEXT NOT NULL CHECK (state IN ('starting', 'ready', 'stopped', 'failed')),
+    log_file   TEXT NOT NULL,
+    served_at  TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (service, revision)
+  );
+  `,
+];
+
+/**
+ * Brings the file to LOCAL_SERVING_SCHEMA_VERSION in one write transaction,
+ * so two processes opening a new file at once do not both migrate it.
+ * Refuses a file written by a newer schema rather than misreading it.
+ */
+export function migrateLocalServing(db: Database.Database): void {
+  writeTransaction(db, () => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > LOCAL_SERVING_SCHEMA_VERSION) {
+      throw new PermanentError(
+        'STORE.CONFLICT',
+        `local serving state file has schema ${version}, newer than this program's ${LOCAL_SERVING_SCHEMA_VERSION}`,
+        { metadata: { version, supported: LOCAL_SERVING_SCHEMA_VERSION } },
+      );
+    }
+    for (let v = version; v < LOCAL_SERVING_SCHEMA_VERSION; v += 1) {
+      const sql = MIGRATIONS[v];
+      if (sql !== undefined) db.exec(sql);
+    }
+    if (version !== LOCAL_SERVING_SCHEMA_VERSION)
+      db.pragma(`user_version = ${LOCAL_SERVING_SCHEMA_VERSION}`);
+  });
+}
