@@ -1,0 +1,128 @@
+/**
+ * Verifies a new revision at its tag URL before it gets traffic (DESIGN.md
+ * §1, the verify step): status, metadata, smoke predictions, latency and,
+ * for an HNSW index, recall against exact search. A failing model never
+ * throws: every planned check appears in the outcome, passed or with a
+ * precise reason, and the caller decides (promote or keep traffic where it
+ * is). It throws only when the verifier itself cannot work: invalid
+ * thresholds (ConfigError), no request headers, a 401/403 from the platform,
+ * an abort by the caller (TransientError DEPENDENCY.UNAVAILABLE; see
+ * revision-client.ts), or an unexpected fault of the local exact search.
+ */
+import type { ModelBundle } from '../ann/bundle/bundle-reader.js';
+import type { Verification, VerificationCheck } from '../domain/run-document.js';
+import { truncateText } from '../errors.js';
+import type { Logger } from '../logging/logger.port.js';
+import type { RuntimeName } from '../ports/serving-platform.port.js';
+import { CHECK_NAMES, type CheckName } from './check-names.js';
+import { checkResult, expectedK, type CheckContext } from './check-context.js';
+import { checkAnnRecall } from './checks/ann-recall.js';
+import { checkLatency } from './checks/latency.js';
+import { checkMetadataInputs } from './checks/metadata-inputs.js';
+import { checkModelAvailable } from './checks/model-available.js';
+import { checkSmokePredictions } from './checks/smoke-predictions.js';
+import { MAX_DETAIL_CHARS } from './format.js';
+import { productIdCatalogue } from './product-id-check.js';
+import { RevisionClient } from './revision-client.js';
+import { assertValidThresholds, type VerificationThresholds } from './thresholds.js';
+
+/** Which server runs the revision ('ann-serving' | 'tf-serving'); only ann-serving in `ann` mode approximates. */
+export type ServingRuntime = RuntimeName;
+
+export interface VerificationRequest {
+  /** The revision's tag URL (it reaches this revision only, whatever the traffic split). */
+  readonly baseUrl: string;
+  /** The model name in the REST paths (`/v1/models/{modelName}`). */
+  readonly modelName: string;
+  /** The bundle the revision serves, already read by the caller (readBundle). */
+  readonly bundle: ModelBundle;
+  readonly runtime: ServingRuntime;
+  /** ann-serving's SERVING_MODE; default `ann`, the server's default. Ignored for tf-serving. */
+  readonly mode?: 'ann' | 'exact';
+  readonly thresholds: VerificationThresholds;
+  /** Headers for every request, e.g. `Authorization: Bearer <ID token>` for a private service. */
+  readonly headers?: () => Promise<Record<string, string>>;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export interface VerificationOutcome {
+  /** True when every check passed. */
+  readonly passed: boolean;
+  /** What the run document stores. */
+  readonly verification: Verification;
+}
+
+/** The detail of every check after a failed model_available. */
+export const NOT_AVAILABLE = 'not run: model not available';
+
+/**
+ * The checks a request gets, in order. `ann_recall` is planned only where
+ * results are approximate (ann-serving in `ann` mode): exact search and TF
+ * Serving's brute force have nothing to compare against.
+ */
+export function plannedChecks(request: Pick<VerificationRequest, 'runtime' | 'mode'>): CheckName[] {
+  const approximate = request.runtime === 'ann-serving' && (request.mode ?? 'ann') === 'ann';
+  return [
+    CHECK_NAMES.modelAvailable,
+    CHECK_NAMES.metadataInputs,
+    CHECK_NAMES.smokePredictions,
+    CHECK_NAMES.latency,
+    ...(approximate ? [CHECK_NAMES.annRecall] : []),
+  ];
+}
+
+export async function verifyRevision(request: VerificationRequest): Promise<VerificationOutcome> {
+  assertValidThresholds(request.thresholds);
+  const planned = plannedChecks(request);
+  const logger = request.logger.child({ revisionUrl: request.baseUrl, model: request.modelName });
+  const context: CheckContext = {
+    client: new RevisionClient({
+      baseUrl: request.baseUrl,
+      modelName: request.modelName,
+      requestTimeoutMs: request.thresholds.requestTimeoutMs,
+      ...(request.headers ? { headers: request.headers } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    }),
+    bundle: request.bundle,
+    thresholds: request.thresholds,
+    logger,
+    k: expectedK(request.bundle),
+    catalogue: productIdCatalogue(
+      request.bundle.productIds,
+      request.bundle.manifest.product_id_dtype,
+    ),
+  };
+
+  const checks: VerificationCheck[] = [];
+  let verification: Omit<Verification, 'checks'> = {};
+  const record = (check: VerificationCheck) => {
+    const bounded = { ...check, detail: truncateText(check.detail ?? '', MAX_DETAIL_CHARS) };
+    checks.push(bounded);
+    if (bounded.passed) logger.info('verification check', { ...bounded });
+    else logger.warn('verification check', { ...bounded });
+  };
+
+  const available = await checkModelAvailable(context);
+  record(available);
+  if (!available.passed) {
+    for (const name of planned.slice(1)) record(checkResult(name, false, NOT_AVAILABLE));
+  } else {
+    record(await checkMetadataInputs(context));
+    record(await checkSmokePredictions(context));
+    const latency = await checkLatency(context);
+    record(latency.check);
+    if (latency.p50Ms !== undefined) {
+      verification = { latencyP50Ms: latency.p50Ms, latencyP99Ms: latency.p99Ms };
+    }
+    if (planned.includes(CHECK_NAMES.annRecall)) {
+      const recall = await checkAnnRecall(context);
+      record(recall.check);
+      if (recall.recallAtK) verification = { ...verification, recallAtK: recall.recallAtK };
+    }
+  }
+  const passed = checks.every((check) => check.passed);
+  const failed = checks.filter((check) => !check.passed).map((check) => check.name);
+  logger.info(passed ? 'revision verified' : 'revision failed verification', { failed });
+  return { passed, verification: { checks, ...verification } };
+}
