@@ -1,0 +1,69 @@
+/**
+ * What the three steps of the chain need from the outside world: ports only,
+ * chosen once by the wiring (shared/wiring) for the local or the cloud backend.
+ */
+import type { ChainConfig } from '../config/chain-config.js';
+import type { RetrievalAlgorithm, Verification } from '../domain/run-document.js';
+import type { ServingMode } from '../domain/routing-policy.js';
+import type { Logger } from '../logging/logger.port.js';
+import type { ArtifactStore } from '../ports/artifact-store.port.js';
+import type { EventBus } from '../ports/event-bus.port.js';
+import type { IndexBuilds } from '../ports/index-builds.port.js';
+import type { ModelRegistry } from '../ports/model-registry.port.js';
+import type { PipelineJobs } from '../ports/pipeline-jobs.port.js';
+import type { RunStore } from '../ports/run-store.port.js';
+import type { RuntimeName, ServingPlatform } from '../ports/serving-platform.port.js';
+
+/** Checks a deployed revision through its tag URL (shared/verification). */
+export interface RevisionVerifier {
+  verify(request: {
+    readonly tagUrl: string;
+    readonly modelName: string;
+    /** Local directory of the bundle's ann/ part (or the artifact directory). */
+    readonly bundleDir: string;
+    readonly runtime: RuntimeName;
+    readonly mode?: ServingMode;
+    readonly retrievalAlgorithm: RetrievalAlgorithm;
+  }): Promise<{ readonly passed: boolean; readonly verification: Verification }>;
+}
+
+/** The ANN index stored next to a bundle (shared/usecases/stored-index.ts). */
+export interface StoredIndexes {
+  status(artifactUri: string): Promise<'present' | 'absent' | 'stale'>;
+  /** How long building it would take here, from the catalogue size. */
+  estimateBuildSeconds(artifactUri: string): Promise<number>;
+  /** Builds it and stores it at `{artifactUri}/ann/index/`. */
+  buildInline(artifactUri: string): Promise<void>;
+}
+
+export interface ChainDeps {
+  readonly config: ChainConfig;
+  readonly logger: Logger;
+  readonly runStore: RunStore;
+  readonly eventBus: EventBus;
+  readonly registry: ModelRegistry;
+  readonly platform: ServingPlatform;
+  readonly artifacts: ArtifactStore;
+  readonly indexBuilds: IndexBuilds;
+  readonly indexes: StoredIndexes;
+  readonly verifier: RevisionVerifier;
+  /** Vertex pipeline jobs; absent on the local backend (no Vertex there). */
+  readonly pipelineJobs?: PipelineJobs;
+  /** Identifies this process in step leases (host, pid, random). */
+  readonly instanceId: string;
+}
+
+/** How long each step's claim holds before another delivery may take it over. */
+export const STEP_LEASE_MS = {
+  register: 5 * 60_000,
+  // Covers an inline index build and a Cloud Run rollout within the 540 s function limit.
+  deploy: 10 * 60_000,
+  verify: 5 * 60_000,
+} as const;
+
+/**
+ * The per-service lease is held from deploy until verify has moved traffic
+ * (or given up), so two runs never interleave on one service. Long enough for
+ * an index build as a job; a crashed holder frees it when it expires.
+ */
+export const SERVICE_LEASE_MS = 45 * 60_000;

@@ -1,0 +1,207 @@
+/**
+ * The deploy step: model-registered → (per-service lease, supersession check,
+ * routing, ANN index) → a new revision with 0% traffic and its tag URL →
+ * model-deployed.
+ *
+ * The ANN index is built once and stored next to the bundle: here when the
+ * build fits the function's time limit, otherwise by an index build job whose
+ * completion publishes model-registered again, so this step runs again and
+ * finds the index.
+ */
+import { parseModelRegistered } from '@recdeploy/events';
+import { PermanentError, TransientError } from '../errors.js';
+import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
+import type { RunDocument, ServingRef } from '../domain/run-document.js';
+import { findSupersedingRun } from '../domain/run-supersession.js';
+import { readBundleFacts } from './bundle-facts.js';
+import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
+import { publishDeploymentFinished, publishModelDeployed } from './chain-events.js';
+import { recordRejection, sourceOf } from './rejected-events.js';
+import { revisionSpecFor, serviceFor } from './serving-container.js';
+import { claimStep, completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+
+export type DeployDeps = Pick<
+  ChainDeps,
+  | 'config'
+  | 'logger'
+  | 'runStore'
+  | 'eventBus'
+  | 'platform'
+  | 'artifacts'
+  | 'indexBuilds'
+  | 'indexes'
+  | 'instanceId'
+>;
+
+/** Handles one delivery from the model-registered topic. Resolves = acknowledge. */
+export async function handleModelRegistered(deps: DeployDeps, cloudEvent: unknown): Promise<void> {
+  const parsed = parseModelRegistered(cloudEvent);
+  if (!parsed.ok) return recordRejection(deps, parsed.rejection, sourceOf(cloudEvent));
+  const runId = parsed.value.idempotencyKey;
+  const eventId = parsed.value.delivery.eventId;
+  const logger = deps.logger.child({ runId, eventId });
+  const claim = await claimStep(deps.runStore, {
+    runId,
+    step: 'deploy',
+    eventId,
+    instanceId: deps.instanceId,
+  }).catch(async (error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'RUN.NOT_FOUND') throw error;
+    await recordRejection(
+      deps,
+      { code: 'EVENT.INVALID', reason: `model-registered for unknown run ${runId}`, eventId },
+      sourceOf(cloudEvent),
+    );
+    return undefined;
+  });
+  if (claim === undefined) return;
+  if (claim.kind !== 'claimed') {
+    if (claim.run.status === 'deployed' && claim.run.steps.verify.attempts === 0) {
+      logger.info('deploy already done; publishing model-deployed again');
+      await publishModelDeployed(deps, claim.run);
+    }
+    return;
+  }
+  await deploy({ ...deps, logger }, claim.attempt);
+}
+
+async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
+  const run = attempt.run;
+  const service = serviceFor(deps.config, run);
+  let holdsLease = false;
+  try {
+    const lease = await deps.runStore.acquireServiceLease({
+      service,
+      runId: run.runId,
+      ttlMs: SERVICE_LEASE_MS,
+    });
+    if (!lease.acquired) {
+      throw new TransientError(
+        'RUN.STEP_BUSY',
+        `service ${service} is being deployed by run ${lease.holder} (lease until ${lease.expiresAt})`,
+      );
+    }
+    holdsLease = true;
+    const superseding = findSupersedingRun(
+      run,
+      await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
+    );
+    if (superseding !== undefined) {
+      const skipped = await failAttempt(
+        deps.runStore,
+        deps.logger,
+        attempt,
+        new PermanentError(
+          'RUN.SUPERSEDED',
+          `run ${superseding.runId} (run number ${superseding.runNumber}) is newer and has been ${superseding.status}`,
+        ),
+        { endAs: 'skipped' },
+      );
+      await release(deps, service, run.runId);
+      return publishDeploymentFinished(deps, skipped);
+    }
+
+    const choice = chooseRuntime(run, await readBundleFacts(deps.artifacts, run.artifactUri));
+    if (choice.mode === 'ann' && !(await ensureIndex(deps, attempt))) return;
+
+    const spec = revisionSpecFor(deps.config, run, choice);
+    const deployed = await deps.platform.deployRevision(spec);
+    const serving: ServingRef = {
+      runtime: choice.runtime,
+      ...(choice.mode === undefined ? {} : { mode: choice.mode }),
+      runtimeReason: runtimeReason(deps, choice),
+      image: spec.image,
+      service: deployed.service,
+      revision: deployed.revision,
+      tagUrl: deployed.tagUrl,
+    };
+    deps.logger.info('revision deployed with 0% traffic', { ...serving });
+    const done = await completeAttempt(deps.runStore, attempt, { serving });
+    await publishModelDeployed(deps, done);
+  } catch (error) {
+    // A passing failure rethrows here and keeps the service lease (re-entrant
+    // for this run), so a newer run cannot slip in between our attempts; it
+    // expires if this run never comes back.
+    const failed = await failAttempt(deps.runStore, deps.logger, attempt, error);
+    if (holdsLease) await release(deps, service, run.runId);
+    await publishDeploymentFinished(deps, failed);
+  }
+}
+
+/**
+ * Makes sure the index is stored next to the bundle. Returns false when the
+ * deployment has to wait for an index build job (the step is released and the
+ * message acknowledged; the job's completion brings it back).
+ */
+async function ensureIndex(deps: DeployDeps, attempt: StepAttempt): Promise<boolean> {
+  const uri = attempt.run.artifactUri;
+  if ((await deps.indexes.status(uri)) === 'present') return true;
+  const build = await deps.indexBuilds.status(attempt.run.runId);
+  if (build.state === 'failed') {
+    throw new PermanentError(
+      'INDEX.INVALID',
+      `the index build ${build.execution ?? ''} failed: ${build.error ?? 'no reason given'}`.replace(
+        '  ',
+        ' ',
+      ),
+    );
+  }
+  if (build.state === 'succeeded') {
+    throw new PermanentError(
+      'INDEX.NOT_FOUND',
+      `the index build ${build.execution ?? ''} succeeded but ${uri}/ann/index holds no matching index`,
+    );
+  }
+  const seconds = await deps.indexes.estimateBuildSeconds(uri);
+  const limit = deps.config.indexBuild.inlineMaxSeconds;
+  if (build.state === 'not_found' && seconds <= limit) {
+    deps.logger.info('building the ANN index here', { estimatedSeconds: Math.round(seconds) });
+    await deps.indexes.buildInline(uri);
+    return true;
+  }
+  const started =
+    build.state === 'running'
+      ? build
+      : await deps.indexBuilds.start({
+          runId: attempt.run.runId,
+          artifactUri: uri,
+          notify: {
+            topic: deps.config.runtime.topics.modelRegistered,
+            message: {
+              data: {
+                schema_version: '1',
+                run_id: attempt.run.runId,
+                registry: attempt.run.registry,
+              },
+              attributes: { run_id: attempt.run.runId, schema_version: '1' },
+              orderingKey: attempt.run.runId,
+            },
+          },
+        });
+  await failAttempt(
+    deps.runStore,
+    deps.logger,
+    attempt,
+    new TransientError(
+      'INDEX.BUILDING',
+      `the ANN index is being built by ${started.execution ?? 'an index build job'} (estimated ${Math.round(seconds)} s, over the ${limit} s allowed inside the function); the deployment continues when it finishes`,
+    ),
+  ).catch(() => undefined);
+  return false;
+}
+
+function runtimeReason(deps: DeployDeps, choice: RuntimeChoice): string {
+  if (deps.config.runtime.backend === 'local' && choice.runtime === 'tf-serving') {
+    return `${choice.reason}. Locally there is no TF Serving binary: the local platform serves it with ann-serving in exact mode (same REST API)`;
+  }
+  return choice.reason;
+}
+
+async function release(deps: DeployDeps, service: string, runId: string): Promise<void> {
+  await deps.runStore.releaseServiceLease(service, runId);
+}
+
+/** For tests and the CLI: the service a run deploys to. */
+export function serviceOfRun(deps: Pick<ChainDeps, 'config'>, run: RunDocument): string {
+  return serviceFor(deps.config, run);
+}

@@ -1,0 +1,13 @@
+/**
+ * @recdeploy/shared/chain: the three steps of the deployment chain as use
+ * cases (one per function), what they depend on, and the configuration.
+ * Adapters are picked by shared/wiring/create-chain-deps.ts.
+ */
+export * from './chain-deps.js';
+export * from './register-run.js';
+export * from './deploy-run.js';
+export * from './verify-run.js';
+export * from './chain-events.js';
+export * from './serving-container.js';
+export * from './run-identity.js';
+export * from '../config/chain-config.js';

@@ -1,0 +1,36 @@
+/** training-completed v1 (snake_case, on the wire) → the run document's identity (camelCase). */
+import type { TrainingCompletedV1 } from '@recdeploy/events';
+import type { DeploymentConfig, RunIdentity } from '../domain/run-document.js';
+
+export function runIdentityOf(message: TrainingCompletedV1): RunIdentity {
+  const config = message.deployment_config;
+  return {
+    trainingRunId: message.training_run_id,
+    modelEndpointId: message.model_endpoint_id,
+    modelSlug: message.model_slug,
+    runNumber: message.run_number,
+    modelType: message.model_type,
+    retrievalAlgorithm: message.retrieval_algorithm,
+    artifactUri: message.artifact_uri.replace(/\/+$/, ''),
+    isBlessed: message.is_blessed,
+    metrics: { ...message.metrics },
+    ...(config === undefined ? {} : { deploymentConfig: deploymentConfigOf(config) }),
+    ...(message.completed_at === undefined ? {} : { completedAt: message.completed_at }),
+  };
+}
+
+function deploymentConfigOf(
+  config: NonNullable<TrainingCompletedV1['deployment_config']>,
+): DeploymentConfig {
+  const out: Record<string, unknown> = {
+    memory: config.memory,
+    cpu: config.cpu,
+    minInstances: config.min_instances,
+    maxInstances: config.max_instances,
+    timeoutS: config.timeout_s,
+    concurrency: config.concurrency,
+    runtime: config.runtime,
+    public: config.public,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,91 @@
+/**
+ * How a run's model is served: the container the registry describes and the
+ * revision the platform deploys. Both are derived only from the run and the
+ * configuration, so a retried step produces byte-identical requests.
+ */
+import type { ChainConfig } from '../config/chain-config.js';
+import type { RunIdentity } from '../domain/run-document.js';
+import type { RuntimeChoice } from '../domain/routing-policy.js';
+import { revisionNameFor, serviceNameFor, tagFor } from '../domain/serving-names.js';
+import type { RegistryContainerSpec } from '../ports/model-registry.port.js';
+import type { RevisionResources, RevisionSpec } from '../ports/serving-platform.port.js';
+
+/** TF Serving's REST port; ann-serving listens on the same one. */
+export const SERVING_PORT = 8501;
+
+/** The seed platform's Cloud Run defaults (issue 4): 4Gi, 2 CPU, 0–10 instances, 300 s. */
+export const DEFAULT_RESOURCES: RevisionResources = {
+  memory: '4Gi',
+  cpu: '2',
+  minInstances: 0,
+  maxInstances: 10,
+  timeoutS: 300,
+  concurrency: 80,
+};
+
+export function containerEnv(
+  config: ChainConfig,
+  run: Pick<RunIdentity, 'artifactUri'>,
+  choice: RuntimeChoice,
+): Record<string, string> {
+  const env: Record<string, string> = { MODEL_NAME: config.modelName };
+  if (choice.runtime === 'tf-serving') {
+    // The native image's start script downloads the versioned SavedModel from MODEL_PATH.
+    env.MODEL_PATH = run.artifactUri;
+  } else {
+    env.MODEL_PATH = run.artifactUri;
+    env.SERVING_MODE = choice.mode ?? 'ann';
+  }
+  return env;
+}
+
+export function registryContainer(
+  config: ChainConfig,
+  run: Pick<RunIdentity, 'artifactUri'>,
+  choice: RuntimeChoice,
+): RegistryContainerSpec {
+  return {
+    imageUri: config.images[choice.runtime],
+    env: containerEnv(config, run, choice),
+    port: SERVING_PORT,
+    predictRoute: `/v1/models/${config.modelName}:predict`,
+    healthRoute: `/v1/models/${config.modelName}`,
+  };
+}
+
+export function serviceFor(config: ChainConfig, run: Pick<RunIdentity, 'modelEndpointId'>): string {
+  return serviceNameFor(run.modelEndpointId, config.servicePrefix);
+}
+
+export function revisionSpecFor(
+  config: ChainConfig,
+  run: RunIdentity & { readonly runId: string },
+  choice: RuntimeChoice,
+): RevisionSpec {
+  const service = serviceFor(config, run);
+  const requested = run.deploymentConfig ?? {};
+  return {
+    service,
+    revision: revisionNameFor(service, run),
+    tag: tagFor(run),
+    runtime: choice.runtime,
+    image: config.images[choice.runtime],
+    env: containerEnv(config, run, choice),
+    containerPort: SERVING_PORT,
+    startupProbePath: `/v1/models/${config.modelName}`,
+    resources: {
+      memory: requested.memory ?? DEFAULT_RESOURCES.memory,
+      cpu: requested.cpu ?? DEFAULT_RESOURCES.cpu,
+      minInstances: requested.minInstances ?? DEFAULT_RESOURCES.minInstances,
+      maxInstances: requested.maxInstances ?? DEFAULT_RESOURCES.maxInstances,
+      timeoutS: requested.timeoutS ?? DEFAULT_RESOURCES.timeoutS,
+      concurrency: requested.concurrency ?? DEFAULT_RESOURCES.concurrency,
+    },
+    public: requested.public ?? false,
+    labels: {
+      managed_by: 'recdeploy',
+      runtime: choice.runtime,
+      run_number: String(run.runNumber),
+    },
+  };
+}

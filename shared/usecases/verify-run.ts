@@ -1,0 +1,184 @@
+/**
+ * The verify step: model-deployed → checks against the new revision's tag URL
+ * → pass: move 100% of traffic to it, the run is live; fail: traffic stays
+ * where it was, every failed check is recorded, the run is failed. Either way
+ * deployment-finished announces the outcome and the service lease is freed.
+ */
+import { parseModelDeployed } from '@recdeploy/events';
+import { PermanentError, TransientError } from '../errors.js';
+import type { ServingMode } from '../domain/routing-policy.js';
+import type { RunDocument, Verification } from '../domain/run-document.js';
+import { findSupersedingRun } from '../domain/run-supersession.js';
+import type { RuntimeName } from '../ports/serving-platform.port.js';
+import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
+import { publishDeploymentFinished } from './chain-events.js';
+import { recordRejection, sourceOf } from './rejected-events.js';
+import { claimStep, completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+
+export type VerifyDeps = Pick<
+  ChainDeps,
+  | 'config'
+  | 'logger'
+  | 'runStore'
+  | 'eventBus'
+  | 'platform'
+  | 'artifacts'
+  | 'verifier'
+  | 'instanceId'
+>;
+
+/** Handles one delivery from the model-deployed topic. Resolves = acknowledge. */
+export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown): Promise<void> {
+  const parsed = parseModelDeployed(cloudEvent);
+  if (!parsed.ok) return recordRejection(deps, parsed.rejection, sourceOf(cloudEvent));
+  const runId = parsed.value.idempotencyKey;
+  const eventId = parsed.value.delivery.eventId;
+  const logger = deps.logger.child({ runId, eventId });
+  const claim = await claimStep(deps.runStore, {
+    runId,
+    step: 'verify',
+    eventId,
+    instanceId: deps.instanceId,
+  }).catch(async (error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'RUN.NOT_FOUND') throw error;
+    await recordRejection(
+      deps,
+      { code: 'EVENT.INVALID', reason: `model-deployed for unknown run ${runId}`, eventId },
+      sourceOf(cloudEvent),
+    );
+    return undefined;
+  });
+  if (claim === undefined) return;
+  if (claim.kind !== 'claimed') {
+    // The outcome may not have been announced if the process died right after
+    // committing it: announce it again (deployment-finished is at-least-once).
+    if (endedByVerify(claim.run)) await publishDeploymentFinished(deps, claim.run);
+    return;
+  }
+  await verify({ ...deps, logger }, claim.attempt);
+}
+
+async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
+  const run = attempt.run;
+  const serving = run.serving;
+  let ended: RunDocument;
+  try {
+    if (serving?.revision === undefined || serving.tagUrl === undefined) {
+      throw new PermanentError(
+        'VERIFY.FAILED',
+        `run ${run.runId} has no deployed revision to verify`,
+      );
+    }
+    const lease = await deps.runStore.acquireServiceLease({
+      service: serving.service,
+      runId: run.runId,
+      ttlMs: SERVICE_LEASE_MS,
+    });
+    if (!lease.acquired) {
+      throw new TransientError(
+        'RUN.STEP_BUSY',
+        `service ${serving.service} is held by run ${lease.holder} until ${lease.expiresAt}`,
+      );
+    }
+    const superseding = findSupersedingRun(
+      run,
+      await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
+    );
+    if (superseding !== undefined) {
+      await deps.platform.discardRevision(serving.service, serving.revision);
+      ended = await failAttempt(
+        deps.runStore,
+        deps.logger,
+        attempt,
+        new PermanentError(
+          'RUN.SUPERSEDED',
+          `run ${superseding.runId} (run number ${superseding.runNumber}) went live meanwhile; traffic not moved`,
+        ),
+        { endAs: 'skipped' },
+      );
+    } else {
+      const outcome = await check(deps, run, serving.tagUrl, serving.runtime, serving.mode);
+      if (outcome.passed) {
+        const traffic = await deps.platform.promote(serving.service, serving.revision);
+        deps.logger.info('verified; 100% of traffic moved', {
+          revision: serving.revision,
+          url: traffic.serviceUrl,
+        });
+        ended = await completeAttempt(deps.runStore, attempt, {
+          verification: outcome.verification,
+          serving: { ...serving, url: traffic.serviceUrl },
+        });
+      } else {
+        await deps.platform.discardRevision(serving.service, serving.revision);
+        ended = await failAttempt(
+          deps.runStore,
+          deps.logger,
+          attempt,
+          verificationFailed(outcome.verification),
+          {
+            patch: { verification: outcome.verification },
+          },
+        );
+      }
+    }
+  } catch (error) {
+    // Passing failures rethrow here and keep the lease for the next attempt.
+    ended = await failAttempt(deps.runStore, deps.logger, attempt, error);
+  }
+  if (serving !== undefined) await deps.runStore.releaseServiceLease(serving.service, run.runId);
+  await publishDeploymentFinished(deps, ended);
+}
+
+async function check(
+  deps: VerifyDeps,
+  run: RunDocument,
+  tagUrl: string,
+  runtime: string,
+  mode: string | undefined,
+): Promise<{ passed: boolean; verification: Verification }> {
+  const bundle = await deps.artifacts
+    .openDirectory(run.artifactUri, 'ann')
+    .catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === 'ARTIFACT.NOT_FOUND') return undefined;
+      throw error;
+    });
+  if (bundle === undefined) {
+    // Without example instances there is nothing to smoke-test: never promote blind.
+    const verification: Verification = {
+      checks: [
+        {
+          name: 'bundle_examples',
+          passed: false,
+          detail: `${run.artifactUri}/ann/ is missing: verification needs ann/manifest.json and ann/examples.json (example instances as a client sends them)`,
+        },
+      ],
+    };
+    return { passed: false, verification };
+  }
+  try {
+    return await deps.verifier.verify({
+      tagUrl,
+      modelName: deps.config.modelName,
+      bundleDir: bundle.path,
+      runtime: runtime as RuntimeName,
+      ...(mode === undefined ? {} : { mode: mode as ServingMode }),
+      retrievalAlgorithm: run.retrievalAlgorithm,
+    });
+  } finally {
+    await bundle.release();
+  }
+}
+
+function verificationFailed(verification: Verification): PermanentError {
+  const failed = verification.checks.filter((c) => !c.passed);
+  const summary = failed.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ');
+  return new PermanentError(
+    'VERIFY.FAILED',
+    `${failed.length} of ${verification.checks.length} checks failed: ${summary}; traffic stays on the previous revision`,
+  );
+}
+
+function endedByVerify(run: RunDocument): boolean {
+  const step = run.steps.verify.status;
+  return step === 'succeeded' || step === 'failed' || step === 'skipped';
+}
