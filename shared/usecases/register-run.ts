@@ -13,7 +13,7 @@ import {
   type TrainingCompletedV1,
 } from '@recdeploy/events';
 import { PermanentError, RecdeployError } from '../errors.js';
-import { registryLabels } from '../domain/registry-labels.js';
+import { planRegistryLabels } from '../domain/registry-labels.js';
 import { chooseRuntime } from '../domain/routing-policy.js';
 import { runKey, type RunDocument } from '../domain/run-document.js';
 import { readBundleFacts } from './bundle-facts.js';
@@ -116,7 +116,7 @@ async function register(
   try {
     const facts = await readBundleFacts(deps.artifacts, run.artifactUri);
     const choice = chooseRuntime(run, facts);
-    const labels = registryLabels({
+    const { labels, droppedMetrics } = planRegistryLabels({
       runId: run.runId,
       trainingRunId: run.trainingRunId,
       modelEndpointId: run.modelEndpointId,
@@ -127,6 +127,11 @@ async function register(
       metrics: run.metrics,
       runtime: choice.runtime,
     });
+    if (droppedMetrics.length > 0) {
+      deps.logger.warn('metrics left out of the registry labels (label limit or name clash)', {
+        droppedMetrics,
+      });
+    }
     const registered = await deps.registry.registerModel({
       runId: run.runId,
       modelEndpointId: run.modelEndpointId,

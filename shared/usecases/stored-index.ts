@@ -200,7 +200,11 @@ export function createStoredIndexes(options: {
 }): StoredIndexes {
   const { artifacts, logger } = options;
   return {
-    status: (artifactUri) => storedIndexStatus(artifacts, artifactUri),
+    // On Cloud Storage the checksum would download the whole catalogue at
+    // every deploy; count and dim are checked here, and the server checks
+    // the sha256 when it loads the index (a mismatch fails the revision).
+    status: (artifactUri) =>
+      storedIndexStatus(artifacts, artifactUri, { checksum: !/^gs:/i.test(artifactUri) }),
     estimateBuildSeconds: async (artifactUri) => {
       const { count, dim } = await bundleSize(artifacts, artifactUri);
       return estimateIndexBuildSeconds(count, dim, options.cores ?? os.availableParallelism());
