@@ -26,7 +26,11 @@ describe('chain wiring (the composition root picks each port by backend)', () =>
       assert.ok(deps.pipelineJobs instanceof gcp.VertexPipelineJobs);
       assert.ok(deps.runStore instanceof gcp.FirestoreRunStore);
     } finally {
-      await Promise.allSettled([deps.runStore.close(), deps.eventBus.close(), deps.platform.close()]);
+      await Promise.allSettled([
+        deps.runStore.close(),
+        deps.eventBus.close(),
+        deps.platform.close(),
+      ]);
     }
   });
 
@@ -42,7 +46,7 @@ describe('chain wiring (the composition root picks each port by backend)', () =>
       assert.ok(deps.artifacts instanceof local.LocalArtifactStore);
       assert.ok(deps.indexBuilds instanceof local.LocalIndexBuilds);
       assert.equal(deps.pipelineJobs, undefined);
-      assert.deepEqual((deps.artifacts).roots, [dataDir]);
+      assert.deepEqual(deps.artifacts.roots, [dataDir]);
     } finally {
       await Promise.allSettled([
         deps.platform.close(),

@@ -10,7 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RecdeployError, RecordingLogger, runKey } from '@recdeploy/shared';
-import { handleTrainingCompleted, loadChainConfig, type RegisterDeps } from '@recdeploy/shared/chain';
+import {
+  handleTrainingCompleted,
+  loadChainConfig,
+  type RegisterDeps,
+} from '@recdeploy/shared/chain';
 import {
   GcsArtifactStore,
   VertexModelRegistry,
