@@ -46,6 +46,25 @@ start_firestore_emulator() {
   return 1
 }
 
+# System packages the tests use: chromium (the dashboard's browser test, driven
+# by playwright-core) and shellcheck (the deploy/ scripts). Installed with
+# apt-get when missing, so a fresh machine passes too; without root or apt the
+# tests that need them fail and say what is missing.
+install_system_packages() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "missing system packages: ${missing[*]} (install them with apt-get as root)" >&2
+    return 0
+  fi
+  echo "installing ${missing[*]} with apt-get"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_system_packages
+
 if [[ -z "${FIRESTORE_EMULATOR_HOST:-}" && "${RECDEPLOY_TEST_EMULATORS:-1}" != "0" ]]; then
   start_firestore_emulator || true
 fi

@@ -51,6 +51,27 @@ export async function createAdapters(config: RuntimeConfig, logger: Logger): Pro
   );
 }
 
+/**
+ * Only the run store, for readers (the dashboard, the CLI): no event bus, no
+ * topics created, nothing else opened.
+ */
+export async function createRunStore(config: RuntimeConfig, logger: Logger): Promise<RunStore> {
+  if (config.backend === 'local') {
+    const { SqliteRunStore } = await import('../adapters/local/index.js');
+    return new SqliteRunStore({
+      file: localDataFiles(config.dataDir).runStore,
+      logger: logger.child({ port: 'store' }),
+    });
+  }
+  const { FirestoreRunStore } = await import('../adapters/gcp/index.js');
+  return new FirestoreRunStore({
+    projectId: config.projectId,
+    databaseId: config.firestoreDatabase,
+    collection: config.collection,
+    logger: logger.child({ port: 'store' }),
+  });
+}
+
 function withClose(runStore: RunStore, eventBus: EventBus): Adapters {
   return {
     runStore,
