@@ -8,7 +8,12 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerBuildIndex } from './commands/build-index.js';
+import { registerPublish } from './commands/publish.js';
+import { registerRollback } from './commands/rollback.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSampleModel } from './commands/sample-model.js';
+import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
 
 /** Process exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -24,6 +29,11 @@ export function buildProgram(io: CliIo): Command {
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
     });
+  registerStart(program, io);
+  registerPublish(program, io);
+  registerRuns(program, io);
+  registerStatus(program, io);
+  registerRollback(program, io);
   registerSampleModel(program, io);
   registerBuildIndex(program, io);
   return program;

@@ -11,3 +11,4 @@ export * from './chain-events.js';
 export * from './serving-container.js';
 export * from './run-identity.js';
 export * from '../config/chain-config.js';
+export * from './rollback-service.js';

@@ -1,0 +1,197 @@
+/**
+ * `recdeploy status <run> [--watch]`: one run in detail (steps with
+ * durations, attempts and errors; serving; verification checks), as text or,
+ * with --json, as the run document. --watch prints each change on stderr
+ * until the run ends, then the run as without --watch.
+ *
+ * Exit codes: 0 the run was shown (with --watch: it went live); 1 no such run,
+ * or with --watch the run ended failed, skipped or rolled back, or watching
+ * stopped first (Ctrl-C, --timeout); 2 bad arguments.
+ */
+import type { Command } from 'commander';
+import type { RunDocument, RunStatus, RunStore } from '@recdeploy/shared';
+import {
+  addBackendOptions,
+  cliLogger,
+  describeRunStore,
+  openRunStore,
+  runtimeConfig,
+  type BackendFlags,
+} from '../backend.js';
+import type { CliIo } from '../cli-io.js';
+import { integerIn } from '../option-parsers.js';
+import { closeMatches } from '../output/close-matches.js';
+import { printJson } from '../output/json.js';
+import { describeRun } from '../output/run-details.js';
+import { describeProgress } from '../output/run-progress.js';
+
+/** Where a watch stops: the run has nothing more to do on its own. */
+export const WATCH_ENDS: readonly RunStatus[] = ['live', 'failed', 'skipped', 'rolled_back'];
+
+interface StatusFlags extends BackendFlags {
+  watch?: boolean;
+  timeout?: number;
+  json?: boolean;
+}
+
+/** How a watch ended. */
+export type WatchOutcome =
+  | { readonly kind: 'ended'; readonly run: RunDocument }
+  /** Stopped early; `run` is undefined when the run never appeared. */
+  | { readonly kind: 'stopped'; readonly run?: RunDocument; readonly why: string };
+
+/** Adds the command to `program`. */
+export function registerStatus(program: Command, io: CliIo): void {
+  const command = program
+    .command('status')
+    .description('show one run in detail; --watch follows it until it ends')
+    .argument('<run>', 'the run id, {model_endpoint_id}-{training_run_id}')
+    .option('--watch', 'print each change until the run is live, failed, skipped or rolled back')
+    .option(
+      '--timeout <seconds>',
+      'with --watch: stop waiting after this long',
+      integerIn(1, 86_400),
+    )
+    .option('--json', 'print the run document as JSON');
+  addBackendOptions(command, { firestore: true })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 shown (with --watch: the run went live); 1 no such run, or with --watch the run\nended failed, skipped or rolled back, or watching stopped (Ctrl-C, --timeout); 2 bad arguments.',
+    )
+    .action(async (runId: string, flags: StatusFlags) => {
+      const config = runtimeConfig(io, flags);
+      const store = await openRunStore(config, cliLogger(io));
+      if (store === undefined) {
+        throw new Error(
+          `run ${runId} not found: ${describeRunStore(config)} does not exist (is --data-dir right?)`,
+        );
+      }
+      try {
+        const run = await store.getRun(runId);
+        if (!flags.watch) {
+          if (run === undefined) {
+            throw new Error(
+              `run ${runId} not found in ${describeRunStore(config)}${await hint(store, runId)}`,
+            );
+          }
+          return show(io, run, flags);
+        }
+        if (run === undefined) {
+          // Just published: the register step creates the run a moment later.
+          io.err(`run ${runId} does not exist yet; waiting for it${await hint(store, runId)}`);
+        }
+        const outcome = await watchUntilSignal(store, runId, io, flags.timeout);
+        if (outcome.run !== undefined) show(io, outcome.run, flags);
+        if (outcome.kind === 'stopped') {
+          throw new Error(
+            `${outcome.why}: run ${runId} ${outcome.run === undefined ? 'never appeared' : `is still ${outcome.run.status}`}`,
+          );
+        }
+        if (outcome.run.status !== 'live') {
+          const reason = outcome.run.statusReason;
+          throw new Error(`run ${runId} ended ${outcome.run.status}${reason ? `: ${reason}` : ''}`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/** "; did you mean …?" with the closest run ids, or how to list them. */
+async function hint(store: RunStore, runId: string): Promise<string> {
+  const known = (await store.listRuns({ limit: 500 })).map((r) => r.runId);
+  const close = closeMatches(runId, known);
+  if (close.length > 0) return `; did you mean ${close.join(', ')}?`;
+  return known.length === 0 ? ' (there are no runs yet)' : '; `recdeploy runs` lists the runs';
+}
+
+function show(io: CliIo, run: RunDocument, flags: StatusFlags): void {
+  if (flags.json) printJson(io, run);
+  else for (const line of describeRun(run, new Date())) io.out(line);
+}
+
+/** Follows the run until it ends, printing changes on stderr; Ctrl-C or the timeout stop it early. */
+async function watchUntilSignal(
+  store: RunStore,
+  runId: string,
+  io: CliIo,
+  timeoutSeconds: number | undefined,
+): Promise<WatchOutcome> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.on('SIGINT', onSignal);
+  // The store's change feed does not hold the process open (its timer is
+  // unref'd); a watching command must, until the watch ends.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  const timer =
+    timeoutSeconds === undefined
+      ? undefined
+      : setTimeout(
+          () => abort.abort(new Error(`no end within ${timeoutSeconds} s`)),
+          timeoutSeconds * 1_000,
+        );
+  try {
+    return await watchRun(store, runId, {
+      signal: abort.signal,
+      onChange: (lines) => {
+        const time = new Date().toTimeString().slice(0, 8);
+        for (const line of lines) io.err(`${time}  ${line}`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    clearInterval(keepAlive);
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves when the run reaches one of WATCH_ENDS (waiting for it to appear
+ * if it does not exist yet), or when `signal` aborts (its reason says why).
+ * The feed is subscribed before the first read, so no change in between is
+ * missed.
+ */
+export function watchRun(
+  store: RunStore,
+  runId: string,
+  options: { readonly signal: AbortSignal; readonly onChange: (lines: string[]) => void },
+): Promise<WatchOutcome> {
+  return new Promise<WatchOutcome>((resolve, reject) => {
+    let latest: RunDocument | undefined;
+    let settled = false;
+    const finish = (outcome: WatchOutcome | Error) => {
+      if (settled) return;
+      settled = true;
+      unsubscribe();
+      options.signal.removeEventListener('abort', onAbort);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const see = (run: RunDocument) => {
+      // The first read and the feed may race: never step back to an older version.
+      if (latest !== undefined && run.updatedAt < latest.updatedAt) return;
+      const lines = describeProgress(latest, run, new Date());
+      latest = run;
+      if (lines.length > 0) options.onChange(lines);
+      if (WATCH_ENDS.includes(run.status)) finish({ kind: 'ended', run });
+    };
+    const onAbort = () => {
+      const reason: unknown = options.signal.reason;
+      const why = reason instanceof Error ? reason.message : 'stopped';
+      finish(
+        latest === undefined ? { kind: 'stopped', why } : { kind: 'stopped', run: latest, why },
+      );
+    };
+    const unsubscribe = store.watch(({ run }) => {
+      if (run.runId === runId) see(run);
+    });
+    options.signal.addEventListener('abort', onAbort);
+    if (options.signal.aborted) return onAbort();
+    store.getRun(runId).then(
+      (run) => {
+        if (run !== undefined) see(run);
+      },
+      (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
+}

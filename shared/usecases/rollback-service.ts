@@ -1,0 +1,228 @@
+/**
+ * An operator's rollback of a serving service: traffic goes back to an
+ * earlier revision, the run that was live is recorded as `rolled_back`, and
+ * deployment-finished tells other systems. The run documents say which
+ * revision belongs to which run; the platform says what serves right now.
+ */
+import { PermanentError, TransientError } from '../errors.js';
+import type { RunDocument } from '../domain/run-document.js';
+import { compareRunRecency } from '../domain/run-supersession.js';
+import type { ServiceTraffic } from '../ports/serving-platform.port.js';
+import type { ChainDeps } from './chain-deps.js';
+import { publishDeploymentFinished } from './chain-events.js';
+
+export type RollbackDeps = Pick<
+  ChainDeps,
+  'runStore' | 'platform' | 'eventBus' | 'config' | 'logger'
+>;
+
+export interface RollbackRequest {
+  /** The serving service, e.g. `rec-home` (`{SERVICE_PREFIX}{model_endpoint_id}`). */
+  readonly service: string;
+  /**
+   * The revision to send all traffic to. Default: the platform's previous
+   * revision when its run is still live (or unknown to the store), else the
+   * revision of the service's previous live run.
+   */
+  readonly toRevision?: string;
+}
+
+/**
+ * How the target was chosen: asked for; the platform's previous revision; the
+ * previous live run's revision; or the revision already serving (an earlier
+ * rollback moved the traffic but stopped before recording it).
+ */
+export type RollbackTargetSource =
+  'requested' | 'platform_previous' | 'previous_live_run' | 'already_serving';
+
+export interface RollbackResult {
+  readonly service: string;
+  /** The run that was live, now `rolled_back`. */
+  readonly rolledBack: RunDocument;
+  readonly fromRevision: string;
+  readonly toRevision: string;
+  readonly targetSource: RollbackTargetSource;
+  /** The run whose revision serves now, when the store knows it. */
+  readonly targetRun?: RunDocument;
+  /** The service's traffic afterwards. */
+  readonly traffic: ServiceTraffic;
+}
+
+/** How long the rollback holds the service against a deployment starting meanwhile. */
+export const ROLLBACK_LEASE_MS = 5 * 60_000;
+
+/** Statuses whose revision has passed verification and may take traffic again. */
+const SERVED_STATUSES: readonly RunDocument['status'][] = ['live', 'rolled_back'];
+
+/**
+ * Rolls `service` back. The current run is the newest live run (by run
+ * recency) serving the service.
+ * @throws PermanentError `PLATFORM.NOT_FOUND` (no such service, or nothing to
+ *   roll back to), `RUN.NOT_FOUND` (no live run serves it),
+ *   `PLATFORM.REJECTED` (the requested revision cannot take traffic);
+ *   TransientError `RUN.STEP_BUSY` while a deployment holds the service.
+ */
+export async function rollbackService(
+  deps: RollbackDeps,
+  request: RollbackRequest,
+): Promise<RollbackResult> {
+  const { service } = request;
+  const liveRuns = (await deps.runStore.listRuns({ status: 'live', limit: 500 }))
+    .filter((run) => run.serving?.revision !== undefined)
+    .sort((a, b) => compareRunRecency(b, a));
+  const traffic = await deps.platform.describe(service);
+  if (traffic === undefined) {
+    throw new PermanentError(
+      'PLATFORM.NOT_FOUND',
+      `service ${service} does not exist on the serving platform${knownServices(liveRuns)}`,
+      { metadata: { service } },
+    );
+  }
+  const serviceRuns = liveRuns.filter((run) => run.serving?.service === service);
+  const current = serviceRuns[0];
+  const fromRevision = current?.serving?.revision;
+  if (current === undefined || fromRevision === undefined) {
+    throw new PermanentError(
+      'RUN.NOT_FOUND',
+      `no live run serves service ${service} (the platform's live revision: ${traffic.liveRevision ?? 'none'})${knownServices(liveRuns)}`,
+      { metadata: { service } },
+    );
+  }
+  const endpointRuns = (
+    await deps.runStore.listRuns({ modelEndpointId: current.modelEndpointId, limit: 500 })
+  ).filter((run) => run.serving?.service === service);
+  const target = chooseTarget(request, {
+    traffic,
+    current,
+    fromRevision,
+    serviceRuns,
+    endpointRuns,
+  });
+
+  const lease = await deps.runStore.acquireServiceLease({
+    service,
+    runId: current.runId,
+    ttlMs: ROLLBACK_LEASE_MS,
+  });
+  if (!lease.acquired) {
+    throw new TransientError(
+      'RUN.STEP_BUSY',
+      `service ${service} is held by run ${lease.holder} until ${lease.expiresAt} (a deployment is in progress); try again once it has finished`,
+      { metadata: { service, holder: lease.holder } },
+    );
+  }
+  try {
+    const after =
+      traffic.liveRevision === target.revision
+        ? traffic
+        : await deps.platform.rollback(service, target.revision);
+    const reason = `rolled back by an operator to revision ${target.revision}`;
+    const { run } = await deps.runStore.transition({
+      runId: current.runId,
+      to: 'rolled_back',
+      reason,
+    });
+    await publishDeploymentFinished(deps, run);
+    deps.logger.info('service rolled back', {
+      service,
+      fromRevision,
+      toRevision: target.revision,
+      runId: run.runId,
+      targetSource: target.source,
+    });
+    return {
+      service,
+      rolledBack: run,
+      fromRevision,
+      toRevision: target.revision,
+      targetSource: target.source,
+      ...(target.run === undefined ? {} : { targetRun: target.run }),
+      traffic: after,
+    };
+  } finally {
+    await deps.runStore.releaseServiceLease(service, current.runId);
+  }
+}
+
+interface TargetContext {
+  readonly traffic: ServiceTraffic;
+  readonly current: RunDocument;
+  readonly fromRevision: string;
+  /** Live runs of the service, newest first. */
+  readonly serviceRuns: readonly RunDocument[];
+  /** Every run of the endpoint on the service. */
+  readonly endpointRuns: readonly RunDocument[];
+}
+
+interface Target {
+  readonly revision: string;
+  readonly source: RollbackTargetSource;
+  readonly run?: RunDocument;
+}
+
+function chooseTarget(request: RollbackRequest, context: TargetContext): Target {
+  const { traffic, current, fromRevision, serviceRuns, endpointRuns } = context;
+  const service = request.service;
+  const runOf = (revision: string) =>
+    endpointRuns.find((run) => run.serving?.revision === revision);
+  const target = (revision: string, source: RollbackTargetSource): Target => {
+    const run = runOf(revision);
+    return run === undefined ? { revision, source } : { revision, source, run };
+  };
+
+  if (request.toRevision !== undefined) {
+    const revision = request.toRevision;
+    if (revision === fromRevision) {
+      throw new PermanentError(
+        'PLATFORM.REJECTED',
+        `revision ${revision} is the one being rolled back (run ${current.runId}); name an earlier revision`,
+        { metadata: { service, revision } },
+      );
+    }
+    const run = runOf(revision);
+    if (run !== undefined && !SERVED_STATUSES.includes(run.status)) {
+      throw new PermanentError(
+        'PLATFORM.REJECTED',
+        `revision ${revision} belongs to run ${run.runId}, which is ${run.status}: it never passed verification, so it cannot take traffic by a rollback`,
+        { metadata: { service, revision, runId: run.runId } },
+      );
+    }
+    return target(revision, 'requested');
+  }
+  // Traffic already left the current run's revision: finish recording that rollback.
+  if (traffic.liveRevision !== undefined && traffic.liveRevision !== fromRevision) {
+    return target(traffic.liveRevision, 'already_serving');
+  }
+  const previous = traffic.previousRevision;
+  const previousRun = previous === undefined ? undefined : runOf(previous);
+  if (
+    previous !== undefined &&
+    previous !== fromRevision &&
+    (previousRun === undefined || previousRun.status === 'live')
+  ) {
+    return target(previous, 'platform_previous');
+  }
+  const earlierLive = serviceRuns.find((run) => run.serving?.revision !== fromRevision);
+  const earlierRevision = earlierLive?.serving?.revision;
+  if (earlierRevision !== undefined) return target(earlierRevision, 'previous_live_run');
+
+  const why =
+    previousRun !== undefined
+      ? `the platform's previous revision ${previous} belongs to run ${previousRun.runId}, which is ${previousRun.status}, and no earlier run is live`
+      : `run ${current.runId} (revision ${fromRevision}) is its only live run and the platform remembers no previous revision`;
+  throw new PermanentError(
+    'PLATFORM.NOT_FOUND',
+    `service ${service} has nothing to roll back to: ${why}; name a revision explicitly to roll back to it`,
+    { metadata: { service } },
+  );
+}
+
+/** "(services with a live run: a, b)", or nothing when there are none. */
+function knownServices(liveRuns: readonly RunDocument[]): string {
+  const names = [...new Set(liveRuns.map((run) => run.serving?.service ?? ''))]
+    .filter(Boolean)
+    .sort();
+  return names.length === 0
+    ? ' (no run is live on any service)'
+    : ` (services with a live run: ${names.join(', ')})`;
+}

@@ -1,0 +1,154 @@
+/**
+ * Running the recdeploy CLI in tests: in-process through main(argv, io) with
+ * both streams captured, or as a real child process through the bin launcher;
+ * plus runs written the way the chain writes them, and a stand-in for a
+ * running local stack (its stack.json naming this test process).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  STEP_NAMES,
+  runKey,
+  type RunDocument,
+  type RunIdentity,
+  type RunStore,
+  type ServingRef,
+  type StepName,
+} from '@recdeploy/shared';
+import { main } from '../../../cli/src/main.js';
+import { removeStackState, writeStackState } from '../../../cli/src/stack/stack-state.js';
+
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const LAUNCHER = path.join(ROOT, 'cli/bin/recdeploy.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `recdeploy …args` in this process; stdout and stderr are the lines it wrote. */
+export async function recdeploy(...args: string[]): Promise<CliResult> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main(['node', 'recdeploy', ...args], {
+    out: (line) => stdout.push(line),
+    err: (line) => stderr.push(line),
+  });
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+}
+
+/** A `recdeploy` child process, with its output so far and its exit. */
+export interface RecdeployChild {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the result once the process has exited and its streams closed. */
+  readonly exited: Promise<CliResult>;
+  /** Resolves once stderr matches `pattern`; rejects if the process exits first. */
+  waitForStderr(pattern: RegExp): Promise<void>;
+}
+
+/** Starts `recdeploy …args` as a child process through cli/bin/recdeploy.js. */
+export function startRecdeployProcess(args: string[], env: NodeJS.ProcessEnv = {}): RecdeployChild {
+  const child = spawn(process.execPath, [LAUNCHER, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let closed = false;
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      closed = true;
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    async waitForStderr(pattern) {
+      while (!pattern.test(stderr)) {
+        if (closed) throw new Error(`exited before ${pattern} appeared:\n${stdout}\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+/** Runs `recdeploy …args` as a child process through cli/bin/recdeploy.js. */
+export function recdeployProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startRecdeployProcess(args, env).exited;
+}
+
+/** Tells the CLI a local stack runs on `dataDir` (this process); returns how to undo it. */
+export function pretendStackRuns(dataDir: string): () => void {
+  writeStackState(dataDir, {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    functions: {
+      register: 'http://127.0.0.1:9/',
+      deploy: 'http://127.0.0.1:9/',
+      verify: 'http://127.0.0.1:9/',
+    },
+    dashboardUrl: 'http://127.0.0.1:9/',
+  });
+  return () => removeStackState(dataDir, process.pid);
+}
+
+/** Claims and completes one step as a function would, with the patch it records. */
+export async function completeStep(
+  store: RunStore,
+  runId: string,
+  step: StepName,
+  patch: Partial<Pick<RunDocument, 'registry' | 'serving' | 'verification'>> = {},
+): Promise<RunDocument> {
+  const claim = await store.claimStep({ runId, step, owner: 'test-chain', leaseMs: 60_000 });
+  if (claim.kind !== 'claimed') throw new Error(`${step} of ${runId}: ${claim.kind}`);
+  return (await store.completeStep({ runId, step, owner: 'test-chain', patch })).run;
+}
+
+/** Creates the run and takes it through every step to live, serving `serving`. */
+export async function liveRun(
+  store: RunStore,
+  identity: RunIdentity,
+  serving: ServingRef,
+): Promise<RunDocument> {
+  await store.createRun(identity);
+  const runId = runKey(identity);
+  let run: RunDocument | undefined;
+  for (const step of STEP_NAMES) {
+    run = await completeStep(store, runId, step, patchFor(step, serving));
+  }
+  if (run?.status !== 'live') throw new Error(`run ${runId} did not go live`);
+  return run;
+}
+
+/** What each step records, as the chain's steps do. */
+export function patchFor(
+  step: StepName,
+  serving: ServingRef,
+): Partial<Pick<RunDocument, 'registry' | 'serving' | 'verification'>> {
+  switch (step) {
+    case 'register':
+      return { registry: { model: 'local/models/1', version: '1' } };
+    case 'deploy': {
+      // The service URL is recorded when verify promotes the revision.
+      const deployed: { -readonly [K in keyof ServingRef]: ServingRef[K] } = { ...serving };
+      delete deployed.url;
+      return { serving: deployed };
+    }
+    case 'verify':
+      return {
+        serving,
+        verification: { checks: [{ name: 'model_available', passed: true }] },
+      };
+  }
+}

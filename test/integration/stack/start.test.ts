@@ -1,0 +1,151 @@
+/**
+ * `recdeploy start` (what `npm start` runs) as a user runs it: a real child
+ * process on a fresh data directory. It trains the sample model, deploys it
+ * through the whole chain, prints a prediction URL and a curl command that
+ * work; Ctrl-C stops every child process; a second start reuses the state.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'cli/bin/recdeploy.js');
+
+interface Started {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function start(dataDir: string): Started {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'start', '--data-dir', dataDir, '--products', '300'],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        METADATA_SERVER_DETECTION: 'none',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function waitForOutput(
+  started: Started,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(started.stdout());
+    if (match) return match;
+    if (started.child.exitCode !== null) {
+      throw new Error(
+        `start exited ${started.child.exitCode}:\n${started.stdout()}\n${started.stderr()}`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no ${pattern} in time:\n${started.stdout()}\n${started.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The serving processes the platform recorded, and whether each is alive. */
+function servingPids(dataDir: string): number[] {
+  const db = new Database(path.join(dataDir, 'serving.db'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT pid FROM serving_revisions WHERE pid IS NOT NULL').all() as {
+      pid: number;
+    }[];
+    return rows.map((row) => row.pid);
+  } finally {
+    db.close();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the printed curl command's request (the same URL and body) with fetch. */
+async function runCurl(
+  curl: string,
+): Promise<{ status: number; body: { predictions?: { product_ids: unknown[] }[] } }> {
+  const match = /^curl -s -d '(.*)' (\S+)$/.exec(curl);
+  assert.ok(match, `unexpected curl line: ${curl}`);
+  const response = await fetch(match[2]!, { method: 'POST', body: match[1]! });
+  return {
+    status: response.status,
+    body: (await response.json()) as { predictions?: { product_ids: unknown[] }[] },
+  };
+}
+
+describe('recdeploy start (npm start): the local stack end to end', function () {
+  this.timeout(300_000);
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'recdeploy-start-'));
+  });
+  after(async () => rm(dataDir, { recursive: true, force: true }));
+
+  it('deploys the sample model, prints a working curl, stops cleanly on Ctrl-C, and a restart reuses the state', async () => {
+    const first = start(dataDir);
+    try {
+      const predict = await waitForOutput(first, /predict: +(\S+)/, 240_000);
+      const curl = (await waitForOutput(first, /try: +(curl .*)\n/, 5_000))[1]!;
+      const dashboard = (await waitForOutput(first, /dashboard: (\S+)/, 5_000))[1]!;
+      assert.match(first.stdout(), /The sample model is live/);
+      assert.match(predict[1]!, /^http:\/\/127\.0\.0\.1:\d+\/v1\/models\/recommender:predict$/);
+      const answer = await runCurl(curl);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.predictions?.[0]?.product_ids.length, 100);
+      assert.equal((await fetch(dashboard)).status, 200);
+      const pids = servingPids(dataDir);
+      assert.ok(pids.length >= 1 && pids.every(alive), `serving pids ${pids.join(',')}`);
+
+      first.child.kill('SIGINT');
+      assert.equal(await first.exited, 0, first.stderr());
+      assert.match(first.stderr(), /stopped/);
+      assert.deepEqual(pids.filter(alive), [], 'every serving process stopped');
+      await assert.rejects(fetch(predict[1]!), 'the router is gone');
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+
+    const second = start(dataDir);
+    try {
+      const curl = (await waitForOutput(second, /try: +(curl .*)\n/, 120_000))[1]!;
+      assert.match(second.stderr(), /exists \(live\); not publishing it again/);
+      assert.doesNotMatch(second.stderr(), /training a two-tower model/);
+      const answer = await runCurl(curl);
+      assert.equal(answer.status, 200);
+      second.child.kill('SIGINT');
+      assert.equal(await second.exited, 0, second.stderr());
+    } finally {
+      second.child.kill('SIGKILL');
+    }
+  });
+});
