@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# recdeploy's infrastructure in one Google Cloud project, with gcloud. Safe to
+# re-run: everything is created only when missing, and IAM bindings and
+# settings are (re)applied as written here. docs/deploy.md walks through it.
+#
+#   PROJECT=my-project REGION=us-central1 MODEL_BUCKET=my-models deploy/setup.sh
+#
+# Required:
+#   PROJECT             the project id
+#   REGION              region of Cloud Run, Cloud Functions, Vertex AI and Artifact Registry
+#   MODEL_BUCKET        bucket the pipelines push models to (name or gs://name; created when missing)
+# Optional:
+#   FIRESTORE_LOCATION  Firestore location (default: REGION)
+#   GITHUB_OWNER, GITHUB_REPO, BRANCH (default main)
+#                       import the build triggers (deploy/triggers/*.yaml) for a GitHub
+#                       repository connected to Cloud Build; without them, triggers are skipped
+#
+# What it sets up:
+#   - the APIs; the Artifact Registry repository `recdeploy` (images
+#     {REGION}-docker.pkg.dev/{PROJECT}/recdeploy/{ann-serving,tf-serving-native,dashboard})
+#   - Firestore: the (default) database, composite indexes (deploy/firestore.indexes.json)
+#     and a TTL policy on rejected_events.expireAt
+#   - Pub/Sub: the four topics; a dead-letter topic with a subscription for each
+#     topic a function is triggered by; the training-completed Avro schema
+#     (created for publishers to validate against, not attached: see docs/deploy.md)
+#   - the Cloud Logging sink routing Vertex AI PipelineJob SUCCEEDED entries to
+#     training-completed, its writer identity allowed to publish there
+#   - one service account per function, the index-build job, the serving
+#     revisions and the dashboard, plus the Eventarc trigger identity and the
+#     build identity, each with the least privilege it needs
+# The functions' Eventarc triggers are created by `gcloud functions deploy
+# --trigger-topic` (deploy/cloudbuild/function-*.yaml); their subscriptions get
+# the dead-letter policy from deploy/scripts/configure-function-trigger.sh.
+set -euo pipefail
+
+readonly REPOSITORY=recdeploy
+readonly FIRESTORE_DATABASE='(default)'
+readonly REJECTED_COLLECTION=rejected_events
+readonly SCHEMA_ID=training-completed-v1
+readonly SINK_NAME=recdeploy-pipeline-job-succeeded
+
+readonly TOPIC_TRAINING_COMPLETED=training-completed
+readonly TOPIC_MODEL_REGISTERED=model-registered
+readonly TOPIC_MODEL_DEPLOYED=model-deployed
+readonly TOPIC_DEPLOYMENT_FINISHED=deployment-finished
+readonly TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" "$TOPIC_DEPLOYMENT_FINISHED")
+# Each of these triggers a function, so its failures dead-letter somewhere.
+readonly TRIGGER_TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED")
+
+readonly SA_REGISTER=recdeploy-register
+readonly SA_DEPLOY=recdeploy-deploy
+readonly SA_VERIFY=recdeploy-verify
+readonly SA_INDEX_BUILD=recdeploy-index-build
+readonly SA_SERVING=recdeploy-serving
+readonly SA_DASHBOARD=recdeploy-dashboard
+readonly SA_TRIGGER=recdeploy-trigger
+readonly SA_BUILD=recdeploy-build
+
+readonly APIS=(
+  aiplatform.googleapis.com
+  artifactregistry.googleapis.com
+  cloudbuild.googleapis.com
+  cloudfunctions.googleapis.com
+  cloudresourcemanager.googleapis.com
+  eventarc.googleapis.com
+  firestore.googleapis.com
+  iam.googleapis.com
+  logging.googleapis.com
+  pubsub.googleapis.com
+  run.googleapis.com
+  storage.googleapis.com
+)
+
+DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly DEPLOY_DIR
+readonly REPO_ROOT="${DEPLOY_DIR}/.."
+
+info() { printf '== %s\n' "$*"; }
+die() {
+  printf 'setup.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+# Every gcloud call names the project and never prompts.
+gc() { gcloud --project="$PROJECT" --quiet "$@"; }
+# True when a describe command finds the resource.
+exists() { gc "$@" >/dev/null 2>&1; }
+
+sa_email() { printf '%s@%s.iam.gserviceaccount.com' "$1" "$PROJECT"; }
+sa_member() { printf 'serviceAccount:%s' "$(sa_email "$1")"; }
+
+# The filter of the log sink, written out in full: PipelineJob state changes
+# (not task events, which share the resource type; hence the logName pin)
+# that reached SUCCEEDED. Only those start a deployment.
+pipeline_sink_filter() {
+  local project="$1"
+  printf '%s\n' \
+    "logName=\"projects/${project}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\"" \
+    'AND resource.type="aiplatform.googleapis.com/PipelineJob"' \
+    'AND jsonPayload.state="PIPELINE_STATE_SUCCEEDED"'
+}
+
+check_inputs() {
+  local problems=()
+  [[ -n "${PROJECT:-}" ]] || problems+=("PROJECT is required (the project id, e.g. my-recs-project)")
+  [[ -n "${REGION:-}" ]] || problems+=("REGION is required (e.g. us-central1)")
+  [[ -n "${MODEL_BUCKET:-}" ]] || problems+=("MODEL_BUCKET is required (the bucket pipelines push models to)")
+  if [[ -n "${PROJECT:-}" && ! "$PROJECT" =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]]; then
+    problems+=("PROJECT \"$PROJECT\" is not a project id (6–30 lowercase letters, digits, hyphens)")
+  fi
+  if [[ -n "${REGION:-}" && ! "$REGION" =~ ^[a-z]+-[a-z]+[0-9]$ ]]; then
+    problems+=("REGION \"$REGION\" is not a region such as us-central1")
+  fi
+  if [[ -n "${MODEL_BUCKET:-}" ]]; then
+    MODEL_BUCKET="${MODEL_BUCKET#gs://}"
+    MODEL_BUCKET="${MODEL_BUCKET%/}"
+    [[ "$MODEL_BUCKET" =~ ^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$ ]] ||
+      problems+=("MODEL_BUCKET \"$MODEL_BUCKET\" is not a bucket name")
+  fi
+  if [[ -n "${GITHUB_OWNER:-}" && -z "${GITHUB_REPO:-}" ]] || [[ -z "${GITHUB_OWNER:-}" && -n "${GITHUB_REPO:-}" ]]; then
+    problems+=("GITHUB_OWNER and GITHUB_REPO go together (got owner \"${GITHUB_OWNER:-}\", repo \"${GITHUB_REPO:-}\")")
+  fi
+  command -v gcloud >/dev/null 2>&1 || problems+=("gcloud is not installed: https://cloud.google.com/sdk/docs/install")
+  command -v node >/dev/null 2>&1 || problems+=("node is not installed (Node 20, as for the rest of the repository)")
+  if ((${#problems[@]} > 0)); then
+    printf 'setup.sh: %s\n' "${problems[@]}" >&2
+    exit 2
+  fi
+  FIRESTORE_LOCATION="${FIRESTORE_LOCATION:-$REGION}"
+  BRANCH="${BRANCH:-main}"
+}
+
+enable_apis() {
+  info "enabling APIs"
+  gc services enable "${APIS[@]}"
+}
+
+ensure_artifact_repository() {
+  exists artifacts repositories describe "$REPOSITORY" --location="$REGION" ||
+    gc artifacts repositories create "$REPOSITORY" --location="$REGION" \
+      --repository-format=docker --description="recdeploy images (ann-serving, tf-serving-native, dashboard)"
+}
+
+ensure_service_account() {
+  local id="$1" description="$2"
+  exists iam service-accounts describe "$(sa_email "$id")" ||
+    gc iam service-accounts create "$id" --display-name="$description"
+}
+
+ensure_service_accounts() {
+  info "service accounts"
+  ensure_service_account "$SA_REGISTER" "recdeploy register function"
+  ensure_service_account "$SA_DEPLOY" "recdeploy deploy function"
+  ensure_service_account "$SA_VERIFY" "recdeploy verify function"
+  ensure_service_account "$SA_INDEX_BUILD" "recdeploy index-build job"
+  ensure_service_account "$SA_SERVING" "recdeploy serving revisions"
+  ensure_service_account "$SA_DASHBOARD" "recdeploy dashboard"
+  ensure_service_account "$SA_TRIGGER" "recdeploy Eventarc triggers"
+  ensure_service_account "$SA_BUILD" "recdeploy Cloud Build"
+}
+
+ensure_firestore() {
+  info "Firestore"
+  exists firestore databases describe --database="$FIRESTORE_DATABASE" ||
+    gc firestore databases create --database="$FIRESTORE_DATABASE" \
+      --location="$FIRESTORE_LOCATION" --type=firestore-native
+  local index output
+  # One line per composite index: "collection field=order field=order…".
+  while IFS= read -r index; do
+    [[ -n "$index" ]] || continue
+    local parts=() fields=() field
+    read -r -a parts <<<"$index"
+    for field in "${parts[@]:1}"; do
+      fields+=("--field-config=field-path=${field%%=*},order=${field#*=}")
+    done
+    if ! output=$(gc firestore indexes composite create --database="$FIRESTORE_DATABASE" \
+      --collection-group="${parts[0]}" --query-scope=collection "${fields[@]}" --async 2>&1); then
+      grep -qiE 'already exists|ALREADY_EXISTS' <<<"$output" || die "creating index ${index}: ${output}"
+    fi
+  done < <(composite_indexes)
+  # Rejected events are kept 30 days (REJECTED_EVENT_TTL_MS): Firestore deletes them after expireAt.
+  gc firestore fields ttls update expireAt --database="$FIRESTORE_DATABASE" \
+    --collection-group="$REJECTED_COLLECTION" --enable-ttl --async
+}
+
+# deploy/firestore.indexes.json as "collection field=order…" lines.
+composite_indexes() {
+  # shellcheck disable=SC2016 # JavaScript, not shell, expands these.
+  node -e '
+    const { indexes } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const index of indexes) {
+      const fields = index.fields.map((f) => `${f.fieldPath}=${f.order.toLowerCase()}`);
+      console.log([index.collectionGroup, ...fields].join(" "));
+    }' "${DEPLOY_DIR}/firestore.indexes.json"
+}
+
+ensure_topic() {
+  exists pubsub topics describe "$1" ||
+    gc pubsub topics create "$1" --message-retention-duration=7d
+}
+
+ensure_pubsub() {
+  info "Pub/Sub topics, dead-letter topics and the training-completed schema"
+  local topic pubsub_agent
+  pubsub_agent="serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  for topic in "${TOPICS[@]}"; do ensure_topic "$topic"; done
+  for topic in "${TRIGGER_TOPICS[@]}"; do
+    ensure_topic "${topic}-dead-letter"
+    # A dead-letter topic without a subscription would drop what reaches it.
+    exists pubsub subscriptions describe "${topic}-dead-letter-sub" ||
+      gc pubsub subscriptions create "${topic}-dead-letter-sub" --topic="${topic}-dead-letter" \
+        --message-retention-duration=7d --expiration-period=never
+    # Pub/Sub itself forwards undeliverable messages.
+    gc pubsub topics add-iam-policy-binding "${topic}-dead-letter" \
+      --member="$pubsub_agent" --role=roles/pubsub.publisher >/dev/null
+  done
+  # …and acknowledges them on the Eventarc subscriptions, which are recreated
+  # with the triggers: granted on the project rather than per subscription.
+  grant_project "$pubsub_agent" roles/pubsub.subscriber
+  # Push subscriptions mint the trigger identity's OIDC token through the agent.
+  grant_project "$pubsub_agent" roles/iam.serviceAccountTokenCreator
+  exists pubsub schemas describe "$SCHEMA_ID" ||
+    gc pubsub schemas create "$SCHEMA_ID" --type=avro \
+      --definition-file="${REPO_ROOT}/events/schemas/training-completed.v1.avsc"
+}
+
+ensure_log_sink() {
+  info "log sink ${SINK_NAME} → ${TOPIC_TRAINING_COMPLETED}"
+  local filter destination writer
+  filter="$(pipeline_sink_filter "$PROJECT")"
+  destination="pubsub.googleapis.com/projects/${PROJECT}/topics/${TOPIC_TRAINING_COMPLETED}"
+  if exists logging sinks describe "$SINK_NAME"; then
+    gc logging sinks update "$SINK_NAME" "$destination" --log-filter="$filter"
+  else
+    gc logging sinks create "$SINK_NAME" "$destination" --log-filter="$filter" \
+      --description="Vertex AI PipelineJob SUCCEEDED entries start a recdeploy run"
+  fi
+  writer="$(gc logging sinks describe "$SINK_NAME" --format='value(writerIdentity)')"
+  [[ -n "$writer" ]] || die "log sink ${SINK_NAME} has no writer identity"
+  grant_topic "$TOPIC_TRAINING_COMPLETED" "$writer"
+}
+
+ensure_model_bucket() {
+  info "model bucket gs://${MODEL_BUCKET}"
+  exists storage buckets describe "gs://${MODEL_BUCKET}" ||
+    gc storage buckets create "gs://${MODEL_BUCKET}" --location="$REGION" --uniform-bucket-level-access
+}
+
+grant_project() {
+  gc projects add-iam-policy-binding "$PROJECT" --member="$1" --role="$2" --condition=None >/dev/null
+}
+grant_bucket() {
+  gc storage buckets add-iam-policy-binding "gs://${MODEL_BUCKET}" --member="$(sa_member "$1")" --role="$2" >/dev/null
+}
+# grant_topic TOPIC MEMBER: publish to TOPIC.
+grant_topic() {
+  gc pubsub topics add-iam-policy-binding "$1" --member="$2" --role=roles/pubsub.publisher >/dev/null
+}
+# grant_act_as ACCOUNT USER: USER may deploy things that run as ACCOUNT.
+grant_act_as() {
+  gc iam service-accounts add-iam-policy-binding "$(sa_email "$1")" \
+    --member="$(sa_member "$2")" --role=roles/iam.serviceAccountUser >/dev/null
+}
+
+# Least privilege, as docs/architecture.md's permissions table explains.
+grant_roles() {
+  info "IAM: least privilege per identity"
+  # register: Vertex AI Model Registry and pipeline jobs; reads bundles; run documents; hand-offs.
+  grant_project "$(sa_member "$SA_REGISTER")" roles/aiplatform.user
+  grant_project "$(sa_member "$SA_REGISTER")" roles/datastore.user
+  grant_bucket "$SA_REGISTER" roles/storage.objectViewer
+  grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_REGISTER")"
+  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_REGISTER")"
+
+  # deploy: Cloud Run services and the index-build job, as the serving and job identities;
+  # writes ann/index/ next to the bundle.
+  grant_project "$(sa_member "$SA_DEPLOY")" roles/run.developer
+  grant_project "$(sa_member "$SA_DEPLOY")" roles/datastore.user
+  grant_bucket "$SA_DEPLOY" roles/storage.objectAdmin
+  grant_act_as "$SA_SERVING" "$SA_DEPLOY"
+  grant_act_as "$SA_INDEX_BUILD" "$SA_DEPLOY"
+  grant_topic "$TOPIC_MODEL_DEPLOYED" "$(sa_member "$SA_DEPLOY")"
+  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_DEPLOY")"
+
+  # verify: moves traffic (a service update, which Cloud Run authorises with actAs on the
+  # service's identity); calls the tag URLs of private revisions; reads bundles.
+  grant_project "$(sa_member "$SA_VERIFY")" roles/run.developer
+  grant_project "$(sa_member "$SA_VERIFY")" roles/run.invoker
+  grant_project "$(sa_member "$SA_VERIFY")" roles/datastore.user
+  grant_bucket "$SA_VERIFY" roles/storage.objectViewer
+  grant_act_as "$SA_SERVING" "$SA_VERIFY"
+  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_VERIFY")"
+
+  # index-build job: reads the bundle, writes its index; announces the end of the build.
+  grant_bucket "$SA_INDEX_BUILD" roles/storage.objectAdmin
+  grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_INDEX_BUILD")"
+
+  # serving revisions: download the model.
+  grant_bucket "$SA_SERVING" roles/storage.objectViewer
+
+  # dashboard: reads run documents and rejected events.
+  grant_project "$(sa_member "$SA_DASHBOARD")" roles/datastore.viewer
+
+  # Eventarc trigger identity: run.invoker on each function only, granted by
+  # deploy/scripts/configure-function-trigger.sh once the function exists.
+
+  # Cloud Build (triggers and the functions' own builds): builds, pushes images, deploys
+  # functions, Cloud Run services and the job, and sets the dead-letter policy on the
+  # triggers' subscriptions; deploys them as their runtime identities.
+  local role account
+  for role in roles/cloudbuild.builds.builder roles/cloudfunctions.developer roles/run.admin \
+    roles/eventarc.viewer roles/pubsub.editor; do
+    grant_project "$(sa_member "$SA_BUILD")" "$role"
+  done
+  # …and itself: `gcloud functions deploy --build-service-account` names it.
+  for account in "$SA_REGISTER" "$SA_DEPLOY" "$SA_VERIFY" "$SA_INDEX_BUILD" "$SA_DASHBOARD" \
+    "$SA_TRIGGER" "$SA_BUILD"; do
+    grant_act_as "$account" "$SA_BUILD"
+  done
+}
+
+import_build_triggers() {
+  if [[ -z "${GITHUB_OWNER:-}" ]]; then
+    info "build triggers skipped: set GITHUB_OWNER and GITHUB_REPO (repository connected to Cloud Build) to import deploy/triggers/*.yaml"
+    return 0
+  fi
+  info "build triggers for github.com/${GITHUB_OWNER}/${GITHUB_REPO} (branch ${BRANCH})"
+  local file rendered
+  rendered="$(mktemp -d)"
+  for file in "${DEPLOY_DIR}"/triggers/*.yaml; do
+    sed -e "s|__PROJECT_ID__|${PROJECT}|g" -e "s|__REGION__|${REGION}|g" \
+      -e "s|__GITHUB_OWNER__|${GITHUB_OWNER}|g" -e "s|__GITHUB_REPO__|${GITHUB_REPO}|g" \
+      -e "s|__BRANCH__|${BRANCH}|g" "$file" >"${rendered}/${file##*/}"
+    gc builds triggers import --source="${rendered}/${file##*/}"
+  done
+  rm -rf "$rendered"
+}
+
+main() {
+  check_inputs
+  info "project ${PROJECT}, region ${REGION}, model bucket gs://${MODEL_BUCKET}"
+  enable_apis
+  PROJECT_NUMBER="$(gc projects describe "$PROJECT" --format='value(projectNumber)')"
+  [[ -n "$PROJECT_NUMBER" ]] || die "cannot read the number of project ${PROJECT}"
+  ensure_artifact_repository
+  ensure_service_accounts
+  ensure_firestore
+  ensure_pubsub
+  ensure_log_sink
+  ensure_model_bucket
+  grant_roles
+  import_build_triggers
+  info "done. First deployment (builds every image, deploys the functions, the job and the dashboard):"
+  printf '   gcloud builds submit --project=%s --region=%s --config=cloudbuild.yaml \\\n' "$PROJECT" "$REGION"
+  printf '     --service-account=projects/%s/serviceAccounts/%s \\\n' "$PROJECT" "$(sa_email "$SA_BUILD")"
+  # shellcheck disable=SC2016 # printed for the reader to run, not expanded here.
+  printf '     --substitutions=_REGION=%s,SHORT_SHA=$(git rev-parse --short HEAD) .\n' "$REGION"
+}
+
+# Sourced (tests), it only defines the functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

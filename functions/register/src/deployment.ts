@@ -1,0 +1,51 @@
+/**
+ * How the register function is deployed, kept beside its handler. The Cloud
+ * Build config deploy/cloudbuild/function-register.yaml is generated from it
+ * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
+ */
+import { loadRuntimeConfig } from '@recdeploy/shared';
+
+/** Same shape as deploy/function-deployment.ts (a workspace cannot import above its root). */
+export interface FunctionDeployment {
+  readonly name: string;
+  readonly workspace: string;
+  readonly entryPoint: string;
+  readonly triggerTopic: string;
+  readonly region: string;
+  readonly memory: string;
+  readonly timeoutSeconds: number;
+  readonly retry: true;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly serviceAccount: string;
+  readonly maxDeliveryAttempts: number;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+const defaults = loadRuntimeConfig({});
+
+export const deployment: FunctionDeployment = {
+  name: 'recdeploy-register',
+  workspace: 'register',
+  entryPoint: 'register',
+  triggerTopic: defaults.topics.trainingCompleted,
+  region: defaults.region,
+  // The Google SDKs alone take a few hundred MB; 1Gi also brings 0.58 vCPU.
+  memory: '1Gi',
+  // Equal to the register step's lease (5 min): an attempt cut off by the
+  // timeout cannot overlap the redelivery that takes the step over.
+  timeoutSeconds: 300,
+  retry: true,
+  // Scale to zero: training runs end a few times a day.
+  minInstances: 0,
+  maxInstances: 10,
+  serviceAccount: 'recdeploy-register',
+  // With Pub/Sub's 10–600 s backoff, 15 deliveries span about 1.5 h.
+  maxDeliveryAttempts: 15,
+  env: {
+    RECDEPLOY_BACKEND: 'gcp',
+    GOOGLE_CLOUD_PROJECT: '{project}',
+    REGION: '{region}',
+    LOG_LEVEL: 'info',
+  },
+};

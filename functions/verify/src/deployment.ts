@@ -1,0 +1,48 @@
+/**
+ * How the verify function is deployed, kept beside its handler. The Cloud
+ * Build config deploy/cloudbuild/function-verify.yaml is generated from it
+ * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
+ */
+import { loadRuntimeConfig } from '@recdeploy/shared';
+
+/** Same shape as deploy/function-deployment.ts (a workspace cannot import above its root). */
+export interface FunctionDeployment {
+  readonly name: string;
+  readonly workspace: string;
+  readonly entryPoint: string;
+  readonly triggerTopic: string;
+  readonly region: string;
+  readonly memory: string;
+  readonly timeoutSeconds: number;
+  readonly retry: true;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly serviceAccount: string;
+  readonly maxDeliveryAttempts: number;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+const defaults = loadRuntimeConfig({});
+
+export const deployment: FunctionDeployment = {
+  name: 'recdeploy-verify',
+  workspace: 'verify',
+  entryPoint: 'verify',
+  triggerTopic: defaults.topics.modelDeployed,
+  region: defaults.region,
+  // The recall check encodes queries with the bundle's TF.js query model; 2Gi brings 1 vCPU.
+  memory: '2Gi',
+  // Equal to the verify step's lease (5 min), like register.
+  timeoutSeconds: 300,
+  retry: true,
+  minInstances: 0,
+  maxInstances: 5,
+  serviceAccount: 'recdeploy-verify',
+  maxDeliveryAttempts: 15,
+  env: {
+    RECDEPLOY_BACKEND: 'gcp',
+    GOOGLE_CLOUD_PROJECT: '{project}',
+    REGION: '{region}',
+    LOG_LEVEL: 'info',
+  },
+};

@@ -1,0 +1,570 @@
+/**
+ * The deploy files as Cloud Build and gcloud will read them: every YAML and
+ * JSON file in deploy/ and events/ parses; the Cloud Build configs have the
+ * schema's essentials and define every substitution they use; they are what
+ * the generator writes from the descriptors (no drift); the function deploy
+ * commands say what the descriptors say; image, job and topic names are the
+ * ones the code's configuration defaults to; and each trigger fires for its
+ * deployable's files (and shared/, events/ for their users) only.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadRuntimeConfig } from '@recdeploy/shared';
+import { loadChainConfig } from '@recdeploy/shared/chain';
+import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
+import {
+  DEPLOYABLES,
+  INDEX_BUILD_JOB,
+  triggerPathFor,
+  type Deployable,
+} from '../../../deploy/cloudbuild-plan.js';
+import {
+  deadLetterTopicFor,
+  type FunctionDeployment,
+} from '../../../deploy/function-deployment.js';
+import { renderDeployFiles } from '../../../scripts/generate-cloudbuild.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
+
+interface Step {
+  id?: string;
+  name: string;
+  entrypoint?: string;
+  args: string[];
+  env?: string[];
+  waitFor?: string[];
+  volumes?: { name: string; path: string }[];
+}
+interface CloudBuildConfig {
+  steps: Step[];
+  substitutions?: Record<string, string>;
+  options?: Record<string, unknown>;
+  timeout?: string;
+}
+interface Trigger {
+  name: string;
+  filename: string;
+  includedFiles: string[];
+  github: { owner: string; name: string; push: { branch: string } };
+  serviceAccount: string;
+  substitutions: Record<string, string>;
+}
+
+/** https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values */
+const BUILT_IN = new Set([
+  'PROJECT_ID',
+  'BUILD_ID',
+  'PROJECT_NUMBER',
+  'LOCATION',
+  'TRIGGER_NAME',
+  'COMMIT_SHA',
+  'REVISION_ID',
+  'SHORT_SHA',
+  'REPO_NAME',
+  'REPO_FULL_NAME',
+  'BRANCH_NAME',
+  'TAG_NAME',
+  'REF_NAME',
+  'TRIGGER_BUILD_CONFIG_PATH',
+  'SERVICE_ACCOUNT_EMAIL',
+  'SERVICE_ACCOUNT',
+]);
+const CONFIG_KEYS = new Set([
+  'steps',
+  'timeout',
+  'queueTtl',
+  'logsBucket',
+  'options',
+  'substitutions',
+  'tags',
+  'serviceAccount',
+  'secrets',
+  'availableSecrets',
+  'artifacts',
+  'images',
+]);
+const STEP_KEYS = new Set([
+  'name',
+  'args',
+  'env',
+  'allowFailure',
+  'allowExitCodes',
+  'dir',
+  'id',
+  'waitFor',
+  'entrypoint',
+  'secretEnv',
+  'volumes',
+  'timeout',
+  'script',
+  'automapSubstitutions',
+]);
+
+function files(dir: string, pattern: RegExp): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(repoRoot, dir))) {
+    const relative = path.posix.join(dir, entry);
+    if (entry === 'node_modules' || entry === 'dist') continue;
+    if (statSync(path.join(repoRoot, relative)).isDirectory())
+      out.push(...files(relative, pattern));
+    else if (pattern.test(entry)) out.push(relative);
+  }
+  return out.sort();
+}
+
+const CONFIG_FILES = ['cloudbuild.yaml', ...DEPLOYABLES.map((d) => d.configPath)];
+const configOf = (file: string) => parse(read(file)) as CloudBuildConfig;
+
+/** Every `$NAME` / `${NAME}` a string uses (`$$` is an escaped dollar). */
+function substitutionsUsed(text: string): string[] {
+  const names: string[] = [];
+  for (const match of text
+    .replaceAll('$$', '')
+    .matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g)) {
+    names.push((match[1] ?? match[2]) as string);
+  }
+  return names;
+}
+
+/** A gcloud/docker argument list's `--flag=value` pairs (bare flags map to ''). */
+function flagsOf(args: readonly string[]): Map<string, string> {
+  return new Map(
+    args
+      .filter((a) => a.startsWith('--'))
+      .map((a) => {
+        const at = a.indexOf('=');
+        return at < 0 ? [a.slice(2), ''] : [a.slice(2, at), a.slice(at + 1)];
+      }),
+  );
+}
+
+/** Cloud Build's substitutions, as a trigger run in project `p`, region `r` would apply them. */
+function substitute(text: string, subs: Record<string, string>): string {
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_, a?: string, b?: string) => {
+      const name = (a ?? b) as string;
+      const value = subs[name];
+      assert.ok(value !== undefined, `no value for $${name}`);
+      return value;
+    },
+  );
+}
+const TRIGGER_SUBS = {
+  PROJECT_ID: 'recs-project',
+  _REGION: 'europe-west1',
+  SHORT_SHA: 'abc1234',
+  _IMAGE_TAG: 'latest',
+};
+
+/** Glob of Cloud Build includedFiles (** spans folders, * does not). */
+function globMatches(glob: string, file: string): boolean {
+  const regex = glob
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
+  return new RegExp(`^${regex}$`).test(file);
+}
+
+describe('deploy files', function () {
+  describe('every YAML and JSON file in deploy/ and events/', function () {
+    const all = [
+      ...files('deploy', /\.(ya?ml|json)$/),
+      ...files('events', /\.(ya?ml|json|avsc)$/),
+      'cloudbuild.yaml',
+    ];
+    it('includes the configs, triggers, indexes, schemas and examples', function () {
+      for (const expected of [
+        'deploy/firestore.indexes.json',
+        'deploy/cloudbuild/function-register.yaml',
+        'deploy/triggers/register.yaml',
+        'deploy/tf_serving_native/cloudbuild.yaml',
+        'events/schemas/training-completed.v1.avsc',
+        'events/examples/training-completed.v1.json',
+      ]) {
+        assert.ok(all.includes(expected), expected);
+      }
+    });
+    for (const file of all) {
+      it(`parses: ${file}`, function () {
+        const text = read(file);
+        const value: unknown = /\.ya?ml$/.test(file) ? parse(text) : JSON.parse(text);
+        assert.equal(typeof value, 'object');
+        assert.notEqual(value, null);
+      });
+    }
+  });
+
+  it('are what scripts/generate-cloudbuild.ts writes from the plan and the descriptors (no drift)', async function () {
+    this.timeout(20_000);
+    const generated = await renderDeployFiles();
+    assert.deepEqual(
+      generated.map((f) => f.path).sort(),
+      [...CONFIG_FILES, ...DEPLOYABLES.map(triggerPathFor)].sort(),
+    );
+    for (const file of generated) {
+      assert.equal(
+        read(file.path),
+        file.content,
+        `${file.path} is stale: run scripts/generate-cloudbuild.ts`,
+      );
+    }
+    // No trigger file without a deployable.
+    assert.deepEqual(files('deploy/triggers', /\.ya?ml$/), DEPLOYABLES.map(triggerPathFor).sort());
+  });
+
+  describe('Cloud Build configs', function () {
+    for (const file of CONFIG_FILES) {
+      it(`${file}: steps with name and args, known keys, ordered waitFor, logging for a service account`, function () {
+        const config = configOf(file);
+        for (const key of Object.keys(config))
+          assert.ok(CONFIG_KEYS.has(key), `${file}: unknown key ${key}`);
+        assert.ok(Array.isArray(config.steps) && config.steps.length > 0);
+        const seen = new Set<string>();
+        for (const step of config.steps) {
+          for (const key of Object.keys(step))
+            assert.ok(STEP_KEYS.has(key), `${file}: step key ${key}`);
+          assert.equal(typeof step.name, 'string');
+          assert.ok(
+            Array.isArray(step.args) && step.args.every((a) => typeof a === 'string'),
+            step.id,
+          );
+          assert.ok(
+            step.id !== undefined && !seen.has(step.id),
+            `${file}: step id ${step.id} unique`,
+          );
+          for (const dependency of step.waitFor ?? []) {
+            assert.ok(
+              dependency === '-' || seen.has(dependency),
+              `${file}: ${step.id} waits for ${dependency}`,
+            );
+          }
+          seen.add(step.id);
+        }
+        assert.equal(config.options?.logging, 'CLOUD_LOGGING_ONLY');
+        assert.match(config.timeout ?? '', /^\d+s$/);
+      });
+
+      it(`${file}: every substitution used is built in or defined, and every one defined is used`, function () {
+        const config = configOf(file);
+        const used = new Set(substitutionsUsed(JSON.stringify(config.steps)));
+        const defined = config.substitutions ?? {};
+        for (const name of used) {
+          assert.ok(BUILT_IN.has(name) || name in defined, `${file}: $${name} is not defined`);
+        }
+        for (const name of Object.keys(defined)) {
+          assert.match(name, /^_[A-Z0-9_]+$/, `${file}: user substitutions start with _`);
+          assert.ok(
+            used.has(name),
+            `${file}: ${name} defined but unused (Cloud Build rejects that)`,
+          );
+        }
+      });
+    }
+  });
+
+  describe('function configs say what the descriptors say', function () {
+    for (const d of FUNCTION_DEPLOYMENTS) {
+      it(`deploy/cloudbuild/function-${d.workspace}.yaml ↔ ${d.name}`, function () {
+        const config = configOf(`deploy/cloudbuild/function-${d.workspace}.yaml`);
+        assert.equal(config.substitutions?._REGION, d.region);
+        assert.deepEqual(
+          config.steps.slice(0, 3).map((s) => s.id),
+          ['install', 'typecheck', 'unit-tests'],
+          'installed and tested before it is packed',
+        );
+        const pack = config.steps.find((s) => s.args.includes('scripts/pack-function.ts'));
+        const deploy = config.steps.find(
+          (s) => s.args[0] === 'functions' && s.args[1] === 'deploy',
+        );
+        assert.ok(pack && deploy);
+        assert.deepEqual(deploy.args.slice(0, 3), ['functions', 'deploy', d.name]);
+        const flags = flagsOf(deploy.args);
+        const source = pack.args.at(-1);
+        assert.equal(flags.get('source'), source, 'deploys what was packed');
+        assert.deepEqual(pack.volumes, deploy.volumes, 'on a volume both steps mount');
+        assert.equal(flags.get('gen2'), '');
+        assert.equal(flags.get('runtime'), 'nodejs20');
+        assert.equal(flags.get('region'), '${_REGION}');
+        assert.equal(flags.get('entry-point'), d.entryPoint);
+        assert.equal(flags.get('trigger-topic'), d.triggerTopic);
+        assert.equal(flags.get('retry'), '');
+        assert.equal(flags.get('memory'), d.memory);
+        assert.equal(flags.get('timeout'), `${d.timeoutSeconds}s`);
+        assert.equal(flags.get('min-instances'), String(d.minInstances));
+        assert.equal(flags.get('max-instances'), String(d.maxInstances));
+        assert.equal(
+          flags.get('service-account'),
+          `${d.serviceAccount}@$PROJECT_ID.iam.gserviceaccount.com`,
+        );
+        assert.equal(flags.get('no-allow-unauthenticated'), '');
+        const env = Object.fromEntries(
+          (flags.get('set-env-vars') ?? '')
+            .split(',')
+            .map((pair) => pair.split('=') as [string, string]),
+        );
+        assert.deepEqual(env, expectedEnv(d));
+        const configure = config.steps.find(
+          (s) => s.args[0] === 'deploy/scripts/configure-function-trigger.sh',
+        );
+        assert.deepEqual(configure?.args.slice(1), [
+          d.name,
+          '${_REGION}',
+          '$PROJECT_ID',
+          'recdeploy-trigger@$PROJECT_ID.iam.gserviceaccount.com',
+          deadLetterTopicFor(d.triggerTopic),
+          String(d.maxDeliveryAttempts),
+        ]);
+      });
+    }
+
+    it('the trigger topics are the topic names of the runtime configuration', function () {
+      const topics = loadRuntimeConfig({}).topics;
+      assert.deepEqual(
+        FUNCTION_DEPLOYMENTS.map((d) => flagsOf(deployStepOf(d).args).get('trigger-topic')),
+        [topics.trainingCompleted, topics.modelRegistered, topics.modelDeployed],
+      );
+    });
+  });
+
+  describe('images, the job and the dashboard', function () {
+    const chain = loadChainConfig({
+      RECDEPLOY_BACKEND: 'gcp',
+      GOOGLE_CLOUD_PROJECT: TRIGGER_SUBS.PROJECT_ID,
+      REGION: TRIGGER_SUBS._REGION,
+    });
+    const registry = chain.images['ann-serving'].replace(/\/ann-serving:latest$/, '');
+
+    it('build and push each image tagged $SHORT_SHA and latest, named as chain-config.ts expects', function () {
+      const expected: Record<string, string> = {
+        'deploy/cloudbuild/ann-serving.yaml': chain.images['ann-serving'],
+        'deploy/tf_serving_native/cloudbuild.yaml': chain.images['tf-serving'],
+        'deploy/cloudbuild/dashboard.yaml': `${registry}/dashboard:latest`,
+      };
+      for (const [file, latest] of Object.entries(expected)) {
+        const steps = configOf(file).steps.map((s) => ({
+          ...s,
+          args: s.args.map((a) => substitute(a, TRIGGER_SUBS)),
+        }));
+        const build = steps.find((s) => s.args[0] === 'build');
+        const push = steps.find((s) => s.args[0] === 'push');
+        const image = latest.replace(/:latest$/, '');
+        const tags = build?.args.filter((_, i, all) => all[i - 1] === '-t');
+        assert.deepEqual(tags, [`${image}:abc1234`, latest], file);
+        assert.deepEqual(push?.args, ['push', '--all-tags', image], file);
+        assert.ok(
+          build?.env?.includes('DOCKER_BUILDKIT=1'),
+          `${file}: BuildKit reads <Dockerfile>.dockerignore`,
+        );
+      }
+      for (const dockerfile of [
+        'services/ann-serving/Dockerfile',
+        'deploy/tf_serving_native/Dockerfile',
+      ]) {
+        assert.ok(statSync(path.join(repoRoot, dockerfile)).isFile(), dockerfile);
+      }
+    });
+
+    it('deploy the index-build job the chain runs, on the ann-serving image, running the job script', function () {
+      for (const [file, tag] of [
+        ['deploy/cloudbuild/ann-serving.yaml', 'abc1234'],
+        ['deploy/cloudbuild/index-build-job.yaml', 'latest'],
+      ] as const) {
+        const step = configOf(file).steps.find(
+          (s) => s.args.slice(0, 3).join(' ') === 'run jobs deploy',
+        );
+        assert.ok(step, file);
+        const args = step.args.map((a) => substitute(a, TRIGGER_SUBS));
+        assert.equal(args[3], chain.indexBuild.job);
+        const flags = flagsOf(args);
+        assert.equal(flags.get('image'), chain.images['ann-serving'].replace(/latest$/, tag));
+        assert.equal(flags.get('command'), 'node');
+        assert.equal(flags.get('args'), INDEX_BUILD_JOB.script);
+        assert.equal(
+          flags.get('service-account'),
+          `${INDEX_BUILD_JOB.serviceAccount}@recs-project.iam.gserviceaccount.com`,
+        );
+        assert.equal(
+          flags.get('set-env-vars'),
+          'RECDEPLOY_BACKEND=gcp,GOOGLE_CLOUD_PROJECT=recs-project,REGION=europe-west1,LOG_LEVEL=info',
+        );
+      }
+      const script = INDEX_BUILD_JOB.script.replace(
+        /^services\/ann-serving\/dist\/src\/(.*)\.js$/,
+        'services/ann-serving/src/$1.ts',
+      );
+      assert.ok(
+        statSync(path.join(repoRoot, script)).isFile(),
+        `${script} is what compiles to the job script`,
+      );
+    });
+
+    it('keep the dashboard private', function () {
+      const step = configOf('deploy/cloudbuild/dashboard.yaml').steps.find(
+        (s) => s.args.slice(0, 2).join(' ') === 'run deploy',
+      );
+      const flags = flagsOf(step?.args ?? []);
+      assert.equal(flags.get('no-allow-unauthenticated'), '');
+      assert.ok(!flags.has('allow-unauthenticated'));
+    });
+  });
+
+  describe('cloudbuild.yaml builds everything', function () {
+    const top = configOf('cloudbuild.yaml');
+    it('has every deployable step once (the job through ann-serving) and installs once', function () {
+      const ids = top.steps.map((s) => s.id);
+      const expected = [
+        'install',
+        'typecheck',
+        'unit-tests',
+        ...DEPLOYABLES.filter((d) => d.id !== 'index-build-job').flatMap((d) =>
+          configOf(d.configPath)
+            .steps.map((s) => s.id)
+            .filter((id) => !['install', 'typecheck', 'unit-tests'].includes(id ?? '')),
+        ),
+      ];
+      assert.deepEqual(ids, expected);
+      assert.equal(top.steps.filter((s) => s.args[0] === 'ci').length, 1);
+    });
+
+    it('packs functions only after the tests, and starts image builds at once', function () {
+      for (const step of top.steps) {
+        if (step.args.includes('scripts/pack-function.ts'))
+          assert.deepEqual(step.waitFor, ['unit-tests']);
+        if (step.args[0] === 'build') assert.deepEqual(step.waitFor, ['-']);
+      }
+    });
+  });
+
+  describe('build triggers', function () {
+    const triggers = DEPLOYABLES.map((d) => ({
+      deployable: d,
+      trigger: parse(read(triggerPathFor(d))) as Trigger,
+    }));
+    const nodeDeployables = DEPLOYABLES.filter((d) => workspaceOf(d) !== undefined);
+
+    it('run their deployable’s config as the build service account, on pushes to the branch', function () {
+      assert.equal(new Set(triggers.map((t) => t.trigger.name)).size, triggers.length);
+      for (const { deployable, trigger } of triggers) {
+        assert.equal(trigger.filename, deployable.configPath);
+        assert.equal(trigger.name, `recdeploy-${deployable.id}`);
+        assert.deepEqual(trigger.github, {
+          owner: '__GITHUB_OWNER__',
+          name: '__GITHUB_REPO__',
+          push: { branch: '^__BRANCH__$' },
+        });
+        assert.equal(
+          trigger.serviceAccount,
+          'projects/__PROJECT_ID__/serviceAccounts/recdeploy-build@__PROJECT_ID__.iam.gserviceaccount.com',
+        );
+        assert.deepEqual(
+          Object.keys(trigger.substitutions),
+          Object.keys(configOf(deployable.configPath).substitutions ?? {}).filter(
+            (k) => k === '_REGION',
+          ),
+        );
+      }
+    });
+
+    it("cover the deployable's folder, the workspaces it depends on (package.json), and its own config", function () {
+      for (const { deployable, trigger } of triggers) {
+        assert.ok(
+          trigger.includedFiles.some((glob) => globMatches(glob, deployable.configPath)),
+          deployable.id,
+        );
+        const workspace = workspaceOf(deployable);
+        if (workspace === undefined) continue;
+        for (const dir of [workspace, ...workspaceDependencies(workspace)]) {
+          assert.ok(trigger.includedFiles.includes(`${dir}/**`), `${deployable.id}: ${dir}/**`);
+        }
+        assert.ok(trigger.includedFiles.includes('package-lock.json'), deployable.id);
+      }
+      assert.ok(
+        triggers
+          .find((t) => t.deployable.id === 'register')
+          ?.trigger.includedFiles.includes('scripts/pack-function.ts'),
+      );
+    });
+
+    it('fire for their deployable only, and for every user of shared/ and events/', function () {
+      const firing = (file: string) =>
+        triggers
+          .filter((t) => t.trigger.includedFiles.some((glob) => globMatches(glob, file)))
+          .map((t) => t.deployable.id)
+          .sort();
+      assert.deepEqual(firing('functions/register/src/index.ts'), ['register']);
+      assert.deepEqual(firing('functions/verify/src/deployment.ts'), ['verify']);
+      assert.deepEqual(firing('services/ann-serving/src/main.ts'), ['ann-serving']);
+      assert.deepEqual(firing('services/dashboard/src/main.ts'), ['dashboard']);
+      assert.deepEqual(firing('deploy/tf_serving_native/start.sh'), ['tf-serving-native']);
+      assert.deepEqual(firing('deploy/cloudbuild/index-build-job.yaml'), ['index-build-job']);
+      const users = nodeDeployables.map((d) => d.id).sort();
+      assert.deepEqual(firing('shared/usecases/deploy-run.ts'), users);
+      assert.deepEqual(firing('events/training-completed.v1.ts'), users);
+      assert.deepEqual(firing('docs/deploy.md'), []);
+      assert.ok(globMatches('functions/register/**', 'functions/register/src/deep/file.ts'));
+      assert.ok(!globMatches('functions/register/**', 'functions/register-x/a.ts'));
+    });
+  });
+});
+
+/** The workspace folder a deployable builds (functions/x, services/y), if it is a Node one. */
+function workspaceOf(deployable: Deployable): string | undefined {
+  const own = deployable.includedFiles.find((glob) =>
+    /^(functions|services)\/[^/]+\/\*\*$/.test(glob),
+  );
+  return own?.replace(/\/\*\*$/, '');
+}
+
+/** The @recdeploy/* workspaces a workspace depends on, transitively, as folders. */
+function workspaceDependencies(workspace: string): string[] {
+  const folderOf: Record<string, string> = {
+    '@recdeploy/shared': 'shared',
+    '@recdeploy/events': 'events',
+  };
+  const found = new Set<string>();
+  const visit = (dir: string) => {
+    const pkg = JSON.parse(read(`${dir}/package.json`)) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const name of Object.keys(pkg.dependencies ?? {})) {
+      const folder = folderOf[name];
+      assert.ok(
+        !name.startsWith('@recdeploy/') || folder,
+        `${dir} depends on ${name}: which folder?`,
+      );
+      if (folder !== undefined && !found.has(folder)) {
+        found.add(folder);
+        visit(folder);
+      }
+    }
+  };
+  visit(workspace);
+  return [...found].sort();
+}
+
+function expectedEnv(d: FunctionDeployment): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(d.env).map(([key, value]) => [
+      key,
+      value.replaceAll('{project}', '$PROJECT_ID').replaceAll('{region}', '${_REGION}'),
+    ]),
+  );
+}
+
+function deployStepOf(d: FunctionDeployment): Step {
+  const step = configOf(`deploy/cloudbuild/function-${d.workspace}.yaml`).steps.find(
+    (s) => s.args[0] === 'functions' && s.args[1] === 'deploy',
+  );
+  assert.ok(step, d.name);
+  return step;
+}

@@ -1,0 +1,140 @@
+/**
+ * The deploy descriptors beside each handler (functions/<name>/src/deployment.ts):
+ * valid settings, the topics and leases of the chain, an environment the
+ * chain's configuration accepts, and one shape (each file repeats the type).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RuntimeEnvSchema, loadRuntimeConfig } from '@recdeploy/shared';
+import { ChainEnvSchema, STEP_LEASE_MS, loadChainConfig } from '@recdeploy/shared/chain';
+import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
+import {
+  EVENT_FUNCTION_MAX_TIMEOUT_S,
+  problemsOf,
+  type FunctionDeployment,
+} from '../../../deploy/function-deployment.js';
+import { INDEX_BUILD_JOB, SERVING_SERVICE_ACCOUNT } from '../../../deploy/cloudbuild-plan.js';
+import type { FunctionDeployment as DeployCopy } from '../../../functions/deploy/src/deployment.js';
+import type { FunctionDeployment as RegisterCopy } from '../../../functions/register/src/deployment.js';
+import type { FunctionDeployment as VerifyCopy } from '../../../functions/verify/src/deployment.js';
+
+// Compile-time: each function's copy of the type is exactly deploy/function-deployment.ts's.
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const sameShape: [
+  Equal<FunctionDeployment, RegisterCopy>,
+  Equal<FunctionDeployment, DeployCopy>,
+  Equal<FunctionDeployment, VerifyCopy>,
+] = [true, true, true];
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const topics = loadRuntimeConfig({}).topics;
+/** What each step consumes (docs/events.md). */
+const CONSUMES: Record<string, string> = {
+  register: topics.trainingCompleted,
+  deploy: topics.modelRegistered,
+  verify: topics.modelDeployed,
+};
+
+/** The descriptor's env with its placeholders filled in, as a deployed function sees it. */
+function deployedEnv(d: FunctionDeployment): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(d.env).map(([key, value]) => [
+      key,
+      value.replaceAll('{project}', 'recs-project').replaceAll('{region}', 'europe-west1'),
+    ]),
+  );
+}
+
+describe('function deploy descriptors (functions/*/src/deployment.ts)', function () {
+  it('share one shape', function () {
+    assert.deepEqual(sameShape, [true, true, true]);
+  });
+
+  it('describe each function workspace once, in chain order', function () {
+    assert.deepEqual(
+      FUNCTION_DEPLOYMENTS.map((d) => d.workspace),
+      ['register', 'deploy', 'verify'],
+    );
+    for (const d of FUNCTION_DEPLOYMENTS) {
+      assert.ok(existsSync(`${repoRoot}functions/${d.workspace}/src/index.ts`), d.workspace);
+    }
+    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.serviceAccount)).size, 3);
+    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.name)).size, 3);
+  });
+
+  for (const d of FUNCTION_DEPLOYMENTS) {
+    describe(d.name, function () {
+      it('is valid: timeout within the event-function limit, retries on, instances sane', function () {
+        assert.deepEqual(problemsOf(d), []);
+        assert.ok(d.timeoutSeconds <= EVENT_FUNCTION_MAX_TIMEOUT_S);
+        assert.equal(d.retry, true);
+      });
+
+      it("is triggered by the topic its step consumes (the runtime configuration's default)", function () {
+        assert.equal(d.triggerTopic, CONSUMES[d.workspace]);
+        assert.equal(d.region, loadRuntimeConfig({}).region);
+      });
+
+      it('times out no later than its step lease ends, so attempts never overlap', function () {
+        const lease = STEP_LEASE_MS[d.workspace as keyof typeof STEP_LEASE_MS];
+        assert.ok(d.timeoutSeconds * 1000 <= lease, `${d.timeoutSeconds} s > lease ${lease} ms`);
+      });
+
+      it('registers the entry point its handler exports', async function () {
+        const handler = (await import(`../../../functions/${d.workspace}/src/index.js`)) as {
+          ENTRY_POINT: string;
+        };
+        assert.equal(d.entryPoint, handler.ENTRY_POINT);
+      });
+
+      it('sets only variables the configuration knows, and they load as a gcp chain config', function () {
+        const known = new Set([
+          ...Object.keys(RuntimeEnvSchema.properties),
+          ...Object.keys(ChainEnvSchema.properties),
+        ]);
+        for (const key of Object.keys(d.env)) assert.ok(known.has(key), `${key} is not read`);
+        const config = loadChainConfig(deployedEnv(d));
+        assert.equal(config.runtime.backend, 'gcp');
+        assert.equal(config.runtime.backend === 'gcp' && config.runtime.projectId, 'recs-project');
+        assert.equal(config.runtime.region, 'europe-west1');
+        assert.equal(config.indexBuild.job, INDEX_BUILD_JOB.name);
+      });
+    });
+  }
+
+  it('deploy: revisions run as the serving account, and the build estimate uses the cores of its memory tier', function () {
+    const deploy = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'deploy');
+    assert.ok(deploy);
+    const config = loadChainConfig(deployedEnv(deploy));
+    assert.equal(
+      config.servingServiceAccount,
+      `${SERVING_SERVICE_ACCOUNT}@recs-project.iam.gserviceaccount.com`,
+    );
+    // Cloud Functions: 4Gi → 2 vCPU.
+    assert.equal(deploy.memory, '4Gi');
+    assert.equal(config.indexBuild.cores, 2);
+  });
+
+  it('problemsOf names the field and the value', function () {
+    const [first] = FUNCTION_DEPLOYMENTS;
+    assert.ok(first);
+    assert.deepEqual(
+      problemsOf({
+        ...first,
+        timeoutSeconds: 600,
+        memory: '1G',
+        maxInstances: 0,
+        env: { GOOD: 'a', BAD: 'x,y', OTHER: '{zone}' },
+      }),
+      [
+        `function ${first.name}: timeoutSeconds must be 1–540 (got 600)`,
+        `function ${first.name}: memory must look like 512Mi or 2Gi (got "1G")`,
+        `function ${first.name}: maxInstances must be an integer ≥ max(1, minInstances) (got 0)`,
+        `function ${first.name}: env BAD contains a comma ("x,y")`,
+        `function ${first.name}: env OTHER uses unknown placeholder(s) {zone}`,
+      ],
+    );
+  });
+});
