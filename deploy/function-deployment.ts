@@ -1,47 +1,14 @@
 /**
  * The deploy settings of a recdeploy function, and what they become: the
  * `gcloud functions deploy` arguments. Each function keeps its settings in a
- * typed descriptor beside its handler (`functions/<name>/src/deployment.ts`,
- * which repeats this interface because a workspace cannot import files above
- * its root; test/unit/deploy/function-descriptors.test.ts proves the copies
- * equal). The Cloud Build configs are generated from the descriptors
+ * typed descriptor beside its handler (`functions/<name>/src/deployment.ts`;
+ * the type lives in @recdeploy/shared so the handlers' workspaces can use it). The Cloud Build configs are generated from the descriptors
  * (scripts/generate-cloudbuild.ts), so code and deployment cannot drift.
  */
 
-/** Placeholders a descriptor may use in env values, filled in at deploy time. */
-export const DEPLOY_PLACEHOLDERS = {
-  /** The Google Cloud project id (Cloud Build: `$PROJECT_ID`). */
-  project: '{project}',
-  /** The region the function is deployed to (Cloud Build: `${_REGION}`). */
-  region: '{region}',
-} as const;
+import { DEPLOY_PLACEHOLDERS, type FunctionDeployment } from '@recdeploy/shared';
 
-export interface FunctionDeployment {
-  /** The Cloud Functions (2nd gen) name; also the name of its Cloud Run service. */
-  readonly name: string;
-  /** The workspace folder below functions/, e.g. `register`. */
-  readonly workspace: string;
-  /** The functions-framework target registered by the handler (`--entry-point`). */
-  readonly entryPoint: string;
-  /** The Pub/Sub topic whose Eventarc trigger delivers to the function. */
-  readonly triggerTopic: string;
-  /** Default region (a Cloud Build substitution can override it). */
-  readonly region: string;
-  /** Memory limit, e.g. `1Gi`; Cloud Functions gives CPU by memory tier. */
-  readonly memory: string;
-  /** At most 540 s, the limit of event-driven functions; at most the step's lease. */
-  readonly timeoutSeconds: number;
-  /** Redeliver on failure: without it a failed event is dropped. */
-  readonly retry: true;
-  readonly minInstances: number;
-  readonly maxInstances: number;
-  /** Service account id (before `@`) the function runs as. */
-  readonly serviceAccount: string;
-  /** Deliveries before a message goes to `{triggerTopic}-dead-letter` (5–100). */
-  readonly maxDeliveryAttempts: number;
-  /** Environment variables; values may use the {@link DEPLOY_PLACEHOLDERS}. */
-  readonly env: Readonly<Record<string, string>>;
-}
+export { DEPLOY_PLACEHOLDERS, type FunctionDeployment };
 
 /** Cloud Functions' limit for event-driven functions, in seconds. */
 export const EVENT_FUNCTION_MAX_TIMEOUT_S = 540;

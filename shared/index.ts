@@ -29,3 +29,4 @@ export * from './domain/registry-labels.js';
 export * from './domain/routing-policy.js';
 export * from './domain/serving-names.js';
 export * from './usecases/stored-index.js';
+export * from './config/function-deployment.js';

@@ -16,9 +16,9 @@ import { findSupersedingRun } from '../domain/run-supersession.js';
 import { readBundleFacts } from './bundle-facts.js';
 import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished, publishModelDeployed } from './chain-events.js';
-import { recordRejection, sourceOf } from './rejected-events.js';
 import { revisionSpecFor, serviceFor } from './serving-container.js';
-import { claimStep, completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+import { claimHandOff } from './hand-off.js';
+import { completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
 
 export type DeployDeps = Pick<
   ChainDeps,
@@ -35,26 +35,15 @@ export type DeployDeps = Pick<
 
 /** Handles one delivery from the model-registered topic. Resolves = acknowledge. */
 export async function handleModelRegistered(deps: DeployDeps, cloudEvent: unknown): Promise<void> {
-  const parsed = parseModelRegistered(cloudEvent);
-  if (!parsed.ok) return recordRejection(deps, parsed.rejection, sourceOf(cloudEvent));
-  const runId = parsed.value.idempotencyKey;
-  const eventId = parsed.value.delivery.eventId;
-  const logger = deps.logger.child({ runId, eventId });
-  const claim = await claimStep(deps.runStore, {
-    runId,
-    step: 'deploy',
-    eventId,
-    instanceId: deps.instanceId,
-  }).catch(async (error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'RUN.NOT_FOUND') throw error;
-    await recordRejection(
-      deps,
-      { code: 'EVENT.INVALID', reason: `model-registered for unknown run ${runId}`, eventId },
-      sourceOf(cloudEvent),
-    );
-    return undefined;
-  });
-  if (claim === undefined) return;
+  const handOff = await claimHandOff(
+    deps,
+    cloudEvent,
+    parseModelRegistered(cloudEvent),
+    'deploy',
+    'model-registered',
+  );
+  if (handOff === undefined) return;
+  const { claim, logger } = handOff;
   if (claim.kind !== 'claimed') {
     if (claim.run.status === 'deployed' && claim.run.steps.verify.attempts === 0) {
       logger.info('deploy already done; publishing model-deployed again');

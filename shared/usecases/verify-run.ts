@@ -12,8 +12,8 @@ import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
 import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
-import { recordRejection, sourceOf } from './rejected-events.js';
-import { claimStep, completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+import { claimHandOff } from './hand-off.js';
+import { completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
 
 export type VerifyDeps = Pick<
   ChainDeps,
@@ -29,26 +29,15 @@ export type VerifyDeps = Pick<
 
 /** Handles one delivery from the model-deployed topic. Resolves = acknowledge. */
 export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown): Promise<void> {
-  const parsed = parseModelDeployed(cloudEvent);
-  if (!parsed.ok) return recordRejection(deps, parsed.rejection, sourceOf(cloudEvent));
-  const runId = parsed.value.idempotencyKey;
-  const eventId = parsed.value.delivery.eventId;
-  const logger = deps.logger.child({ runId, eventId });
-  const claim = await claimStep(deps.runStore, {
-    runId,
-    step: 'verify',
-    eventId,
-    instanceId: deps.instanceId,
-  }).catch(async (error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'RUN.NOT_FOUND') throw error;
-    await recordRejection(
-      deps,
-      { code: 'EVENT.INVALID', reason: `model-deployed for unknown run ${runId}`, eventId },
-      sourceOf(cloudEvent),
-    );
-    return undefined;
-  });
-  if (claim === undefined) return;
+  const handOff = await claimHandOff(
+    deps,
+    cloudEvent,
+    parseModelDeployed(cloudEvent),
+    'verify',
+    'model-deployed',
+  );
+  if (handOff === undefined) return;
+  const { claim, logger } = handOff;
   if (claim.kind !== 'claimed') {
     // The outcome may not have been announced if the process died right after
     // committing it: announce it again (deployment-finished is at-least-once).

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from '@recdeploy/shared/local';
 
 export const STACK_FILE = 'stack.json';
 
@@ -37,7 +38,7 @@ export function removeStackState(dataDir: string, pid = process.pid): void {
 /** The running stack of `dataDir`, or undefined when none runs (no file, or its process is gone). */
 export function runningStack(dataDir: string): StackState | undefined {
   const state = readStackFile(dataDir);
-  return state !== undefined && isAlive(state.pid) ? state : undefined;
+  return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
 }
 
 function readStackFile(dataDir: string): StackState | undefined {
@@ -48,15 +49,5 @@ function readStackFile(dataDir: string): StackState | undefined {
       : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -3,24 +3,7 @@
  * Build config deploy/cloudbuild/function-register.yaml is generated from it
  * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
  */
-import { loadRuntimeConfig } from '@recdeploy/shared';
-
-/** Same shape as deploy/function-deployment.ts (a workspace cannot import above its root). */
-export interface FunctionDeployment {
-  readonly name: string;
-  readonly workspace: string;
-  readonly entryPoint: string;
-  readonly triggerTopic: string;
-  readonly region: string;
-  readonly memory: string;
-  readonly timeoutSeconds: number;
-  readonly retry: true;
-  readonly minInstances: number;
-  readonly maxInstances: number;
-  readonly serviceAccount: string;
-  readonly maxDeliveryAttempts: number;
-  readonly env: Readonly<Record<string, string>>;
-}
+import { loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
 
 const defaults = loadRuntimeConfig({});
 

@@ -18,3 +18,4 @@ export * from './local-model-registry.js';
 export * from './local-process-platform.js';
 export * from './local-serving-command.js';
 export * from './local-index-builds.js';
+export { isProcessAlive } from './local-revision-process.js';

@@ -23,6 +23,7 @@ import type {
   IndexBuildStatus,
   IndexBuilds,
 } from '../../ports/index-builds.port.js';
+import { isProcessAlive } from './local-revision-process.js';
 
 /** The variable that tells the job where to report its final state. */
 export const INDEX_BUILD_STATUS_FILE_ENV = 'RECDEPLOY_STATUS_FILE';
@@ -138,7 +139,7 @@ export class LocalIndexBuilds implements IndexBuilds {
     const record = await readRecord(file);
     if (record === undefined) return { state: 'not_found' };
     if ('problem' in record) return { state: 'failed', error: record.problem };
-    if (record.state !== 'running' || isAlive(record.pid ?? record.launcherPid)) {
+    if (record.state !== 'running' || isProcessAlive(record.pid ?? record.launcherPid)) {
       return toStatus(record);
     }
     // It may have written just before exiting (the child its outcome, the launcher the child's
@@ -317,16 +318,6 @@ async function createExclusive(file: string, record: LocalIndexBuildRecord): Pro
 
 function temporaryName(file: string): string {
   return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-}
-
-/** Signal 0 checks existence; EPERM means it exists but belongs to another user. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function now(): string {

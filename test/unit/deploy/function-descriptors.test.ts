@@ -1,7 +1,7 @@
 /**
  * The deploy descriptors beside each handler (functions/<name>/src/deployment.ts):
  * valid settings, the topics and leases of the chain, an environment the
- * chain's configuration accepts, and one shape (each file repeats the type).
+ * chain's configuration accepts.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -15,18 +15,6 @@ import {
   type FunctionDeployment,
 } from '../../../deploy/function-deployment.js';
 import { INDEX_BUILD_JOB, SERVING_SERVICE_ACCOUNT } from '../../../deploy/cloudbuild-plan.js';
-import type { FunctionDeployment as DeployCopy } from '../../../functions/deploy/src/deployment.js';
-import type { FunctionDeployment as RegisterCopy } from '../../../functions/register/src/deployment.js';
-import type { FunctionDeployment as VerifyCopy } from '../../../functions/verify/src/deployment.js';
-
-// Compile-time: each function's copy of the type is exactly deploy/function-deployment.ts's.
-type Equal<A, B> =
-  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-const sameShape: [
-  Equal<FunctionDeployment, RegisterCopy>,
-  Equal<FunctionDeployment, DeployCopy>,
-  Equal<FunctionDeployment, VerifyCopy>,
-] = [true, true, true];
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const topics = loadRuntimeConfig({}).topics;
@@ -48,10 +36,6 @@ function deployedEnv(d: FunctionDeployment): Record<string, string> {
 }
 
 describe('function deploy descriptors (functions/*/src/deployment.ts)', function () {
-  it('share one shape', function () {
-    assert.deepEqual(sameShape, [true, true, true]);
-  });
-
   it('describe each function workspace once, in chain order', function () {
     assert.deepEqual(
       FUNCTION_DEPLOYMENTS.map((d) => d.workspace),
