@@ -11,7 +11,7 @@
 import { parseModelRegistered } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
-import type { RunDocument, ServingRef } from '../domain/run-document.js';
+import type { ServingRef } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import { readBundleFacts } from './bundle-facts.js';
 import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
@@ -188,9 +188,4 @@ function runtimeReason(deps: DeployDeps, choice: RuntimeChoice): string {
 
 async function release(deps: DeployDeps, service: string, runId: string): Promise<void> {
   await deps.runStore.releaseServiceLease(service, runId);
-}
-
-/** For tests and the CLI: the service a run deploys to. */
-export function serviceOfRun(deps: Pick<ChainDeps, 'config'>, run: RunDocument): string {
-  return serviceFor(deps.config, run);
 }

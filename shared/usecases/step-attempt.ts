@@ -5,13 +5,7 @@
  * finished, answers non-2xx so the message comes back; a failed attempt is
  * recorded, and only passing failures are retried.
  */
-import {
-  PermanentError,
-  TransientError,
-  toRecdeployError,
-  truncateText,
-  type RecdeployError,
-} from '../errors.js';
+import { TransientError, toRecdeployError, truncateText, type RecdeployError } from '../errors.js';
 import type { RunDocument, RunPatch, StepName } from '../domain/run-document.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { RunStore } from '../ports/run-store.port.js';
@@ -129,12 +123,4 @@ export async function failAttempt(
   });
   if (failure.retryable) throw failure;
   return result.run;
-}
-
-/** A PermanentError that ends a run as skipped, with its reason. */
-export function skipReason(
-  code: 'RUN.SUPERSEDED' | 'RUN.NOT_BLESSED',
-  message: string,
-): PermanentError {
-  return new PermanentError(code, message);
 }

@@ -6,7 +6,6 @@
  */
 import { parseModelDeployed } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
-import type { ServingMode } from '../domain/routing-policy.js';
 import type { RunDocument, Verification } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
@@ -149,13 +148,22 @@ async function check(
       tagUrl,
       modelName: deps.config.modelName,
       bundleDir: bundle.path,
-      runtime: runtime as RuntimeName,
-      ...(mode === undefined ? {} : { mode: mode as ServingMode }),
+      runtime: runtimeName(runtime),
+      ...(mode === 'ann' || mode === 'exact' ? { mode } : {}),
       retrievalAlgorithm: run.retrievalAlgorithm,
     });
   } finally {
     await bundle.release();
   }
+}
+
+/** The run document stores the runtime as text; only the two we deploy can be verified. */
+function runtimeName(runtime: string): RuntimeName {
+  if (runtime === 'tf-serving' || runtime === 'ann-serving') return runtime;
+  throw new PermanentError(
+    'VERIFY.FAILED',
+    `the run records an unknown serving runtime "${runtime}"`,
+  );
 }
 
 function verificationFailed(verification: Verification): PermanentError {
