@@ -30,6 +30,11 @@ export const RuntimeEnvSchema = Type.Object({
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
   ),
+  /**
+   * Where JSON log lines go: stdout (what Cloud Run and Cloud Functions
+   * collect) or stderr (the local stack, whose stdout is for people and scripts).
+   */
+  LOG_STREAM: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], { default: 'stdout' }),
 });
 
 export interface Topics {
@@ -52,6 +57,7 @@ interface CommonConfig {
   readonly collection: string;
   readonly topics: Topics;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logStream: 'stdout' | 'stderr';
 }
 
 /** Parses the shared variables; throws ConfigError listing every problem. */
@@ -63,6 +69,7 @@ export function loadRuntimeConfig(env: Env = process.env): Readonly<RuntimeConfi
     region: vars.REGION,
     collection: vars.FIRESTORE_COLLECTION,
     logLevel: vars.LOG_LEVEL,
+    logStream: vars.LOG_STREAM,
     topics: {
       trainingCompleted: vars.TOPIC_TRAINING_COMPLETED,
       modelRegistered: vars.TOPIC_MODEL_REGISTERED,

@@ -16,6 +16,8 @@ export interface CloudLoggerOptions {
   readonly level?: 'debug' | 'info' | 'warn' | 'error';
   /** Where JSON lines go; default stdout (what Cloud Run and Cloud Functions collect). */
   readonly destination?: pino.DestinationStream;
+  /** stdout (default) or stderr, when no destination is given. */
+  readonly stream?: 'stdout' | 'stderr';
   /** Fields on every line, e.g. `{ service: 'register' }`. */
   readonly base?: LogMeta;
 }
@@ -40,7 +42,8 @@ export function createCloudLogger(options: CloudLoggerOptions = {}): Logger {
         error: pino.stdSerializers.errWithCause,
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.destination ??
+      pino.destination({ dest: options.stream === 'stderr' ? 2 : 1, sync: true }),
   );
   return new PinoLogger(instance);
 }

@@ -167,15 +167,18 @@ async function ensureIndex(deps: DeployDeps, attempt: StepAttempt): Promise<bool
             },
           },
         });
-  await failAttempt(
-    deps.runStore,
-    deps.logger,
-    attempt,
-    new TransientError(
-      'INDEX.BUILDING',
-      `the ANN index is being built by ${started.execution ?? 'an index build job'} (estimated ${Math.round(seconds)} s, over the ${limit} s allowed inside the function); the deployment continues when it finishes`,
-    ),
-  ).catch(() => undefined);
+  // Not a failure: the step is released with a note and the message is
+  // acknowledged; the job's model-registered brings the step back.
+  const waiting = `the ANN index is being built by ${started.execution ?? 'an index build job'} (estimated ${Math.round(seconds)} s, over the ${limit} s allowed inside the function); the deployment continues when it finishes`;
+  deps.logger.info('waiting for the index-build job', { execution: started.execution ?? null });
+  await deps.runStore.failStep({
+    runId: attempt.run.runId,
+    step: attempt.step,
+    owner: attempt.owner,
+    eventId: attempt.eventId,
+    error: { code: 'INDEX.BUILDING', message: waiting },
+    permanent: false,
+  });
   return false;
 }
 

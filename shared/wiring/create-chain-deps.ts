@@ -183,6 +183,7 @@ export function chainHandler(
   const config = loadChainConfig(env);
   const logger = createCloudLogger({
     level: config.runtime.logLevel,
+    stream: config.runtime.logStream,
     base: { service: `recdeploy-${step}` },
   });
   return async (cloudEvent) => {

@@ -77,10 +77,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     RECDEPLOY_BACKEND: 'local',
     RECDEPLOY_DATA_DIR: dataDir,
     LOG_LEVEL: options.logLevel ?? 'warn',
+    // stdout is for the endpoints (and --json); logs go with the progress lines.
+    LOG_STREAM: 'stderr',
   });
   process.env.ARTIFACT_ROOTS ??= dataDir;
   const config = loadChainConfig(process.env);
-  const logger = createCloudLogger({ level: config.runtime.logLevel, base: { service: 'stack' } });
+  const logger = createCloudLogger({
+    level: config.runtime.logLevel,
+    stream: config.runtime.logStream,
+    base: { service: 'stack' },
+  });
   const stoppers: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
