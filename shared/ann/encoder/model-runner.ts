@@ -22,6 +22,8 @@ export interface ModelInputSpec {
 export interface ModelRunner {
   /** Input specs in manifest order. */
   readonly inputs: readonly ModelInputSpec[];
+  /** The model when it is a LayersModel (what the fast path can compile). */
+  readonly layersModel?: LayersModel;
   /** Runs the model synchronously; call inside tf.tidy. */
   run(feeds: readonly Tensor[]): Tensor | Tensor[];
   dispose(): void;
@@ -55,6 +57,7 @@ export async function loadRunner(
   const positions = ordered.map((s) => specs.indexOf(s));
   return {
     inputs: ordered,
+    layersModel: model,
     run: (feeds) => {
       const byModelOrder = specs.map((_, i) => feeds[positions.indexOf(i)]!);
       // apply() runs the graph eagerly: about half the time of predict(), which

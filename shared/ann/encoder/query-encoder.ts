@@ -2,16 +2,28 @@
  * The query tower at serving time: preprocessed inputs in, one embedding of
  * embedding_dim floats per instance out. Loading checks the bundle's last
  * promise: the model loads and answers the first example with embedding_dim
- * values (a first run also warms the backend up).
+ * values (a first run also warms the backend up). Small LayersModels then run
+ * on a typed-array executor instead of TF.js when it reproduces TF.js on the
+ * bundle's examples (see fast-path.ts); anything else stays on TF.js.
  */
 import { toRecdeployError } from '../../errors.js';
+import type { Logger } from '../../logging/logger.port.js';
 import { bundleError } from '../bundle/bundle-files.js';
 import type { ModelBundle } from '../bundle/bundle-reader.js';
 import { createPreprocessor, type PreparedInputs } from '../bundle/preprocessing.js';
+import { chooseFastPath, type EncoderExecutor } from './fast-path.js';
 import { registerL2Normalize } from './l2-normalize-layer.js';
 import { readModelArtifacts } from './model-files.js';
 import { loadRunner, type ModelRunner } from './model-runner.js';
 import { loadTf, type Tf, type TfRuntime } from './tf-backend.js';
+
+/**
+ * Largest batch the fast path encodes. TF.js costs a fixed ~0.1 ms per call
+ * (tensors, dispatch) but little per instance (SIMD matmul); the scalar
+ * executor costs ~12 µs per instance of the sample tower, so past about 8
+ * instances TF.js is faster (docs/performance.md).
+ */
+export const FAST_PATH_MAX_BATCH = 8;
 
 /** The loaded query tower. One per model; `encode` is synchronous and leaves no tensors behind. */
 export interface QueryEncoder {
@@ -19,6 +31,10 @@ export interface QueryEncoder {
   readonly backend: string;
   /** Embedding size D. */
   readonly dim: number;
+  /** What computes the embeddings: the typed-array fast path or TF.js. */
+  readonly executor: EncoderExecutor;
+  /** Why TF.js runs the model (undefined on the fast path). */
+  readonly fallbackReason?: string;
   /** count × D embeddings, row-major. Synchronous; tensors are freed before it returns. */
   encode(prepared: PreparedInputs): Float32Array;
   dispose(): void;
@@ -28,6 +44,10 @@ export interface QueryEncoder {
 export interface LoadQueryEncoderOptions {
   /** A runtime to use instead of the process's default `loadTf()`. */
   readonly runtime?: TfRuntime;
+  /** false keeps TF.js even when the fast path supports the model (benchmarks, comparisons). */
+  readonly fastPath?: boolean;
+  /** Receives one line saying which executor runs the model, and why TF.js if it does. */
+  readonly logger?: Logger;
 }
 
 /** Loads the bundle's query model; throws `BUNDLE.INVALID` if it does not load or returns the wrong size. */
@@ -50,17 +70,10 @@ export async function loadQueryEncoder(
     );
   }
   const dim = bundle.manifest.embedding_dim;
-  const encoder: QueryEncoder = {
-    backend,
-    dim,
-    encode: (prepared) => encode(tf, runner, dim, prepared),
-    dispose: () => runner.dispose(),
-  };
-  const first = createPreprocessor(bundle.manifest, bundle.vocabularies).instances(
-    bundle.examples.slice(0, 1),
-  );
+  const tfjsEncode = (prepared: PreparedInputs) => encode(tf, runner, dim, prepared);
+  const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies);
   try {
-    encoder.encode(first);
+    tfjsEncode(preprocessor.instances(bundle.examples.slice(0, 1)));
   } catch (error) {
     runner.dispose();
     throw bundleError(
@@ -69,7 +82,41 @@ export async function loadQueryEncoder(
       error,
     );
   }
-  return encoder;
+  const choice =
+    options.fastPath === false
+      ? { reason: 'fast path disabled by the caller' }
+      : chooseFastPath(runner, artifacts, dim, examplesOf(bundle, preprocessor), tfjsEncode);
+  const fast = choice.executor;
+  options.logger?.info('query encoder executor', {
+    encoder: fast ? 'fast-path' : 'tfjs',
+    ...('reason' in choice ? { reason: choice.reason } : { maxAbsDiff: choice.maxAbsDiff }),
+  });
+  return {
+    backend,
+    dim,
+    ...(fast ? { executor: 'fast-path' } : { executor: 'tfjs', fallbackReason: choice.reason }),
+    encode: fast
+      ? (prepared) => {
+          if (prepared.count === 0) return new Float32Array(0);
+          if (prepared.count > FAST_PATH_MAX_BATCH) return tfjsEncode(prepared);
+          // Inputs the executor does not reproduce exactly (non-finite, bad ids) go to TF.js.
+          return fast.run(prepared.columns, prepared.count) ?? tfjsEncode(prepared);
+        }
+      : tfjsEncode,
+    dispose: () => runner.dispose(),
+  };
+}
+
+/** All of the bundle's examples as one batch; the first alone when some do not preprocess. */
+function examplesOf(
+  bundle: ModelBundle,
+  preprocessor: ReturnType<typeof createPreprocessor>,
+): PreparedInputs {
+  try {
+    return preprocessor.instances(bundle.examples);
+  } catch {
+    return preprocessor.instances(bundle.examples.slice(0, 1));
+  }
 }
 
 function encode(tf: Tf, runner: ModelRunner, dim: number, prepared: PreparedInputs): Float32Array {

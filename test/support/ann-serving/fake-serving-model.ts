@@ -28,6 +28,7 @@ export class FakeServingModel implements ServingModel {
   readonly maxK = 5;
   readonly catalogueSize = 5;
   readonly encoderBackend = 'fake';
+  readonly encoderExecutor = 'tfjs' as const;
   readonly mode = 'exact' as const;
   readonly signature: SignatureDef = {
     inputs: sortedTensorMap([

@@ -24,6 +24,7 @@ export class ServingMetrics {
   private readonly shed: Counter;
   private readonly catalogue: Gauge;
   private readonly backend: Gauge<'backend'>;
+  private readonly executor: Gauge<'executor'>;
   private readonly mode: Gauge<'mode'>;
   private readonly ready: Gauge;
 
@@ -66,6 +67,12 @@ export class ServingMetrics {
       labelNames: ['backend'],
       registers,
     });
+    this.executor = new Gauge({
+      name: 'ann_serving_encoder_executor',
+      help: 'What computes query embeddings: fast-path (typed arrays) or tfjs (value 1 on the active one).',
+      labelNames: ['executor'],
+      registers,
+    });
     this.mode = new Gauge({
       name: 'ann_serving_search_mode',
       help: 'How candidates are retrieved: ann (HNSW) or exact (value 1 on the active one).',
@@ -96,6 +103,7 @@ export class ServingMetrics {
   modelLoaded(model: ServingModel): void {
     this.catalogue.set(model.catalogueSize);
     this.backend.set({ backend: model.encoderBackend }, 1);
+    this.executor.set({ executor: model.encoderExecutor }, 1);
     this.mode.set({ mode: model.mode }, 1);
     this.ready.set(1);
   }

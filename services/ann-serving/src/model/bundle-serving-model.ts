@@ -38,6 +38,7 @@ export class BundleServingModel implements ServingModel {
   readonly maxK: number;
   readonly catalogueSize: number;
   readonly encoderBackend: string;
+  readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
   private readonly productIds: readonly ProductId[];
 
@@ -49,6 +50,7 @@ export class BundleServingModel implements ServingModel {
     this.maxK = parts.maxK;
     this.catalogueSize = parts.bundle.candidates.count;
     this.encoderBackend = parts.encoder.backend;
+    this.encoderExecutor = parts.encoder.executor;
     this.mode = parts.searcher.mode;
     this.productIds = parts.bundle.productIds;
   }

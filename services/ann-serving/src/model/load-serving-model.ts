@@ -34,9 +34,11 @@ export async function loadServingModel(
   });
   // One TF.js runtime for the encoder and the exact searcher; the best backend installed wins.
   const runtime = await loadTf();
-  const encoder = await loadQueryEncoder(bundle, { runtime });
+  const encoder = await loadQueryEncoder(bundle, { runtime, logger });
   logger.info('query encoder loaded', {
     backend: runtime.backend,
+    executor: encoder.executor,
+    ...(encoder.fallbackReason === undefined ? {} : { fallbackReason: encoder.fallbackReason }),
     skippedBackends: runtime.skipped,
     dim: encoder.dim,
     candidates: bundle.candidates.count,

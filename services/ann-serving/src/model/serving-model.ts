@@ -33,6 +33,8 @@ export interface ServingModel {
   readonly catalogueSize: number;
   /** The TensorFlow.js backend encoding queries (`tensorflow`, `wasm`, `cpu`, …). */
   readonly encoderBackend: string;
+  /** How the query tower runs: the typed-array fast path, or TF.js (shared/ann/encoder). */
+  readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
 
   /**
