@@ -3,6 +3,7 @@
  * TFT preprocessing computed over the training rows), client-shaped instances,
  * original product ids and the example instances.
  */
+import { SYNTHESIS_METHOD } from './synthetic-catalogue.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { RetrievalQuality } from './evaluate.js';
 import type { ProductId } from '../types.js';
@@ -122,7 +123,8 @@ export function withTrainingRecord(manifest: Manifest, record: TrainingRecord): 
       synthetic_products: synthetic,
       ...(synthetic > 0
         ? {
-            note: `only the first ${record.trainedProducts} products were trained; the other ${synthetic} embeddings are synthetic (their trained category/tier cluster centre plus noise, L2-normalised); recall is measured on the trained products`,
+            synthesis: SYNTHESIS_METHOD,
+            note: `only the first ${record.trainedProducts} products were trained; the other ${synthetic} embeddings are synthetic (their trained category/tier centre plus noise shaped like the trained within-group residuals, L2-normalised); recall is measured on the trained products`,
           }
         : {}),
     },

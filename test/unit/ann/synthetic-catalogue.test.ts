@@ -43,6 +43,42 @@ describe('synthetic catalogue (large sample bundles)', () => {
     }
   });
 
+  it("keeps the trained residuals' directions: no noise where trained products never vary", () => {
+    // Trained products vary only in dimensions 2–4 around e0 / e1; isotropic noise would fill 5–7 too.
+    const random = new SeededRandom(3);
+    const shaped = new Float32Array(trained * DIM);
+    for (let p = 0; p < trained; p++) {
+      shaped[p * DIM + category[p]!] = 1;
+      for (const d of [2, 3, 4]) shaped[p * DIM + d] = 0.2 * random.normal();
+    }
+    const out = extendCandidates(shaped, trained, catalogue, DIM, new SeededRandom(4));
+    const variance = new Float64Array(DIM);
+    for (let p = trained; p < count; p++)
+      for (let d = 0; d < DIM; d++) variance[d]! += out[p * DIM + d]! ** 2 / (count - trained);
+    for (const d of [5, 6, 7]) assert.ok(variance[d]! < 1e-12, `dimension ${d}: ${variance[d]}`);
+    for (const d of [2, 3, 4]) assert.ok(variance[d]! > 1e-3, `dimension ${d}: ${variance[d]}`);
+  });
+
+  it("scales the noise to each group's own spread", () => {
+    // Category 0 is tight (σ 0.02), category 1 loose (σ 0.2).
+    const random = new SeededRandom(5);
+    const spreadOf = (c: number) => (c === 0 ? 0.02 : 0.2);
+    const mixed = new Float32Array(trained * DIM);
+    for (let p = 0; p < trained; p++) {
+      mixed[p * DIM + category[p]!] = 1;
+      for (let d = 2; d < DIM; d++) mixed[p * DIM + d] = spreadOf(category[p]!) * random.normal();
+    }
+    const out = extendCandidates(mixed, trained, catalogue, DIM, new SeededRandom(6));
+    const offAxis = [0, 0];
+    for (let p = trained; p < count; p++) {
+      let squares = 0;
+      for (let d = 2; d < DIM; d++) squares += out[p * DIM + d]! ** 2;
+      offAxis[category[p]!]! += Math.sqrt(squares);
+    }
+    // Same number of products per category, so the sums compare directly; expected ratio ≈ 10.
+    assert.ok(offAxis[1]! > 5 * offAxis[0]!, `loose ${offAxis[1]} vs tight ${offAxis[0]}`);
+  });
+
   it('is deterministic for a seed', () => {
     const a = extendCandidates(vectors, trained, catalogue, DIM, new SeededRandom(5));
     const b = extendCandidates(vectors, trained, catalogue, DIM, new SeededRandom(5));
