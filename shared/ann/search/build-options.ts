@@ -42,7 +42,7 @@ export interface BuildIndexOptions {
   readonly M?: number;
   /** hnswlib efConstruction. Default 200; 100 halves build time for ~0.01 recall. */
   readonly efConstruction?: number;
-  /** Search-time ef values to try; raised to ≥ k. Default 100, 150, 200, 300, 400, 600, 800. */
+  /** Search-time ef values to try; raised to ≥ k. Default 100 to 800 in steps of ≤ 25% (DEFAULT_EF_CANDIDATES). */
   readonly efCandidates?: readonly number[];
   /** Graphs built in parallel worker threads and merged at query time. Default: see `defaultShards`. */
   readonly shards?: number;
