@@ -31,3 +31,21 @@ export interface Searcher {
    */
   search(queries: Float32Array, queryCount: number, k: number): SearchHit[];
 }
+
+/**
+ * A Searcher whose work runs off the calling thread (ParallelHnswSearcher:
+ * one worker thread per HNSW shard). Same contract as {@link Searcher}, with
+ * the answer and argument errors delivered through the promise. Index
+ * building and calibration keep the synchronous Searcher.
+ */
+export interface AsyncSearcher {
+  readonly mode: 'ann' | 'exact';
+  search(queries: Float32Array, queryCount: number, k: number): Promise<SearchHit[]>;
+  /**
+   * Set, for good, once the searcher cannot answer any more (a worker thread
+   * died); every search then rejects with it. Undefined while healthy.
+   */
+  readonly failure: Error | undefined;
+  /** Stops the threads; later searches reject. */
+  dispose(): Promise<void>;
+}

@@ -1,19 +1,24 @@
 /**
- * Opening a built index: `loadHnswSearcher` for servers, `openShards` for the
- * builder's own calibration. Loading uses hnswlib's async `readIndex`, which
- * runs on the libuv pool, so a server's health endpoint stays responsive.
+ * Opening a built index: `loadHnswSearcher` (graphs searched on the calling
+ * thread) and `loadParallelHnswSearcher` (one worker thread per shard) for
+ * servers, `openShards` for the builder's own calibration. Loading uses
+ * hnswlib's async `readIndex`, which runs on the libuv pool, so a server's
+ * health endpoint stays responsive.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentError } from '../../errors.js';
 import type { CandidateMatrix } from '../types.js';
 import { candidatesSha256 } from './checksum.js';
-import { emptyGraph } from './hnsw-graph.js';
 import { HnswSearcher, type LoadedShard } from './hnsw-searcher.js';
 import { readIndexManifest, resolveIndexDir, type IndexManifest } from './index-files.js';
+import { openShardGraph } from './open-shard-graph.js';
+import { ParallelHnswSearcher, type ParallelHnswOptions } from './parallel-hnsw-searcher.js';
 
 /** A loaded index: a Searcher plus the calibrated ef and the manifest it came from. */
 export type LoadedHnswSearcher = HnswSearcher & { readonly params: IndexManifest };
+
+/** A loaded index searched in worker threads, with the manifest it came from. */
+export type LoadedParallelHnswSearcher = ParallelHnswSearcher & { readonly params: IndexManifest };
 
 /** Options for {@link loadHnswSearcher}. */
 export interface LoadHnswOptions {
@@ -23,6 +28,9 @@ export interface LoadHnswOptions {
    */
   readonly candidatesSha256?: string;
 }
+
+/** Options for {@link loadParallelHnswSearcher}. */
+export interface LoadParallelHnswOptions extends LoadHnswOptions, ParallelHnswOptions {}
 
 /**
  * Loads the index for `candidates` from a bundle directory, its `ann/`
@@ -36,6 +44,55 @@ export async function loadHnswSearcher(
   candidates: CandidateMatrix,
   options: LoadHnswOptions = {},
 ): Promise<LoadedHnswSearcher> {
+  const { indexDir, manifest } = await openIndex(dir, candidates, options);
+  const shards = await openShards(indexDir, manifest);
+  const searcher = new HnswSearcher(shards, manifest.transform, candidates, manifest.ef);
+  return Object.assign(searcher, { params: manifest });
+}
+
+/**
+ * As {@link loadHnswSearcher}, with the same checks and errors, but each
+ * shard is loaded and searched in a worker thread of its own
+ * (ParallelHnswSearcher); this thread loads no graph. Dispose it to stop
+ * the threads.
+ */
+export async function loadParallelHnswSearcher(
+  dir: string,
+  candidates: CandidateMatrix,
+  options: LoadParallelHnswOptions = {},
+): Promise<LoadedParallelHnswSearcher> {
+  const { indexDir, manifest } = await openIndex(dir, candidates, options);
+  const searcher = await ParallelHnswSearcher.start(indexDir, manifest, candidates, options);
+  return Object.assign(searcher, { params: manifest });
+}
+
+/**
+ * Reads every shard graph listed in `manifest` from `indexDir` and checks
+ * each holds the rows and dimension the manifest says.
+ */
+export async function openShards(
+  indexDir: string,
+  manifest: Pick<IndexManifest, 'shards' | 'dim' | 'transform'>,
+): Promise<LoadedShard[]> {
+  return Promise.all(
+    manifest.shards.map(async (shard) => ({
+      graph: await openShardGraph({
+        file: path.join(indexDir, shard.file),
+        transform: manifest.transform,
+        dim: manifest.dim,
+        count: shard.count,
+      }),
+      count: shard.count,
+    })),
+  );
+}
+
+/** Finds and reads index.json and checks it was built for `candidates` (count, dim, sha256). */
+async function openIndex(
+  dir: string,
+  candidates: CandidateMatrix,
+  options: LoadHnswOptions,
+): Promise<{ indexDir: string; manifest: IndexManifest }> {
   const indexDir = await resolveIndexDir(dir);
   const manifest = await readIndexManifest(indexDir);
   for (const key of ['count', 'dim'] as const) {
@@ -53,54 +110,11 @@ export async function loadHnswSearcher(
       `built for candidates with sha256 ${manifest.candidates_sha256}, these have ${sha256}; rebuild the index`,
     );
   }
-  const shards = await openShards(indexDir, manifest);
-  const searcher = new HnswSearcher(shards, manifest.transform, candidates, manifest.ef);
-  return Object.assign(searcher, { params: manifest });
-}
-
-/**
- * Reads every shard graph listed in `manifest` from `indexDir` and checks
- * each holds the rows and dimension the manifest says.
- */
-export async function openShards(
-  indexDir: string,
-  manifest: Pick<IndexManifest, 'shards' | 'dim' | 'transform'>,
-): Promise<LoadedShard[]> {
-  return Promise.all(
-    manifest.shards.map(async (shard) => {
-      const file = path.join(indexDir, shard.file);
-      const size = await fs.stat(file).then(
-        (s) => s.size,
-        () => 0,
-      );
-      if (size === 0) throw invalidGraph(file, 'is missing or empty');
-      // A graph of another dimension or space fails hnswlib's own size checks here.
-      const graph = emptyGraph(manifest.transform, manifest.dim);
-      try {
-        await graph.readIndex(file);
-      } catch (error) {
-        throw invalidGraph(file, `cannot be read by hnswlib (${(error as Error).message})`, error);
-      }
-      if (graph.getCurrentCount() !== shard.count) {
-        throw invalidGraph(
-          file,
-          `holds ${graph.getCurrentCount()} rows, the manifest says ${shard.count}`,
-        );
-      }
-      return { graph, count: shard.count };
-    }),
-  );
+  return { indexDir, manifest };
 }
 
 function mismatch(indexDir: string, problem: string): PermanentError {
   return new PermanentError('INDEX.MISMATCH', `index in ${indexDir} ${problem}`, {
     metadata: { index_dir: indexDir },
-  });
-}
-
-function invalidGraph(file: string, problem: string, cause?: unknown): PermanentError {
-  return new PermanentError('INDEX.INVALID', `graph file ${file} ${problem}`, {
-    cause,
-    metadata: { file },
   });
 }

@@ -24,6 +24,12 @@ export const ServingEnvSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
   /** `ann`: HNSW index (built at start, with a warning, if the bundle has none); `exact`: brute force. */
   SERVING_MODE: Type.Union([Type.Literal('ann'), Type.Literal('exact')], { default: 'ann' }),
+  /**
+   * `auto`: search an index of ≥ 2 shards in worker threads, one per shard,
+   * in parallel; `0`: search on the main thread (also what `auto` does for
+   * one shard). Ignored in exact mode.
+   */
+  SEARCH_THREADS: Type.Union([Type.Literal('auto'), Type.Literal('0')], { default: 'auto' }),
   /** Most instances per micro-batch (TF Serving's max_batch_size). */
   BATCH_MAX_SIZE: Type.Integer({ default: 64, minimum: 1, maximum: 100_000 }),
   /** Longest wait for a batch to fill while idle; 0 batches what arrives in one event-loop turn. */
@@ -48,6 +54,9 @@ export const ServingEnvSchema = Type.Object({
   INIT_CWD: Type.Optional(Type.String({ minLength: 1 })),
 });
 
+/** SEARCH_THREADS. */
+export type SearchThreads = 'auto' | 0;
+
 export interface ServingConfig {
   readonly modelPath: string;
   readonly modelName: string;
@@ -55,6 +64,8 @@ export interface ServingConfig {
   readonly port: number;
   readonly host: string;
   readonly mode: SearchMode;
+  /** `auto`: one search worker thread per HNSW shard when there are ≥ 2; 0: the main thread. */
+  readonly searchThreads: SearchThreads;
   readonly batching: {
     readonly maxBatchSize: number;
     readonly timeoutMicros: number;
@@ -86,6 +97,7 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
     port: vars.PORT,
     host: vars.HOST,
     mode: vars.SERVING_MODE,
+    searchThreads: vars.SEARCH_THREADS === '0' ? 0 : 'auto',
     batching: Object.freeze({
       maxBatchSize: vars.BATCH_MAX_SIZE,
       timeoutMicros: vars.BATCH_TIMEOUT_MICROS,

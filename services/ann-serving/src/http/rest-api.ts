@@ -84,9 +84,13 @@ async function answer(
   }
 }
 
-/** Readiness: 200 only with the model and index loaded, and not while shutting down. */
+/**
+ * Readiness: 200 only with the model and index loaded, and not while
+ * shutting down, nor once the model has failed for good (a search worker
+ * died: FAILED, logged when it happened), so the platform replaces it.
+ */
 function health({ slot, isShuttingDown }: RestApiDependencies): RestResponse {
-  const state = isShuttingDown() ? 'SHUTTING_DOWN' : slot.state;
+  const state = isShuttingDown() ? 'SHUTTING_DOWN' : slot.model?.failure ? 'FAILED' : slot.state;
   const status = state === 'AVAILABLE' ? 200 : 503;
   return {
     status,

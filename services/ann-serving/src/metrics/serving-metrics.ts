@@ -26,7 +26,9 @@ export class ServingMetrics {
   private readonly backend: Gauge<'backend'>;
   private readonly executor: Gauge<'executor'>;
   private readonly mode: Gauge<'mode'>;
+  private readonly searchThreads: Gauge;
   private readonly ready: Gauge;
+  private model: ServingModel | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -79,10 +81,18 @@ export class ServingMetrics {
       labelNames: ['mode'],
       registers,
     });
+    this.searchThreads = new Gauge({
+      name: 'ann_serving_search_threads',
+      help: 'Worker threads searching the HNSW index (one per shard); 0 when search runs on the main thread.',
+      registers,
+    });
     this.ready = new Gauge({
       name: 'ann_serving_model_ready',
-      help: '1 once the model and index are loaded and predict is served.',
+      help: '1 once the model and index are loaded and predict is served; 0 again if search fails for good.',
       registers,
+      collect: () => {
+        if (this.model?.failure) this.ready.set(0);
+      },
     });
   }
 
@@ -105,7 +115,9 @@ export class ServingMetrics {
     this.backend.set({ backend: model.encoderBackend }, 1);
     this.executor.set({ executor: model.encoderExecutor }, 1);
     this.mode.set({ mode: model.mode }, 1);
+    this.searchThreads.set(model.searchThreads ?? 0);
     this.ready.set(1);
+    this.model = model;
   }
 
   /** The exposition text and its content type. */

@@ -4,6 +4,13 @@
  * Without one the server still starts, by building an index in a temporary
  * directory, but says so loudly: that build is on the start-up path (seconds
  * to minutes) and is repeated by every instance on every start.
+ *
+ * SEARCH_THREADS=auto (the default) searches an index of two or more shards
+ * in worker threads, one per shard, in parallel (ParallelHnswSearcher): the
+ * shards are searched at once and the event loop stays free meanwhile. With
+ * one shard, or SEARCH_THREADS=0, search runs on the main thread. A start-up
+ * build is served the same way: the workers read the graphs from the
+ * temporary directory before it is deleted.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,29 +20,35 @@ import {
   buildIndex,
   calibrationQueries,
   loadHnswSearcher,
+  loadParallelHnswSearcher,
+  readIndexManifest,
+  resolveIndexDir,
+  type AsyncSearcher,
   type ModelBundle,
   type QueryEncoder,
   type Searcher,
 } from '@recdeploy/shared/ann';
+import type { SearchThreads } from '../config/serving-config.js';
+
+/** The loaded index and how it is searched. */
+export interface AnnSearcher {
+  readonly searcher: Searcher | AsyncSearcher;
+  /** Worker threads searching (one per shard); 0 when search runs on the main thread. */
+  readonly threads: number;
+}
 
 /** Loads the bundle's index, or builds one (with a warning) when it has none. */
 export async function loadAnnSearcher(
   bundle: ModelBundle,
   encoder: QueryEncoder,
+  searchThreads: SearchThreads,
   logger: Logger,
-): Promise<Searcher> {
-  try {
-    const searcher = await loadHnswSearcher(bundle.dir, bundle.candidates);
-    logger.info('HNSW index loaded', {
-      ef: searcher.params.ef,
-      shards: searcher.params.shards.length,
-      calibratedRecall: searcher.params.recall.recall,
-      k: searcher.params.recall.k,
-    });
-    return searcher;
-  } catch (error) {
+): Promise<AnnSearcher> {
+  const indexDir = await resolveIndexDir(bundle.dir).catch((error: unknown) => {
     if ((error as { code?: unknown }).code !== 'INDEX.NOT_FOUND') throw error;
-  }
+    return undefined;
+  });
+  if (indexDir !== undefined) return loadIndex(indexDir, bundle, searchThreads, logger);
   logger.warn(
     'NO PREBUILT HNSW INDEX IN THE BUNDLE: building one now, on the start-up path. ' +
       'Every instance repeats this on every start; run `recdeploy build-index` on the bundle ' +
@@ -57,9 +70,38 @@ export async function loadAnnSearcher(
       recallAtK: params.recall.recall,
       k: params.recall.k,
     });
-    return await loadHnswSearcher(outDir, bundle.candidates);
+    return await loadIndex(outDir, bundle, searchThreads, logger);
   } finally {
-    // hnswlib holds the loaded graph in memory; on Cloud Run /tmp is memory too, so drop the files.
+    // The graphs are in memory once loaded; on Cloud Run /tmp is memory too, so drop the files.
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+async function loadIndex(
+  indexDir: string,
+  bundle: ModelBundle,
+  searchThreads: SearchThreads,
+  logger: Logger,
+): Promise<AnnSearcher> {
+  const { shards } = await readIndexManifest(indexDir);
+  const parallel = searchThreads === 'auto' && shards.length >= 2;
+  const searcher = parallel
+    ? await loadParallelHnswSearcher(indexDir, bundle.candidates, {
+        onFailure: (error) =>
+          logger.error(
+            'HNSW search worker failed: predict answers 500 and /health 503 until the server restarts',
+            { err: error },
+          ),
+      })
+    : await loadHnswSearcher(indexDir, bundle.candidates);
+  const threads = parallel ? shards.length : 0;
+  logger.info('HNSW index loaded', {
+    ef: searcher.params.ef,
+    shards: searcher.params.shards.length,
+    search: parallel ? 'worker-threads' : 'main-thread',
+    searchThreads: threads,
+    calibratedRecall: searcher.params.recall.recall,
+    k: searcher.params.recall.k,
+  });
+  return { searcher, threads };
 }

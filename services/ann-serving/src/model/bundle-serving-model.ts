@@ -6,6 +6,7 @@
  */
 import {
   concatPrepared,
+  type AsyncSearcher,
   type ModelBundle,
   type PreparedInputs,
   type Preprocessor,
@@ -26,7 +27,10 @@ export interface BundleServingModelParts {
   readonly signature: SignatureDef;
   readonly preprocessor: Preprocessor;
   readonly encoder: QueryEncoder;
-  readonly searcher: Searcher & { dispose?(): void };
+  /** Synchronous (exact, HNSW on the main thread) or in worker threads (parallel HNSW). */
+  readonly searcher: (Searcher & { dispose?(): void }) | AsyncSearcher;
+  /** Worker threads the searcher uses; 0 on the main thread. */
+  readonly searchThreads: number;
   readonly maxK: number;
 }
 
@@ -40,6 +44,7 @@ export class BundleServingModel implements ServingModel {
   readonly encoderBackend: string;
   readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
+  readonly searchThreads: number;
   private readonly productIds: readonly ProductId[];
 
   constructor(private readonly parts: BundleServingModelParts) {
@@ -52,7 +57,14 @@ export class BundleServingModel implements ServingModel {
     this.encoderBackend = parts.encoder.backend;
     this.encoderExecutor = parts.encoder.executor;
     this.mode = parts.searcher.mode;
+    this.searchThreads = parts.searchThreads;
     this.productIds = parts.bundle.productIds;
+  }
+
+  /** Set once the searcher has failed for good (a search worker died). */
+  get failure(): Error | undefined {
+    const { searcher } = this.parts;
+    return 'failure' in searcher ? searcher.failure : undefined;
   }
 
   prepare(instances: readonly Instance[]): PreparedInputs {
@@ -61,20 +73,17 @@ export class BundleServingModel implements ServingModel {
 
   predict(requests: readonly PreparedRequest[], k: number): Promise<Prediction[]> {
     // Only this model's prepare() makes the requests it is given.
-    const parts = requests as readonly PreparedInputs[];
-    // Encoding and search are synchronous; running them inside a promise keeps the port async.
-    return Promise.resolve().then(() =>
-      this.predictNow(parts.length === 1 ? parts[0]! : concatPrepared(parts), k),
-    );
+    return this.predictNow(requests as readonly PreparedInputs[], k);
   }
 
-  dispose(): Promise<void> {
+  async dispose(): Promise<void> {
     this.parts.encoder.dispose();
-    this.parts.searcher.dispose?.();
-    return Promise.resolve();
+    await this.parts.searcher.dispose?.();
   }
 
-  private predictNow(prepared: PreparedInputs, k: number): Prediction[] {
+  /** Encoding is synchronous; search is too, or runs in worker threads meanwhile. */
+  private async predictNow(requests: readonly PreparedInputs[], k: number): Promise<Prediction[]> {
+    const prepared = requests.length === 1 ? requests[0]! : concatPrepared(requests);
     const queries = this.parts.encoder.encode(prepared);
     const dim = this.parts.encoder.dim;
     const kept = Math.min(k, this.catalogueSize);
@@ -82,7 +91,7 @@ export class BundleServingModel implements ServingModel {
     const hits =
       finite.length === 0
         ? []
-        : this.parts.searcher.search(compact(queries, finite, dim), finite.length, kept);
+        : await this.parts.searcher.search(compact(queries, finite, dim), finite.length, kept);
     const ranked = new Map(finite.map((row, i) => [row, hits[i]!]));
     return Array.from({ length: prepared.count }, (_, row): Prediction => {
       const hit = ranked.get(row);

@@ -1,7 +1,8 @@
 /**
  * Builds the ServingModel from configuration: fetch the bundle (gs:// or
  * local), read and check it, load TF.js (the backend it picked is logged and
- * exported as a metric) and the query encoder, then the searcher for the mode.
+ * exported as a metric) and the query encoder, then the searcher for the mode
+ * (for `ann`, on the main thread or in worker threads: SEARCH_THREADS).
  */
 import type { Logger } from '@recdeploy/shared';
 import {
@@ -10,11 +11,10 @@ import {
   loadQueryEncoder,
   loadTf,
   readBundle,
-  type Searcher,
 } from '@recdeploy/shared/ann';
 import type { ServingConfig } from '../config/serving-config.js';
 import { loadAnnSearcher } from './ann-searcher.js';
-import { BundleServingModel } from './bundle-serving-model.js';
+import { BundleServingModel, type BundleServingModelParts } from './bundle-serving-model.js';
 import { signatureOf } from './manifest-signature.js';
 import { localModelDir } from './model-source.js';
 import type { ServingModel } from './serving-model.js';
@@ -43,13 +43,16 @@ export async function loadServingModel(
     dim: encoder.dim,
     candidates: bundle.candidates.count,
   });
-  let searcher: Searcher & { dispose?(): void };
+  let searcher: BundleServingModelParts['searcher'];
+  let searchThreads = 0;
   if (config.mode === 'exact') {
     const exact = await createExactSearcher(bundle.candidates, { tf: runtime.tf });
     logger.info('exact search ready', { kernel: exact.kernel });
     searcher = exact;
   } else {
-    searcher = await loadAnnSearcher(bundle, encoder, logger);
+    const ann = await loadAnnSearcher(bundle, encoder, config.searchThreads, logger);
+    searcher = ann.searcher;
+    searchThreads = ann.threads;
   }
   const manifest = bundle.manifest;
   const maxK = Math.max(config.maxK ?? manifest.max_k ?? DEFAULT_MAX_K, manifest.default_k);
@@ -61,6 +64,7 @@ export async function loadServingModel(
     preprocessor,
     encoder,
     searcher,
+    searchThreads,
     maxK,
   });
 }

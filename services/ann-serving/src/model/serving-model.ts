@@ -36,6 +36,13 @@ export interface ServingModel {
   /** How the query tower runs: the typed-array fast path, or TF.js (shared/ann/encoder). */
   readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
+  /** Worker threads searching the index (one per shard); 0 or absent: the main thread. */
+  readonly searchThreads?: number;
+  /**
+   * Set, for good, once the model cannot predict any more (a search worker
+   * thread died): readiness then fails so the instance is replaced.
+   */
+  readonly failure?: Error | undefined;
 
   /**
    * Validates and preprocesses one request's instances before they join a
