@@ -1,6 +1,7 @@
 /**
  * `npm run bench:serving [-- --sizes 100000,1000000]`: measures services/ann-serving
- * on this machine and writes docs/performance.md. Every row of a table comes
+ * on this machine and, when it measured every default size, rewrites the
+ * generated section of docs/performance.md (between its bench:serving markers). Every row of a table comes
  * from one run, with the same load generator (autocannon, in this process) and
  * the same request bodies (the bundle's examples), so rows compare as ratios.
  *
@@ -14,9 +15,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { readIndexManifest, resolveIndexDir } from '@recdeploy/shared/ann';
+import { readIndexManifest, resolveIndexDir, SYNTHESIS_METHOD } from '@recdeploy/shared/ann';
 import { openLoopLatency } from './bench-open-loop.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -46,10 +48,14 @@ interface ModeResult {
   readonly httpRecall?: number;
 }
 
+/** The sizes the targets are stated for; only a run of all of them rewrites the doc. */
+const DEFAULT_SIZES = [100_000, 1_000_000];
+
 function sizesFromArgs(): number[] {
   const at = process.argv.indexOf('--sizes');
   const raw = at >= 0 ? process.argv[at + 1] : undefined;
-  return (raw ?? '100000,1000000').split(',').map((s) => Number.parseInt(s, 10));
+  if (raw === undefined) return DEFAULT_SIZES;
+  return raw.split(',').map((s) => Number.parseInt(s, 10));
 }
 
 function cli(args: string[]): string {
@@ -63,14 +69,27 @@ function cli(args: string[]): string {
   return result.stdout;
 }
 
+/** The bundle of `n` products, written unless one from the current generator is there. */
 function ensureBundle(n: number): string {
   const dir = path.join(workDir, `bundle-${n}`);
-  if (!fs.existsSync(path.join(dir, 'ann', 'manifest.json'))) {
+  const synthesis = bundleSynthesis(path.join(dir, 'ann', 'manifest.json'));
+  if (synthesis !== SYNTHESIS_METHOD) {
     fs.rmSync(dir, { recursive: true, force: true });
-    log(`writing a ${n}-product bundle`);
+    log(
+      `writing a ${n}-product bundle${synthesis === undefined ? '' : ` (the one there was synthesised by ${synthesis || 'an older generator'})`}`,
+    );
     cli(['sample-model', '--out', dir, '--products', String(n), '--json']);
   }
   return dir;
+}
+
+/** `sample.synthesis` of a bundle's manifest: undefined when absent, '' when not recorded. */
+function bundleSynthesis(manifestFile: string): string | undefined {
+  if (!fs.existsSync(manifestFile)) return undefined;
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
+    sample?: { synthesis?: unknown };
+  };
+  return typeof manifest.sample?.synthesis === 'string' ? manifest.sample.synthesis : '';
 }
 
 /** Builds the index through the CLI (as the deploy step will); build time as index.json records it. */
@@ -316,36 +335,53 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizesFromArgs()) rows.push(await measureSize(n));
   const text = table(rows);
-  process.stdout.write(`${text}\n`);
-  const doc = [
-    '# Serving performance',
-    '',
+  process.stdout.write(`${text}\n\n${verdicts(rows).join('\n')}\n`);
+  const measured = new Set(rows.map((r) => r.n));
+  if (!DEFAULT_SIZES.every((n) => measured.has(n))) {
+    // Rows of the published table come from one run; a partial run cannot replace some of them.
+    log(`docs/performance.md not written: this run measured only ${[...measured].join(', ')}`);
+    return;
+  }
+  const docFile = path.join(root, 'docs', 'performance.md');
+  fs.writeFileSync(
+    docFile,
+    withGeneratedSection(fs.readFileSync(docFile, 'utf8'), generated(rows, text)),
+  );
+  log('wrote docs/performance.md');
+}
+
+const GENERATED_START = '<!-- bench:serving:start (written by npm run bench:serving) -->';
+const GENERATED_END = '<!-- bench:serving:end -->';
+
+/** The doc with its generated section replaced; the hand-written text around it stays. */
+function withGeneratedSection(doc: string, section: string): string {
+  const start = doc.indexOf(GENERATED_START);
+  const end = doc.indexOf(GENERATED_END);
+  if (start < 0 || end < start)
+    throw new Error(`docs/performance.md lacks the markers ${GENERATED_START} … ${GENERATED_END}`);
+  return `${doc.slice(0, start)}${GENERATED_START}\n${section}\n${doc.slice(end)}`;
+}
+
+function generated(rows: readonly Row[], text: string): string {
+  return [
     `Measured by \`npm run bench:serving\` on ${new Date().toISOString().slice(0, 10)}: one server`,
     `process, D = 64, k = 100, the load generators in the benchmark process, on this machine`,
-    '(2 shared cores; rows of one table come from one run, so compare ratios).',
+    `(${os.availableParallelism()} shared cores; rows of one table come from one run, so compare ratios).`,
     "Throughput is autocannon's, closed loop with 8 connections. Latencies (milliseconds, client",
     'side) come from an open-loop generator (scripts/bench-open-loop.ts) at one fixed offered',
     "load per catalogue size, half of what exact mode sustains, timed from each request's due",
     'time. "floor" is a minimal Node HTTP server returning a constant body of the same size as a',
     'real prediction: the serving work is the difference to it. The server runs compiled (dist/),',
-    'as in the container. Start→AVAILABLE is process',
-    'spawn to the first 200 from /health; RSS is read from /proc after warm-up.',
+    'as in the container, with default settings. Start→AVAILABLE is process spawn to the first',
+    '200 from /health; RSS is read from /proc after warm-up.',
     '',
     text,
     '',
-    '## Targets',
+    '### Targets',
     '',
     ...verdicts(rows),
     '',
-    "The query tower runs on the encoder's typed-array fast path (shared/ann/encoder/dense-executor.ts)",
-    'for batches of up to 8 instances, TF.js WASM (single-threaded) for larger ones; container images',
-    "install `@tensorflow/tfjs-node`, which this machine cannot. The 1M catalogue is the sample model's",
-    'synthetic one (isotropic blobs around trained (category, tier) groups), near the worst case for',
-    'HNSW, so calibration picks a high ef; see docs/model-bundle.md.',
-    '',
   ].join('\n');
-  fs.writeFileSync(path.join(root, 'docs', 'performance.md'), doc);
-  log('wrote docs/performance.md');
 }
 
 await main();
