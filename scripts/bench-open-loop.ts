@@ -1,10 +1,17 @@
 /**
  * An open-loop load generator for latency at a fixed offered load. Request i
- * is due at start + i / rate whatever happened to earlier ones, and its
- * latency is counted from that due time (so a stalled server cannot hide its
- * queueing: no coordinated omission). Timings use the monotonic clock with
- * microsecond resolution; autocannon's histograms round to whole
- * milliseconds, too coarse for a sub-millisecond serving overhead.
+ * is sent at start + i / rate (to timer precision) whatever happened to
+ * earlier ones, so a stalled server cannot slow the sending down and hide
+ * its queueing (no coordinated omission): a request waiting for a free
+ * connection or for the server counts from when it was sent. Timings use
+ * the monotonic clock with microsecond resolution; autocannon's histograms
+ * round to whole milliseconds, too coarse for a sub-millisecond overhead.
+ *
+ * The generator waits with timers, never by spinning: it shares the machine
+ * with the server, and a spin loop took a whole core of two from it (the
+ * parallel shard search then lost to the single-threaded one). Timer
+ * lateness (up to ~1 ms) is the generator's own delay, not the server's, so
+ * latency is counted from the actual send, not from the due time.
  */
 import http from 'node:http';
 
@@ -29,15 +36,13 @@ export async function openLoopLatency(
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / options.rate;
     const wait = due - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait - 1));
-    while (performance.now() < due) {
-      // spin the last millisecond: timers are too coarse for sub-ms spacing
-    }
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const body = bodies[i % bodies.length] ?? '{}';
+    const sent = performance.now();
     pending.push(
       send(url, body, agent).then(
         (ok) => {
-          if (ok) latencies.push(performance.now() - due);
+          if (ok) latencies.push(performance.now() - sent);
           else failed++;
         },
         () => {

@@ -109,8 +109,8 @@ describe('ann-serving SEARCH_THREADS (real server, 2-shard index)', function () 
 
   it('logs and exports how the index is searched', async () => {
     const expected = {
-      auto: { search: 'worker-threads', searchThreads: SHARDS },
-      '0': { search: 'main-thread', searchThreads: 0 },
+      auto: { search: 'main+workers', searchThreads: SHARDS },
+      '0': { search: 'main-thread', searchThreads: 1 },
     };
     for (const threads of ['auto', '0'] as const) {
       const server = servers[threads]!;

@@ -179,7 +179,9 @@ describe('ParallelHnswSearcher (worker threads, real hnswlib)', function () {
     const parallel = await loadParallelHnswSearcher(dirs.skewed, skewed, {
       onWorker: (worker) => workers.push(worker),
     });
-    assert.equal(workers.length, 3);
+    // Three shards: the calling thread searches the first, a worker each of the other two.
+    assert.equal(workers.length, 2);
+    assert.equal(parallel.threads, 3);
     const exits = workers.map((w) => new Promise<number>((resolve) => w.once('exit', resolve)));
     const queries = sampleQueryVectors(skewed, 2000, { seed: 6 });
     const pending = assert.rejects(parallel.search(queries, 2000, 10), /disposed/);
@@ -206,7 +208,7 @@ describe('ParallelHnswSearcher (worker threads, real hnswlib)', function () {
     const queries = sampleQueryVectors(normalised, 2000, { seed: 7 });
     // A crash, simulated while the worker is idle (terminate() inside searchKnn aborts the
     // process: see shard-search-worker.ts); the search sent right after is pending on it.
-    const killed = workers[1]!.terminate();
+    const killed = workers[0]!.terminate(); // the worker of shard 1
     const pending = parallel.search(queries, 2000, 10).then(
       () => assert.fail('the search should fail'),
       (error: Error) => error,
@@ -226,8 +228,6 @@ describe('ParallelHnswSearcher (worker threads, real hnswlib)', function () {
   it('refuses a missing or damaged graph file with INDEX.INVALID and stops every worker', async () => {
     const dir = path.join(root, 'damaged');
     await fs.cp(dirs.skewed, dir, { recursive: true });
-    const file = path.join(dir, 'hnsw-2.bin');
-    const bytes = await fs.readFile(file);
     const attempt = async (pattern: RegExp) => {
       const workers: Worker[] = [];
       const failures: Error[] = [];
@@ -239,17 +239,25 @@ describe('ParallelHnswSearcher (worker threads, real hnswlib)', function () {
         'INDEX.INVALID',
         pattern,
       );
-      assert.equal(workers.length, 3);
+      assert.equal(workers.length, 2);
       assert.ok(
         workers.every((w) => w.threadId === -1),
         'every worker stopped',
       );
       assert.deepEqual(failures, [], 'a load failure rejects the load, not onFailure');
     };
-    await fs.writeFile(file, bytes.subarray(0, bytes.length >> 1));
-    await attempt(/graph file .*hnsw-2\.bin cannot be read by hnswlib/);
-    await fs.rm(file);
-    await attempt(/graph file .*hnsw-2\.bin is missing or empty/);
+    // hnsw-2.bin is a worker's shard, hnsw-0.bin the calling thread's.
+    for (const name of ['hnsw-2.bin', 'hnsw-0.bin']) {
+      const file = path.join(dir, name);
+      const bytes = await fs.readFile(file);
+      await fs.writeFile(file, bytes.subarray(0, bytes.length >> 1));
+      await attempt(
+        new RegExp(`graph file .*${name.replace('.', '\\.')} cannot be read by hnswlib`),
+      );
+      await fs.rm(file);
+      await attempt(new RegExp(`graph file .*${name.replace('.', '\\.')} is missing or empty`));
+      await fs.writeFile(file, bytes);
+    }
   });
 
   it('checks the manifest against the candidates as loadHnswSearcher does', async () => {

@@ -25,9 +25,10 @@ export const ServingEnvSchema = Type.Object({
   /** `ann`: HNSW index (built at start, with a warning, if the bundle has none); `exact`: brute force. */
   SERVING_MODE: Type.Union([Type.Literal('ann'), Type.Literal('exact')], { default: 'ann' }),
   /**
-   * `auto`: search an index of ≥ 2 shards in worker threads, one per shard,
-   * in parallel; `0`: search on the main thread (also what `auto` does for
-   * one shard). Ignored in exact mode.
+   * `auto`: search an index of S ≥ 2 shards on S threads at once (the main
+   * thread takes one shard, a worker thread each other one); `0`: every shard
+   * on the main thread (also what `auto` does for one shard). Ignored in
+   * exact mode.
    */
   SEARCH_THREADS: Type.Union([Type.Literal('auto'), Type.Literal('0')], { default: 'auto' }),
   /** Most instances per micro-batch (TF Serving's max_batch_size). */

@@ -83,7 +83,7 @@ export class ServingMetrics {
     });
     this.searchThreads = new Gauge({
       name: 'ann_serving_search_threads',
-      help: 'Worker threads searching the HNSW index (one per shard); 0 when search runs on the main thread.',
+      help: 'Threads one search runs on: the HNSW shard count when shards are searched in parallel, 1 on the main thread alone.',
       registers,
     });
     this.ready = new Gauge({

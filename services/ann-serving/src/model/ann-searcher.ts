@@ -5,10 +5,10 @@
  * directory, but says so loudly: that build is on the start-up path (seconds
  * to minutes) and is repeated by every instance on every start.
  *
- * SEARCH_THREADS=auto (the default) searches an index of two or more shards
- * in worker threads, one per shard, in parallel (ParallelHnswSearcher): the
- * shards are searched at once and the event loop stays free meanwhile. With
- * one shard, or SEARCH_THREADS=0, search runs on the main thread. A start-up
+ * SEARCH_THREADS=auto (the default) searches an index of S ≥ 2 shards on S
+ * threads at once (ParallelHnswSearcher): the main thread searches the first
+ * shard while one worker thread per other shard searches the rest. With one
+ * shard, or SEARCH_THREADS=0, every shard is searched on the main thread. A start-up
  * build is served the same way: the workers read the graphs from the
  * temporary directory before it is deleted.
  */
@@ -33,7 +33,7 @@ import type { SearchThreads } from '../config/serving-config.js';
 /** The loaded index and how it is searched. */
 export interface AnnSearcher {
   readonly searcher: Searcher | AsyncSearcher;
-  /** Worker threads searching (one per shard); 0 when search runs on the main thread. */
+  /** Threads one search runs on: the shard count in parallel, 1 on the main thread alone. */
   readonly threads: number;
 }
 
@@ -94,11 +94,11 @@ async function loadIndex(
           ),
       })
     : await loadHnswSearcher(indexDir, bundle.candidates);
-  const threads = parallel ? shards.length : 0;
+  const threads = parallel ? shards.length : 1;
   logger.info('HNSW index loaded', {
     ef: searcher.params.ef,
     shards: searcher.params.shards.length,
-    search: parallel ? 'worker-threads' : 'main-thread',
+    search: parallel ? 'main+workers' : 'main-thread',
     searchThreads: threads,
     calibratedRecall: searcher.params.recall.recall,
     k: searcher.params.recall.k,

@@ -27,9 +27,9 @@ export interface BundleServingModelParts {
   readonly signature: SignatureDef;
   readonly preprocessor: Preprocessor;
   readonly encoder: QueryEncoder;
-  /** Synchronous (exact, HNSW on the main thread) or in worker threads (parallel HNSW). */
+  /** Synchronous (exact, HNSW on the main thread) or with worker threads (parallel HNSW). */
   readonly searcher: (Searcher & { dispose?(): void }) | AsyncSearcher;
-  /** Worker threads the searcher uses; 0 on the main thread. */
+  /** Threads one search runs on; 1 on the main thread alone. */
   readonly searchThreads: number;
   readonly maxK: number;
 }
@@ -81,7 +81,7 @@ export class BundleServingModel implements ServingModel {
     await this.parts.searcher.dispose?.();
   }
 
-  /** Encoding is synchronous; search is too, or runs in worker threads meanwhile. */
+  /** Encoding is synchronous; search is too, or partly in worker threads. */
   private async predictNow(requests: readonly PreparedInputs[], k: number): Promise<Prediction[]> {
     const prepared = requests.length === 1 ? requests[0]! : concatPrepared(requests);
     const queries = this.parts.encoder.encode(prepared);

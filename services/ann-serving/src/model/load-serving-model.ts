@@ -2,7 +2,7 @@
  * Builds the ServingModel from configuration: fetch the bundle (gs:// or
  * local), read and check it, load TF.js (the backend it picked is logged and
  * exported as a metric) and the query encoder, then the searcher for the mode
- * (for `ann`, on the main thread or in worker threads: SEARCH_THREADS).
+ * (for `ann`, on the main thread or with worker threads: SEARCH_THREADS).
  */
 import type { Logger } from '@recdeploy/shared';
 import {
@@ -44,7 +44,7 @@ export async function loadServingModel(
     candidates: bundle.candidates.count,
   });
   let searcher: BundleServingModelParts['searcher'];
-  let searchThreads = 0;
+  let searchThreads = 1;
   if (config.mode === 'exact') {
     const exact = await createExactSearcher(bundle.candidates, { tf: runtime.tf });
     logger.info('exact search ready', { kernel: exact.kernel });

@@ -36,7 +36,7 @@ export interface ServingModel {
   /** How the query tower runs: the typed-array fast path, or TF.js (shared/ann/encoder). */
   readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
-  /** Worker threads searching the index (one per shard); 0 or absent: the main thread. */
+  /** Threads one search runs on (the shards in parallel); 1 or absent: the main thread alone. */
   readonly searchThreads?: number;
   /**
    * Set, for good, once the model cannot predict any more (a search worker
