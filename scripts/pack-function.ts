@@ -39,11 +39,13 @@ export const EXTERNAL_PACKAGES: readonly RegExp[] = [
 /**
  * Worker threads that bundled code starts by URL, relative to its own module
  * (`new URL('./hnsw-build-worker.js', import.meta.url)` in
- * shared/ann/search/shard-build.ts): bundled as entries of their own, beside
- * the chunks that start them (code reached by dynamic import lands in chunks/).
+ * shared/ann/search/shard-build.ts, `./shard-search-worker.js` in
+ * parallel-hnsw-searcher.ts): bundled as entries of their own, beside the
+ * chunks that start them (code reached by dynamic import lands in chunks/).
  */
 const WORKER_ENTRIES: Readonly<Record<string, string>> = {
   'chunks/hnsw-build-worker': 'shared/ann/search/hnsw-build-worker.ts',
+  'chunks/shard-search-worker': 'shared/ann/search/shard-search-worker.ts',
 };
 
 /** Lines prepended to every chunk so bundled CommonJS code finds `require` in an ES module. */
