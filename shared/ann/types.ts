@@ -33,8 +33,8 @@ export interface Searcher {
 }
 
 /**
- * A Searcher whose work runs off the calling thread (ParallelHnswSearcher:
- * one worker thread per HNSW shard). Same contract as {@link Searcher}, with
+ * A Searcher whose work runs partly off the calling thread
+ * (ParallelHnswSearcher: a worker thread for each HNSW shard but the first). Same contract as {@link Searcher}, with
  * the answer and argument errors delivered through the promise. Index
  * building and calibration keep the synchronous Searcher.
  */

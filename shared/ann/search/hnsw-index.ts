@@ -1,6 +1,6 @@
 /**
  * Opening a built index: `loadHnswSearcher` (graphs searched on the calling
- * thread) and `loadParallelHnswSearcher` (one worker thread per shard) for
+ * thread) and `loadParallelHnswSearcher` (one thread per shard, at once) for
  * servers, `openShards` for the builder's own calibration. Loading uses
  * hnswlib's async `readIndex`, which runs on the libuv pool, so a server's
  * health endpoint stays responsive.
@@ -17,7 +17,7 @@ import { ParallelHnswSearcher, type ParallelHnswOptions } from './parallel-hnsw-
 /** A loaded index: a Searcher plus the calibrated ef and the manifest it came from. */
 export type LoadedHnswSearcher = HnswSearcher & { readonly params: IndexManifest };
 
-/** A loaded index searched in worker threads, with the manifest it came from. */
+/** A loaded index searched on one thread per shard, with the manifest it came from. */
 export type LoadedParallelHnswSearcher = ParallelHnswSearcher & { readonly params: IndexManifest };
 
 /** Options for {@link loadHnswSearcher}. */
@@ -51,10 +51,10 @@ export async function loadHnswSearcher(
 }
 
 /**
- * As {@link loadHnswSearcher}, with the same checks and errors, but each
- * shard is loaded and searched in a worker thread of its own
- * (ParallelHnswSearcher); this thread loads no graph. Dispose it to stop
- * the threads.
+ * As {@link loadHnswSearcher}, with the same checks and errors, but the
+ * shards are searched at once (ParallelHnswSearcher): this thread loads and
+ * searches the first, a worker thread of its own each other one. Dispose it
+ * to stop the threads.
  */
 export async function loadParallelHnswSearcher(
   dir: string,

@@ -1,6 +1,6 @@
 /**
  * SEARCH_THREADS against the real server: the sample bundle with a 2-shard
- * index, served once with its shards searched in worker threads (`auto`) and
+ * index, served once with its shards searched on a thread each (`auto`) and
  * once on the main thread (`0`), must give byte-identical predictions. Then,
  * in-process, a search worker that dies turns readiness and predict into
  * errors instead of crashing the server.
