@@ -50,27 +50,49 @@ export class HnswSearcher implements Searcher {
   }
 
   search(queries: Float32Array, queryCount: number, k: number): SearchHit[] {
-    const { vectors, dim, count } = this.candidates;
+    const { dim, count } = this.candidates;
     const kept = effectiveK(queries, queryCount, dim, count, k);
     const heap = new TopK(Math.max(kept, 1));
     const hits: SearchHit[] = [];
     for (let q = 0; q < queryCount; q++) {
       heap.clear();
       queryPoint(this.kind, queries, q, dim, this.point);
-      const off = q * dim;
       for (const shard of this.shards) {
         const n = Math.min(kept, shard.count);
         if (n === 0) continue;
-        for (const row of shard.graph.searchKnn(this.point, n).neighbors) {
-          let score = 0;
-          const base = row * dim;
-          for (let d = 0; d < dim; d++)
-            score += (vectors[base + d] as number) * (queries[off + d] as number);
-          heap.push(row, score);
-        }
+        const rows = shard.graph.searchKnn(this.point, n).neighbors;
+        pushRescored(heap, rows, 0, rows.length, this.candidates, queries, q);
       }
       hits.push(heap.toHit());
     }
     return hits;
+  }
+}
+
+/**
+ * Offers rows[from, to) to `heap`, each scored by its true dot product with
+ * query `q` (the score callers see, whatever space the graph ranks by);
+ * negative rows (no hit) are skipped. Shared by every HNSW searcher so their
+ * merges agree exactly.
+ */
+export function pushRescored(
+  heap: TopK,
+  rows: ArrayLike<number>,
+  from: number,
+  to: number,
+  candidates: CandidateMatrix,
+  queries: Float32Array,
+  q: number,
+): void {
+  const { vectors, dim } = candidates;
+  const off = q * dim;
+  for (let i = from; i < to; i++) {
+    const row = rows[i] as number;
+    if (row < 0) continue;
+    let score = 0;
+    const base = row * dim;
+    for (let d = 0; d < dim; d++)
+      score += (vectors[base + d] as number) * (queries[off + d] as number);
+    heap.push(row, score);
   }
 }

@@ -43,6 +43,7 @@ import type {
   SearchWorkerMessage,
   SearchWorkerRequest,
 } from './shard-search-worker.js';
+import { pushRescored } from './hnsw-searcher.js';
 import { TopK } from './top-k.js';
 import { graphDim, queryPoint, type TransformKind } from './vector-space.js';
 
@@ -227,7 +228,7 @@ export class ParallelHnswSearcher implements AsyncSearcher {
     if (this.failed) throw this.failed;
     const local = this.local;
     if (this.disposed || !local) throw new Error('the parallel HNSW searcher has been disposed');
-    const { vectors, dim, count } = this.candidates;
+    const { dim, count } = this.candidates;
     const kept = effectiveK(queries, queryCount, dim, count, k);
     if (queryCount === 0) return [];
     const points = new Float32Array(queryCount * this.width);
@@ -254,18 +255,9 @@ export class ParallelHnswSearcher implements AsyncSearcher {
     const hits: SearchHit[] = [];
     for (let q = 0; q < queryCount; q++) {
       heap.clear();
-      const off = q * dim;
       answers.forEach((rows, s) => {
         const n = perShard[s] as number;
-        for (let i = q * n; i < (q + 1) * n; i++) {
-          const row = rows[i] as number;
-          if (row < 0) continue;
-          let score = 0;
-          const base = row * dim;
-          for (let d = 0; d < dim; d++)
-            score += (vectors[base + d] as number) * (queries[off + d] as number);
-          heap.push(row, score);
-        }
+        pushRescored(heap, rows, q * n, (q + 1) * n, this.candidates, queries, q);
       });
       hits.push(heap.toHit());
     }
