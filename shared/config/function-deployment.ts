@@ -13,6 +13,14 @@ export const DEPLOY_PLACEHOLDERS = {
   region: '{region}',
 } as const;
 
+/** The environment every function runs with on Google Cloud; a descriptor adds its own. */
+export const GCP_FUNCTION_ENV = {
+  RECDEPLOY_BACKEND: 'gcp',
+  GOOGLE_CLOUD_PROJECT: DEPLOY_PLACEHOLDERS.project,
+  REGION: DEPLOY_PLACEHOLDERS.region,
+  LOG_LEVEL: 'info',
+} as const;
+
 export interface FunctionDeployment {
   /** The Cloud Functions (2nd gen) name; also the name of its Cloud Run service. */
   readonly name: string;

@@ -3,7 +3,7 @@
  * Build config deploy/cloudbuild/function-deploy.yaml is generated from it
  * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
  */
-import { loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
+import { GCP_FUNCTION_ENV, loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
 
 const defaults = loadRuntimeConfig({});
 
@@ -27,10 +27,7 @@ export const deployment: FunctionDeployment = {
   serviceAccount: 'recdeploy-deploy',
   maxDeliveryAttempts: 15,
   env: {
-    RECDEPLOY_BACKEND: 'gcp',
-    GOOGLE_CLOUD_PROJECT: '{project}',
-    REGION: '{region}',
-    LOG_LEVEL: 'info',
+    ...GCP_FUNCTION_ENV,
     INDEX_BUILD_CORES: String(CORES),
     SERVING_SERVICE_ACCOUNT: 'recdeploy-serving@{project}.iam.gserviceaccount.com',
   },

@@ -3,7 +3,7 @@
  * Build config deploy/cloudbuild/function-register.yaml is generated from it
  * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
  */
-import { loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
+import { GCP_FUNCTION_ENV, loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
 
 const defaults = loadRuntimeConfig({});
 
@@ -26,9 +26,6 @@ export const deployment: FunctionDeployment = {
   // With Pub/Sub's 10–600 s backoff, 15 deliveries span about 1.5 h.
   maxDeliveryAttempts: 15,
   env: {
-    RECDEPLOY_BACKEND: 'gcp',
-    GOOGLE_CLOUD_PROJECT: '{project}',
-    REGION: '{region}',
-    LOG_LEVEL: 'info',
+    ...GCP_FUNCTION_ENV,
   },
 };

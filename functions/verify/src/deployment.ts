@@ -3,7 +3,7 @@
  * Build config deploy/cloudbuild/function-verify.yaml is generated from it
  * (`scripts/generate-cloudbuild.ts`), and a test fails when they differ.
  */
-import { loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
+import { GCP_FUNCTION_ENV, loadRuntimeConfig, type FunctionDeployment } from '@recdeploy/shared';
 
 const defaults = loadRuntimeConfig({});
 
@@ -23,9 +23,6 @@ export const deployment: FunctionDeployment = {
   serviceAccount: 'recdeploy-verify',
   maxDeliveryAttempts: 15,
   env: {
-    RECDEPLOY_BACKEND: 'gcp',
-    GOOGLE_CLOUD_PROJECT: '{project}',
-    REGION: '{region}',
-    LOG_LEVEL: 'info',
+    ...GCP_FUNCTION_ENV,
   },
 };
