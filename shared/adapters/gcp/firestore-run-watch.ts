@@ -18,8 +18,13 @@ export interface WatchRunsOptions {
  * Only versions stamped at or after `start` are delivered, in every snapshot,
  * not just the first: the emulator was seen to add a document written before
  * the call in a later snapshot, which a first-snapshot-only filter let through.
- * A write racing the subscription is not lost (it is stamped after `start`);
- * one from the same millisecond as the call may be delivered too. A writer
+ * A write racing the subscription is not lost (it is stamped after `start`,
+ * and Firestore serves the listener a consistent snapshot at its read time);
+ * one from the same millisecond as the call may be delivered too. The
+ * emulator breaks that promise about once in a hundred races: it can answer
+ * with an empty first snapshot read after the commit and never send the
+ * document (seen with the raw client), so its contract suite waits before
+ * writing. A writer
  * whose clock runs behind the store's by more than the gap between its write
  * and the call is not seen: dashboards load the current list first, then
  * watch. Within a snapshot changes are delivered in commit (updateTime) order.
