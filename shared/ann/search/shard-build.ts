@@ -28,6 +28,8 @@ export interface ShardBuildOptions {
   readonly dir: string;
   /** Rows inserted so far over all shards. */
   readonly onInserted?: (done: number) => void;
+  /** Aborting stops every build thread between two inserts; the build then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Graph file name: `hnsw.bin` for a single graph, `hnsw-<i>.bin` per shard. */
@@ -38,12 +40,21 @@ export function shardFileName(index: number, shards: number): string {
 /**
  * Builds every shard in its own worker thread, all at once (more shards than
  * cores simply share them); resolves when every file is written.
+ *
+ * When a shard fails or `signal` aborts, the other threads are told to stop
+ * through a shared flag, and the call settles only once every thread has
+ * ended. They are never `terminate()`d: that aborts the process when it
+ * lands inside hnswlib's `addPoint` (see buildGraph).
  */
 export async function buildShards(options: ShardBuildOptions): Promise<ShardFile[]> {
-  const { candidates, plan } = options;
+  const { candidates, plan, signal } = options;
+  signal?.throwIfAborted();
   const done = new Array<number>(plan.length).fill(0);
   const report = () => options.onInserted?.(done.reduce((a, b) => a + b, 0));
-  const workers: Worker[] = [];
+  const stop = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const raiseStop = () => Atomics.store(stop, 0, 1);
+  signal?.addEventListener('abort', raiseStop, { once: true });
+  const exits: Promise<unknown>[] = [];
   try {
     return await Promise.all(
       plan.map(async (shard, i) => {
@@ -57,12 +68,15 @@ export async function buildShards(options: ShardBuildOptions): Promise<ShardFile
           efConstruction: options.efConstruction,
           seed: options.seed + i,
           file: path.join(options.dir, file),
+          stop,
         };
         const worker = startBuildWorker(data);
-        workers.push(worker);
+        exits.push(new Promise((resolve) => worker.once('exit', resolve)));
         await new Promise<void>((resolve, reject) => {
           worker.on('message', (message: BuildWorkerMessage) => {
             if (message.type === 'done') return resolve();
+            if (message.type === 'stopped')
+              return reject(new Error(`index build worker ${i} stopped before finishing`));
             done[i] = message.done;
             report();
           });
@@ -79,9 +93,12 @@ export async function buildShards(options: ShardBuildOptions): Promise<ShardFile
         };
       }),
     );
+  } catch (error) {
+    raiseStop(); // the other shards must not keep building
+    throw signal?.aborted ? (signal.reason as unknown) : error;
   } finally {
-    // On success they have exited; on failure the others must not keep building.
-    await Promise.all(workers.map((w) => w.terminate()));
+    signal?.removeEventListener('abort', raiseStop);
+    await Promise.all(exits);
   }
 }
 
