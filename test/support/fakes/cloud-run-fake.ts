@@ -23,13 +23,12 @@
  * Every request is recorded exactly as it arrived.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type protobuf from 'protobufjs';
 import {
   listenOnLoopback,
   packAny,
   protobufRoot,
-  protoDirs,
+  loadGrpcPackage,
   serviceDefinition,
   serviceError,
   shutdown,
@@ -209,17 +208,7 @@ export class CloudRunFake {
     this.region = options.region ?? 'us-central1';
     this.pendingPolls = options.pendingPolls ?? 1;
     this.executionsPageSize = options.executionsPageSize ?? 2;
-    const dirs = protoDirs(RUN_PACKAGE);
-    // No defaults: a recorded request holds exactly the fields that were on the wire.
-    const definition = protoLoader.loadSync(PROTO_FILES, {
-      includeDirs: [dirs.client, dirs.gax],
-      keepCase: false,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: false,
-    });
-    const root = grpc.loadPackageDefinition(definition);
+    const root = loadGrpcPackage(RUN_PACKAGE, PROTO_FILES, { wireOnly: true });
     this.anyRoot = protobufRoot(RUN_PACKAGE, PROTO_FILES.slice(0, 3));
     this.server.addService(serviceDefinition(root, 'google.cloud.run.v2.Services'), {
       GetService: this.unary('GetService', (r: { name?: string }) => this.getService(r)),

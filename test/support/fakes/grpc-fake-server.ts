@@ -33,16 +33,25 @@ export function protoDirs(clientPackage: string): { client: string; gax: string 
   return { client: path.join(root, 'build/protos'), gax: path.join(gaxRoot, 'build/protos') };
 }
 
-/** Loads `protoFile` from the client package's protos; returns the package object tree. */
-export function loadGrpcPackage(clientPackage: string, protoFile: string): grpc.GrpcObject {
+/**
+ * Loads proto files from the client package's protos; returns the package
+ * object tree. With `wireOnly`, handlers see no default values or oneof
+ * virtual fields: a recorded request then holds exactly the fields that were
+ * on the wire.
+ */
+export function loadGrpcPackage(
+  clientPackage: string,
+  protoFiles: string | readonly string[],
+  options: { readonly wireOnly?: boolean } = {},
+): grpc.GrpcObject {
   const dirs = protoDirs(clientPackage);
-  const definition = protoLoader.loadSync(protoFile, {
+  const definition = protoLoader.loadSync(protoFiles as string | string[], {
     includeDirs: [dirs.client, dirs.gax],
     keepCase: false,
     longs: String,
     enums: String,
-    defaults: true,
-    oneofs: true,
+    defaults: !options.wireOnly,
+    oneofs: !options.wireOnly,
   });
   return grpc.loadPackageDefinition(definition);
 }

@@ -4,11 +4,14 @@
  * (see /work/shared/reference/grpc-fakes.md). It records every request exactly
  * as it arrived on the wire.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import {
+  listenOnLoopback,
+  loadGrpcPackage,
+  serviceDefinition,
+  serviceError,
+  shutdown,
+} from './grpc-fake-server.js';
 
 /** One message of a Publish request, as the fake received it. */
 export interface RecordedPubsubMessage {
@@ -34,48 +37,9 @@ interface GetTopicRequestWire {
   topic: string;
 }
 type Callback<T> = (error: grpc.ServiceError | null, response?: T) => void;
-interface ServiceDefinitionHolder {
-  service: grpc.ServiceDefinition;
-}
-
-/** Walks up from a file until a folder holding `package.json` (exports may hide it). */
-function packageRoot(entryFile: string): string {
-  let dir = path.dirname(entryFile);
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${entryFile}`);
-    dir = parent;
-  }
-  return dir;
-}
-
 function loadPublisherService(): grpc.ServiceDefinition {
-  const require = createRequire(import.meta.url);
-  const pubsubMain = require.resolve('@google-cloud/pubsub');
-  const pubsubRoot = packageRoot(pubsubMain);
-  // google-gax is the client's own dependency: resolve it from the client's folder.
-  const gaxRoot = packageRoot(createRequire(pubsubMain).resolve('google-gax'));
-  const definition = protoLoader.loadSync('google/pubsub/v1/pubsub.proto', {
-    includeDirs: [path.join(pubsubRoot, 'build/protos'), path.join(gaxRoot, 'build/protos')],
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const loaded = grpc.loadPackageDefinition(definition);
-  const holder = (loaded.google as grpc.GrpcObject)?.pubsub as grpc.GrpcObject | undefined;
-  const publisher = (holder?.v1 as grpc.GrpcObject | undefined)?.Publisher as unknown;
-  if (publisher === undefined) throw new Error('google.pubsub.v1.Publisher not found in protos');
-  return (publisher as ServiceDefinitionHolder).service;
-}
-
-function serviceError(code: grpc.status, details: string): grpc.ServiceError {
-  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), {
-    code,
-    details,
-    metadata: new grpc.Metadata(),
-  });
+  const root = loadGrpcPackage('@google-cloud/pubsub', 'google/pubsub/v1/pubsub.proto');
+  return serviceDefinition(root, 'google.pubsub.v1.Publisher');
 }
 
 /** The fake Pub/Sub Publisher. Start it, point a client at `port`, assert on `publishes`. */
@@ -103,16 +67,12 @@ export class PubSubPublisherFake {
 
   /** Binds 127.0.0.1 on a free port. */
   async start(): Promise<number> {
-    this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.port = await listenOnLoopback(this.server);
     return this.port;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await shutdown(this.server);
   }
 
   /** Answers the next `count` RPCs (of any method) with `code` instead of serving them. */
