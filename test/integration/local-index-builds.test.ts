@@ -10,6 +10,7 @@ import {
   LocalEventBus,
   LocalIndexBuilds,
   defaultIndexBuildCommand,
+  isProcessAlive,
   reportIndexBuildOutcome,
   type LocalIndexBuildRecord,
 } from '@recdeploy/shared/local';
@@ -84,15 +85,6 @@ describe('LocalIndexBuilds', function () {
   }
 
   const pushes = () => receiver.on('/deploy');
-
-  function isAlive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   /** The job's status line: the last JSON line of its log. */
   async function lastLogLine(file: string): Promise<Record<string, unknown>> {
@@ -169,7 +161,7 @@ describe('LocalIndexBuilds', function () {
     const file = local.statusFile('ep-bad-config');
     const child = Number(started.execution);
     // The job exits after reporting; then the record is final and the process gone.
-    await receiver.waitFor(() => !isAlive(child), 'the job to exit', 60_000);
+    await receiver.waitFor(() => !isProcessAlive(child), 'the job to exit', 60_000);
     assert.deepEqual(await local.status('ep-bad-config'), {
       state: 'failed',
       execution: started.execution,

@@ -15,6 +15,7 @@ import {
   type LocalProcessPlatformOptions,
 } from '../../shared/adapters/local/local-process-platform.js';
 import { defaultServingCommand } from '../../shared/adapters/local/local-serving-command.js';
+import { isProcessAlive } from '../../shared/adapters/local/local-revision-process.js';
 import { TINY_EXAMPLES, writeTinyBundle } from '../support/ann/tiny-bundle.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,7 +61,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     await Promise.all(platforms.map((platform) => platform.close()));
     const file = path.join(dir, 'serving.db');
     const pids = fs.existsSync(file) ? recordedPids(file) : [];
-    const survivors = pids.filter(isAlive);
+    const survivors = pids.filter(isProcessAlive);
     for (const pid of survivors) process.kill(pid, 'SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(survivors, [], 'close() left revision processes running');
@@ -181,7 +182,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     const first = platform.listRevisions(SERVICE)[0];
     assert.ok(first?.pid);
     process.kill(first.pid, 'SIGKILL');
-    await waitFor(() => !isAlive(first.pid ?? 0));
+    await waitFor(() => !isProcessAlive(first.pid ?? 0));
 
     const down = await fetch(`${deployed.serviceUrl}/v1/models/recs`);
     assert.equal(down.status, 502);
@@ -267,7 +268,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     );
     assert.equal(afterThird.previousRevision, 'recs-r2');
     assert.equal((await predict(r1.serviceUrl)).revision, 'recs-r3');
-    assert.equal(isAlive(r1Pid), false, 'the superseded revision was stopped');
+    assert.equal(isProcessAlive(r1Pid), false, 'the superseded revision was stopped');
     assert.deepEqual(
       platform.listRevisions(SERVICE).map((r) => [r.revision, r.state, r.running]),
       [
@@ -301,7 +302,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     });
     const r2Pid = pidOf(platform, 'recs-r2');
     await platform.discardRevision(SERVICE, 'recs-r2');
-    assert.equal(isAlive(r2Pid), false);
+    assert.equal(isProcessAlive(r2Pid), false);
     await platform.discardRevision(SERVICE, 'recs-r2'); // already gone: not an error
     await platform.discardRevision(SERVICE, 'recs-unknown');
     assert.deepEqual(
@@ -375,7 +376,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     });
     const [slow] = impatient.listRevisions(SERVICE);
     assert.equal(slow?.state, 'failed');
-    assert.equal(isAlive(slow?.pid ?? 0), false, 'the slow process was stopped');
+    assert.equal(isProcessAlive(slow?.pid ?? 0), false, 'the slow process was stopped');
 
     const broken = openPlatform({
       servingCommand: { command: path.join(dir, 'no-such-command'), args: [] },
@@ -407,7 +408,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     const pid = pidOf(platform, 'recs-stubborn');
     const started = Date.now();
     await platform.close();
-    assert.equal(isAlive(pid), false);
+    assert.equal(isProcessAlive(pid), false);
     assert.ok(Date.now() - started >= 300, 'SIGTERM was given its time first');
   });
 
@@ -435,7 +436,8 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     const r2 = await first.deployRevision(spec('r2'));
     const before = first.listRevisions(SERVICE);
     await first.close();
-    for (const r of before) assert.equal(isAlive(r.pid ?? 0), false, `${r.revision} stopped`);
+    for (const r of before)
+      assert.equal(isProcessAlive(r.pid ?? 0), false, `${r.revision} stopped`);
     await assert.rejects(fetch(`${r1.serviceUrl}/v1/models/recs`), 'the router is closed');
 
     const second = openPlatform();
@@ -475,10 +477,10 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     );
 
     await first.close();
-    assert.equal(isAlive(pid), true, 'the adopting instance owns it now');
+    assert.equal(isProcessAlive(pid), true, 'the adopting instance owns it now');
     assert.equal((await predict(r1.tagUrl)).status, 200);
     await second.close();
-    assert.equal(isAlive(pid), false, 'stopped by the instance that adopted it');
+    assert.equal(isProcessAlive(pid), false, 'stopped by the instance that adopted it');
   });
 
   it('defaultServingCommand runs the built server when there is one, else the source through tsx', () => {
@@ -523,24 +525,6 @@ function pidOf(platform: LocalProcessPlatform, revision: string): number {
   const pid = platform.listRevisions(SERVICE).find((r) => r.revision === revision)?.pid;
   assert.ok(pid !== undefined, `${revision} has a pid`);
   return pid;
-}
-
-/**
- * Whether the process exists and has not exited. A child that exited but that
- * Node has not reaped yet (a zombie, state Z) counts as gone.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false; // gone between the two looks
-  }
 }
 
 /** The last pid recorded for each revision, read straight from the state file. */

@@ -12,7 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { RecordingLogger, type RevisionSpec, type RunDocument } from '@recdeploy/shared';
-import { LocalEventBus, LocalProcessPlatform, SqliteRunStore } from '@recdeploy/shared/local';
+import {
+  LocalEventBus,
+  LocalProcessPlatform,
+  SqliteRunStore,
+  isProcessAlive,
+} from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
 import { writeTinyBundle } from '../../support/ann/tiny-bundle.js';
 import { PushReceiver, decodeData } from '../../support/push-receiver.js';
@@ -69,7 +74,7 @@ describe('recdeploy rollback (real local serving platform)', function () {
     await bus.close();
     await store.close();
     await receiver.stop();
-    const survivors = recordedPids().filter(isAlive);
+    const survivors = recordedPids().filter(isProcessAlive);
     for (const pid of survivors) process.kill(pid, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
     assert.deepEqual(survivors, [], 'revision processes outlived the test');
@@ -259,7 +264,7 @@ describe('recdeploy rollback (real local serving platform)', function () {
       /\nno local stack is running on .*: service rec-recs-home serves revision rec-recs-home-r1 at http:\/\/127\.0\.0\.1:\d+ once it starts \(npm start\); the process started for the check stops with this command$/,
     );
     assert.deepEqual(
-      recordedPids().filter(isAlive),
+      recordedPids().filter(isProcessAlive),
       [],
       'the check process stopped with the command',
     );
@@ -273,12 +278,3 @@ describe('recdeploy rollback (real local serving platform)', function () {
     assert.equal(await servedBy(traffic?.serviceUrl ?? ''), 'rec-recs-home-r1');
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { isProcessAlive } from '@recdeploy/shared/local';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(ROOT, 'cli/bin/recdeploy.js');
@@ -80,15 +81,6 @@ function servingPids(dataDir: string): number[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the printed curl command's request (the same URL and body) with fetch. */
 async function runCurl(
   curl: string,
@@ -124,12 +116,12 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
       assert.equal(answer.body.predictions?.[0]?.product_ids.length, 100);
       assert.equal((await fetch(dashboard)).status, 200);
       const pids = servingPids(dataDir);
-      assert.ok(pids.length >= 1 && pids.every(alive), `serving pids ${pids.join(',')}`);
+      assert.ok(pids.length >= 1 && pids.every(isProcessAlive), `serving pids ${pids.join(',')}`);
 
       first.child.kill('SIGINT');
       assert.equal(await first.exited, 0, first.stderr());
       assert.match(first.stderr(), /stopped/);
-      assert.deepEqual(pids.filter(alive), [], 'every serving process stopped');
+      assert.deepEqual(pids.filter(isProcessAlive), [], 'every serving process stopped');
       await assert.rejects(fetch(predict[1]!), 'the router is gone');
     } finally {
       first.child.kill('SIGKILL');
