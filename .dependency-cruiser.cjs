@@ -19,6 +19,14 @@ module.exports = {
       },
     },
     {
+      name: 'domain-depends-on-nothing-outside',
+      comment:
+        'Dependencies point inward (ports and adapters): the domain defines the types ports and use cases use, never the reverse.',
+      severity: 'error',
+      from: { path: '^shared/domain/' },
+      to: { path: '^shared/(ports|usecases|adapters|wiring|config|logging|ann|verification)/' },
+    },
+    {
       name: 'no-function-to-function',
       comment: 'Each function deploys on its own; functions share code through shared/ only.',
       severity: 'error',

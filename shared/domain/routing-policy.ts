@@ -10,7 +10,6 @@
  *   ann-serving in exact mode: same answers as brute force, from the bundle.
  */
 import { PermanentError } from '../errors.js';
-import type { RuntimeName } from '../ports/serving-platform.port.js';
 import type { RunIdentity } from './run-document.js';
 
 /** What the deploy step found in the artifact directory. */
@@ -20,6 +19,9 @@ export interface BundleFacts {
   /** `ann/manifest.json` is present (ann-serving can serve it). */
   readonly hasAnnBundle: boolean;
 }
+
+/** The serving runtimes the routing policy chooses between. */
+export type RuntimeName = 'tf-serving' | 'ann-serving';
 
 export type ServingMode = 'ann' | 'exact';
 

@@ -4,7 +4,7 @@ import type {
   CreateRunResult,
   TransitionRequest,
   TransitionResult,
-} from '../ports/run-store.port.js';
+} from './run-store-types.js';
 import { runKey, STEP_NAMES } from './run-document.js';
 import type { RunDocument, RunIdentity, StepName, StepState } from './run-document.js';
 import {

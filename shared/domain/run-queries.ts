@@ -1,5 +1,5 @@
 import { truncateText } from '../errors.js';
-import type { RejectedEvent } from '../ports/run-store.port.js';
+import type { RejectedEvent } from './run-store-types.js';
 
 /** Default and maximum page sizes of listRuns and listRejectedEvents. */
 export const LIST_LIMITS = { default: 50, max: 500 } as const;

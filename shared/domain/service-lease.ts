@@ -1,4 +1,4 @@
-import type { ServiceLeaseRequest, ServiceLeaseResult } from '../ports/run-store.port.js';
+import type { ServiceLeaseRequest, ServiceLeaseResult } from './run-store-types.js';
 import { isExpired, isoAfter } from './run-document-edits.js';
 
 /**

@@ -5,7 +5,7 @@ import type {
   CompleteStepRequest,
   FailStepRequest,
   TransitionResult,
-} from '../ports/run-store.port.js';
+} from './run-store-types.js';
 import type { RunDocument, StepName, StepState } from './run-document.js';
 import { boundStepError } from './run-document-bounds.js';
 import {

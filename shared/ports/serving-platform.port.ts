@@ -4,8 +4,9 @@
  * each deployment is a new revision that gets traffic only when promoted.
  */
 
-/** The serving runtimes the routing policy chooses between. */
-export type RuntimeName = 'tf-serving' | 'ann-serving';
+import type { RuntimeName } from '../domain/routing-policy.js';
+
+export type { RuntimeName } from '../domain/routing-policy.js';
 
 export interface RevisionResources {
   /** e.g. "4Gi". */

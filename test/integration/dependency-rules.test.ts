@@ -54,6 +54,27 @@ describe('dependency rules', function () {
     assert.match(out, /no-domain-to-infra: shared\/ports\/b\.ts → @google-cloud\/firestore/);
   });
 
+  it('refuses domain code importing a port or a use case (dependencies point inward)', () => {
+    const out = violationsIn({
+      'shared/ports/store.port.ts': 'export interface Store { x: number }\n',
+      'shared/usecases/run.ts': 'export const run = 1;\n',
+      'shared/domain/a.ts':
+        "import type { Store } from '../ports/store.port.js';\nexport type A = Store;\n",
+      'shared/domain/b.ts': "import { run } from '../usecases/run.js';\nexport const b = run;\n",
+      'shared/ports/c.port.ts': "import type { A } from '../domain/a.js';\nexport type C = A;\n",
+    });
+    assert.match(
+      out,
+      /domain-depends-on-nothing-outside: shared\/domain\/a\.ts → shared\/ports\/store\.port\.ts/,
+    );
+    assert.match(
+      out,
+      /domain-depends-on-nothing-outside: shared\/domain\/b\.ts → shared\/usecases\/run\.ts/,
+    );
+    // A port using a domain type is the allowed direction.
+    assert.doesNotMatch(out, /shared\/ports\/c\.port\.ts →/);
+  });
+
   it('refuses a function importing another function, and a service importing a function', () => {
     const out = violationsIn({
       'functions/register/index.ts':
