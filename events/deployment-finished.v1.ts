@@ -17,6 +17,28 @@ export const DEPLOYMENT_FINISHED_TOPIC = 'deployment-finished';
 /** How a run can end. */
 export const DEPLOYMENT_OUTCOMES = ['live', 'failed', 'rolled_back', 'skipped'] as const;
 
+/**
+ * What the platform observes serving on the run's service when the message is
+ * sent (the service's serving record): added in v1 as an optional field, so
+ * existing consumers are unaffected. A consumer that must know what serves
+ * reads this, not `outcome`: after a rollback, for example, the run that
+ * serves again is announced `live` and the run it displaced `rolled_back`.
+ */
+export const ServingNowV1Schema = Type.Object(
+  {
+    service: Id('the serving service'),
+    revision: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'the revision with the traffic' }),
+    ),
+    run_id: Type.Optional(RunId),
+    traffic_percent: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 100, description: 'its share of the traffic' }),
+    ),
+    since: Type.Optional(DateTime('since when it serves')),
+  },
+  { description: 'what serves on the service, as the platform reports it' },
+);
+
 /** Schema of a deployment-finished v1 message. Extra fields are allowed and kept. */
 export const DeploymentFinishedV1Schema = Type.Object(
   {
@@ -34,6 +56,7 @@ export const DeploymentFinishedV1Schema = Type.Object(
     ),
     verification: Type.Optional(VerificationSummaryV1Schema),
     finished_at: Type.Optional(DateTime('when the run ended')),
+    serving_now: Type.Optional(ServingNowV1Schema),
   },
   {
     $id: 'urn:recdeploy:event:deployment-finished:v1',

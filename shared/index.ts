@@ -30,3 +30,6 @@ export * from './domain/routing-policy.js';
 export * from './domain/serving-names.js';
 export * from './usecases/stored-index.js';
 export * from './config/function-deployment.js';
+export * from './domain/serving-record.js';
+export * from './domain/step-hand-off.js';
+export * from './domain/operator-commands.js';

@@ -58,6 +58,13 @@ export const ChainEnvSchema = Type.Object({
   VERIFY_RECALL_QUERIES: Count(100, 10_000, 'queries'),
   VERIFY_MIN_RECALL: Type.Number({ default: 0.9, minimum: 0, maximum: 1 }),
   /**
+   * How long a step's (and a service's) lease holds without a heartbeat. A
+   * running attempt renews it every third of that, so an attempt that died
+   * frees its step within this time; a hand-off is republished at most once
+   * per two of these; the reconciler looks at stalled runs as often.
+   */
+  LEASE_TTL_S: Positive(30, 600, 'seconds'),
+  /**
    * Local backend: directories file:// artifacts may come from (comma
    * separated). Default: RECDEPLOY_DATA_DIR. Anything outside is refused.
    */
@@ -75,6 +82,21 @@ export interface VerificationSettings {
   readonly minRecall: number;
 }
 
+/** Derived from LEASE_TTL_S, so the three can never disagree. */
+export interface LeaseSettings {
+  /** A lease's lifetime without a heartbeat. */
+  readonly ttlMs: number;
+  /** How often a running attempt renews its leases: a third of the lifetime. */
+  readonly heartbeatMs: number;
+  /** At most one hand-off per step in this window (two lifetimes). */
+  readonly handOffWindowMs: number;
+}
+
+/** The lease settings for a lifetime of `ttlMs`. */
+export function leaseSettings(ttlMs: number): LeaseSettings {
+  return { ttlMs, heartbeatMs: Math.max(100, Math.floor(ttlMs / 3)), handOffWindowMs: 2 * ttlMs };
+}
+
 export interface ChainConfig {
   readonly runtime: RuntimeConfig;
   readonly blessingPolicy: BlessingPolicy;
@@ -88,6 +110,7 @@ export interface ChainConfig {
     readonly cores: number;
   };
   readonly verification: VerificationSettings;
+  readonly leases: LeaseSettings;
   /** Absolute directories file:// artifacts may come from (local backend). */
   readonly artifactRoots: readonly string[];
 }
@@ -118,6 +141,7 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
       recallQueries: vars.VERIFY_RECALL_QUERIES,
       minRecall: vars.VERIFY_MIN_RECALL,
     },
+    leases: leaseSettings(vars.LEASE_TTL_S * 1000),
     artifactRoots: artifactRootsOf(vars, runtime),
   });
 }

@@ -1,10 +1,6 @@
 import { PermanentError, truncateText } from '../errors.js';
 import { RUN_LIMITS } from './run-document-bounds.js';
-import type {
-  CreateRunResult,
-  TransitionRequest,
-  TransitionResult,
-} from './run-store-types.js';
+import type { CreateRunResult, TransitionRequest, TransitionResult } from './run-store-types.js';
 import { runKey, STEP_NAMES } from './run-document.js';
 import type { RunDocument, RunIdentity, StepName, StepState } from './run-document.js';
 import {

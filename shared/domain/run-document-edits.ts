@@ -137,3 +137,13 @@ export function isoAfter(now: Date, ms: number): string {
 export function isExpired(expiresAt: string, now: Date): boolean {
   return Date.parse(expiresAt) <= now.getTime();
 }
+
+/** The document without the given optional fields (e.g. a statusReason that no longer holds). */
+export function withoutFields<K extends keyof RunDocument>(
+  doc: RunDocument,
+  ...keys: readonly K[]
+): RunDocument {
+  const copy: Partial<RunDocument> = { ...doc };
+  for (const key of keys) delete copy[key];
+  return copy as RunDocument;
+}

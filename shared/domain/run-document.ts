@@ -15,6 +15,7 @@ export const RUN_STATUSES = [
   'failed',
   'skipped',
   'rolled_back',
+  'replaced',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -59,7 +60,14 @@ export interface StepError {
 /** `skipped`: the run was skipped while this step held it (superseded, not blessed). */
 export type StepStatus = 'pending' | 'in_progress' | 'succeeded' | 'failed' | 'skipped';
 
-/** One step's progress. `lease` is set while an attempt holds the step. */
+/**
+ * One step's progress. `lease` is set while an attempt holds the step; the
+ * attempt renews it (heartbeat) while it runs, so a dead attempt's lease
+ * lapses within one lease period. `handOffAt` is when the message that starts
+ * this step was last published (by the previous step, a duplicate delivery,
+ * the reconciler or an operator): a hand-off is republished at most once per
+ * window, however many duplicates arrive.
+ */
 export interface StepState {
   readonly status: StepStatus;
   readonly attempts: number;
@@ -67,6 +75,7 @@ export interface StepState {
   readonly endedAt?: string;
   readonly error?: StepError;
   readonly lease?: { readonly owner: string; readonly expiresAt: string };
+  readonly handOffAt?: string;
 }
 
 export interface RegistryRef {
@@ -110,12 +119,25 @@ export interface HistoryEntry {
   readonly reason?: string;
 }
 
+/** An operator asked for this run to be deployed (`recdeploy deploy`): recorded as such. */
+export interface ManualDeploy {
+  readonly requestedAt: string;
+  /** The operator allowed a run the Evaluator did not bless. */
+  readonly allowUnblessed: boolean;
+  /** The status the run had when it was asked for (skipped, failed, replaced, …). */
+  readonly fromStatus: RunStatus;
+}
+
 export interface RunDocument extends RunIdentity {
   /** `{modelEndpointId}-{trainingRunId}`, see runKey(). */
   readonly runId: string;
   readonly status: RunStatus;
-  /** Why the run is in its status, for skipped/failed/rolled_back runs. */
+  /** Why the run is in its status, for skipped/failed/rolled_back/replaced runs. */
   readonly statusReason?: string;
+  /** With status `replaced`: the run whose revision took the traffic. */
+  readonly replacedBy?: string;
+  /** Set while (and after) an operator's on-demand deploy: supersession does not apply to it. */
+  readonly manualDeploy?: ManualDeploy;
   readonly steps: Readonly<Record<StepName, StepState>>;
   readonly registry?: RegistryRef;
   readonly serving?: ServingRef;

@@ -4,10 +4,14 @@ import type { RunStatus, StepName } from './run-document.js';
  * The run state machine of DESIGN.md §4 as data and pure functions.
  *
  * ```
- * received → registering → registered → deploying → deployed → verifying → live → rolled_back
- *   └─ any status before live ─→ failed | skipped
+ * received → registering → registered → deploying → deployed → verifying → live
+ *   └─ any status before live ─→ failed | skipped            live ─→ replaced | rolled_back
  * ```
- * failed, skipped and rolled_back are terminal.
+ * failed, skipped, rolled_back and replaced are terminal for the chain: no
+ * delivery moves them. Only two deliberate commands leave them: a change of
+ * what the platform serves (serving-record.ts: a rolled_back or replaced run
+ * whose revision serves again is live again) and an operator's retry or
+ * on-demand deploy (operator-commands.ts).
  */
 
 /** The linear chain a successful run walks through, in order. */
@@ -22,11 +26,16 @@ export const RUN_CHAIN = [
 ] as const satisfies readonly RunStatus[];
 
 /** Statuses a run never leaves. */
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['failed', 'skipped', 'rolled_back'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = [
+  'failed',
+  'skipped',
+  'rolled_back',
+  'replaced',
+];
 
 /**
- * How far along the chain a status is. rolled_back ranks after live: a
- * rolled-back run was live, so a late "go live" for it has already happened.
+ * How far along the chain a status is. rolled_back and replaced rank after
+ * live: such a run was live, so a late "go live" for it has already happened.
  * failed and skipped have no rank: they say nothing about how far a run got.
  */
 const RANK: Readonly<Partial<Record<RunStatus, number>>> = {
@@ -38,12 +47,13 @@ const RANK: Readonly<Partial<Record<RunStatus, number>>> = {
   verifying: 5,
   live: 6,
   rolled_back: 7,
+  replaced: 7,
 };
 
 /** `legal`: apply it; `noop`: it already happened (a redelivery); `illegal`: refuse it. */
 export type TransitionKind = 'legal' | 'noop' | 'illegal';
 
-/** True for failed, skipped and rolled_back. */
+/** True for failed, skipped, rolled_back and replaced. */
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
@@ -58,9 +68,9 @@ export function chainRank(status: RunStatus): number | undefined {
  * - legal: one step along the chain; any status before live → failed or skipped
  *   (skipped covers "not blessed" and "superseded", which can be found out up
  *   to the moment traffic moves, so deployed/verifying may be skipped too);
- *   live → rolled_back.
+ *   live → rolled_back or replaced.
  * - noop: `to` equals `from`, or `to` is on the chain and the run has already
- *   reached or passed it (a redelivered event); rolled_back counts as past live.
+ *   reached or passed it (a redelivered event); rolled_back and replaced count as past live.
  * - illegal: everything else (skipping chain steps, leaving failed/skipped,
  *   failing or skipping a run that went live).
  */
@@ -68,12 +78,13 @@ export function classifyTransition(from: RunStatus, to: RunStatus): TransitionKi
   if (from === to) return 'noop';
   const fromRank = RANK[from];
   const toRank = RANK[to];
-  if (fromRank !== undefined && toRank !== undefined && to !== 'rolled_back') {
+  const leavesLive = to === 'rolled_back' || to === 'replaced';
+  if (fromRank !== undefined && toRank !== undefined && !leavesLive) {
     if (toRank <= fromRank) return 'noop';
     return toRank === fromRank + 1 ? 'legal' : 'illegal';
   }
   if (isTerminal(from)) return 'illegal';
-  if (from === 'live') return to === 'rolled_back' ? 'legal' : 'illegal';
+  if (from === 'live') return leavesLive ? 'legal' : 'illegal';
   // from is a pre-live chain status here.
   return to === 'failed' || to === 'skipped' ? 'legal' : 'illegal';
 }

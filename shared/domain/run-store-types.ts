@@ -5,14 +5,7 @@
  * re-exports them with the RunStore interface. Dependencies point inward:
  * the domain never imports a port.
  */
-import type {
-  RunDocument,
-  RunIdentity,
-  RunPatch,
-  RunStatus,
-  StepError,
-  StepName,
-} from './run-document.js';
+import type { RunDocument, RunPatch, RunStatus, StepError, StepName } from './run-document.js';
 
 /** When and why a write happens; every write records its delivering event. */
 export interface WriteContext {
@@ -122,4 +115,3 @@ export interface RunChange {
 }
 
 export type Unsubscribe = () => void;
-

@@ -1,9 +1,18 @@
 import type { RunDocument } from './run-document.js';
 
+/** Statuses of runs that have served traffic. */
+const WAS_LIVE: readonly RunDocument['status'][] = ['live', 'rolled_back', 'replaced'];
+
 /** What the superseded rule needs to know about a run. */
 export type SupersessionView = Pick<
   RunDocument,
-  'runId' | 'modelEndpointId' | 'runNumber' | 'completedAt' | 'createdAt' | 'status'
+  | 'runId'
+  | 'modelEndpointId'
+  | 'runNumber'
+  | 'completedAt'
+  | 'createdAt'
+  | 'status'
+  | 'manualDeploy'
 >;
 
 /**
@@ -24,7 +33,7 @@ export function compareRunRecency(a: SupersessionView, b: SupersessionView): num
 /**
  * A run is superseded when another run of the same model endpoint is newer
  * (compareRunRecency) and has been live: its status is `live`, or
- * `rolled_back`, which is only reached from live. Deploying the older run
+ * `rolled_back` or `replaced`, which are only reached from live. Deploying the older run
  * would then put an older model in front of a newer one that was already
  * served, or silently override an operator's rollback.
  *
@@ -33,16 +42,20 @@ export function compareRunRecency(a: SupersessionView, b: SupersessionView): num
  * endpoint on an even older model. The per-service lease serialises the two;
  * whichever goes live second checks this rule again before moving traffic.
  *
+ * A run an operator asked to deploy (`recdeploy deploy`) is never superseded:
+ * deploying an older run on purpose is what the operator asked for.
+ *
  * Returns the newest superseding run, or undefined.
  */
 export function findSupersedingRun<T extends SupersessionView>(
   run: SupersessionView,
   others: readonly T[],
 ): T | undefined {
+  if (run.manualDeploy !== undefined) return undefined;
   let newest: T | undefined;
   for (const other of others) {
     if (other.runId === run.runId || other.modelEndpointId !== run.modelEndpointId) continue;
-    if (other.status !== 'live' && other.status !== 'rolled_back') continue;
+    if (!WAS_LIVE.includes(other.status)) continue;
     if (compareRunRecency(other, run) <= 0) continue;
     if (newest === undefined || compareRunRecency(other, newest) > 0) newest = other;
   }

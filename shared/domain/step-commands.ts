@@ -22,6 +22,13 @@ import {
 import { illegalTransition, type RunDecision } from './run-commands.js';
 import { STEP_STATUSES, chainRank, classifyTransition, isTerminal } from './run-state-machine.js';
 
+/** The step a step's completion hands off to. */
+export const NEXT_STEP: Readonly<Record<StepName, StepName | undefined>> = {
+  register: 'deploy',
+  deploy: 'verify',
+  verify: undefined,
+};
+
 /**
  * Claims a step before any side effect (DESIGN.md §4 delivery rules).
  * done (step succeeded) → closed (run ended) → busy (an unexpired lease, whoever
@@ -105,6 +112,12 @@ export function decideCompleteStep(
     { ...step, status: 'succeeded', endedAt: at, lease: undefined, error: undefined },
     context,
   );
+  // The caller publishes the next step's message right after: that is this
+  // window's hand-off, so duplicates do not publish it again (step-hand-off.ts).
+  const following = NEXT_STEP[request.step];
+  if (following !== undefined) {
+    next = setStep(next, following, { ...next.steps[following], handOffAt: at }, context);
+  }
   const kind = classifyTransition(run.status, done);
   if (kind === 'illegal') throw illegalTransition(run, done);
   if (kind === 'legal') next = moveTo(next, done, context);
@@ -161,7 +174,7 @@ export function decideFailStep(
  * lease still counts as held until someone takes it over: nobody else has
  * started, so the holder's result is the only one.
  */
-function assertHolds(run: RunDocument, step: StepName, owner: string): void {
+export function assertHolds(run: RunDocument, step: StepName, owner: string): void {
   const state = run.steps[step];
   if (state.status === 'in_progress' && state.lease?.owner === owner) return;
   throw new TransientError(

@@ -15,6 +15,39 @@ import type {
   RunChange,
   Unsubscribe,
 } from '../domain/run-store-types.js';
+import type {
+  ClaimHandOffRequest,
+  ClaimHandOffResult,
+  RenewStepLeaseRequest,
+} from '../domain/step-hand-off.js';
+import type {
+  RecordServingRequest,
+  RecordServingResult,
+  ServingRecord,
+} from '../domain/serving-record.js';
+import type {
+  ReopenedRun,
+  RequestDeployRequest,
+  RetryRunRequest,
+} from '../domain/operator-commands.js';
+
+export type {
+  ClaimHandOffRequest,
+  ClaimHandOffResult,
+  RenewStepLeaseRequest,
+} from '../domain/step-hand-off.js';
+export type {
+  ObservedTraffic,
+  RecordServingRequest,
+  RecordServingResult,
+  ServingRecord,
+  ServingShare,
+} from '../domain/serving-record.js';
+export type {
+  ReopenedRun,
+  RequestDeployRequest,
+  RetryRunRequest,
+} from '../domain/operator-commands.js';
 
 export type {
   WriteContext,
@@ -51,7 +84,27 @@ export interface RunStore {
   /** Moves a run to `to` (skipped, rolled_back, …) if the state machine allows it. */
   transition(request: TransitionRequest): Promise<TransitionResult>;
 
-  /** One deploy at a time per serving service; re-entrant for the holder. */
+  /** Heartbeat: extends the lease of a step the owner still holds (RUN.LEASE_LOST otherwise). */
+  renewStepLease(request: RenewStepLeaseRequest): Promise<{ readonly expiresAt: string }>;
+  /** Marks a step's hand-off as published, at most once per window (step-hand-off.ts). */
+  claimHandOff(request: ClaimHandOffRequest): Promise<ClaimHandOffResult>;
+
+  /**
+   * Records what the platform observes serving on a service and, in the same
+   * transaction, moves the runs of its endpoint to agree (serving-record.ts),
+   * optionally completing verify's step too.
+   */
+  recordServing(request: RecordServingRequest): Promise<RecordServingResult>;
+  getServingRecord(service: string): Promise<ServingRecord | undefined>;
+  /** Every service's record, by service name. */
+  listServingRecords(): Promise<readonly ServingRecord[]>;
+
+  /** An operator's retry of a failed run at its failed step (operator-commands.ts). */
+  retryRun(request: RetryRunRequest): Promise<ReopenedRun>;
+  /** An operator's on-demand deploy of a registered run (operator-commands.ts). */
+  requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun>;
+
+  /** One deploy at a time per serving service; re-entrant for the holder (and renews it). */
   acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult>;
   releaseServiceLease(service: string, runId: string): Promise<void>;
 

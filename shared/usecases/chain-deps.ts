@@ -52,18 +52,3 @@ export interface ChainDeps {
   /** Identifies this process in step leases (host, pid, random). */
   readonly instanceId: string;
 }
-
-/** How long each step's claim holds before another delivery may take it over. */
-export const STEP_LEASE_MS = {
-  register: 5 * 60_000,
-  // Covers an inline index build and a Cloud Run rollout within the 540 s function limit.
-  deploy: 10 * 60_000,
-  verify: 5 * 60_000,
-} as const;
-
-/**
- * The per-service lease is held from deploy until verify has moved traffic
- * (or given up), so two runs never interleave on one service. Long enough for
- * an index build as a job; a crashed holder frees it when it expires.
- */
-export const SERVICE_LEASE_MS = 45 * 60_000;

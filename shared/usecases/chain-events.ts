@@ -12,10 +12,13 @@ import {
   type VerificationSummaryV1,
 } from '@recdeploy/events';
 import type { RunDocument, Verification } from '../domain/run-document.js';
+import { trafficPercent, type ServingRecord } from '../domain/serving-record.js';
 import { truncateText } from '../errors.js';
 import type { ChainDeps } from './chain-deps.js';
+import { trainingCompletedOf } from './run-identity.js';
 
 type Publisher = Pick<ChainDeps, 'eventBus' | 'config' | 'logger'>;
+type Announcer = Publisher & Pick<ChainDeps, 'runStore'>;
 
 async function publish(deps: Publisher, topic: string, runId: string, data: object): Promise<void> {
   const messageId = await deps.eventBus.publish(topic, {
@@ -24,6 +27,16 @@ async function publish(deps: Publisher, topic: string, runId: string, data: obje
     orderingKey: runId,
   });
   deps.logger.info('published', { topic, runId, messageId });
+}
+
+/** Starts a run's register step again (reconciler, retry): the message rebuilt from its identity. */
+export async function publishTrainingCompleted(deps: Publisher, run: RunDocument): Promise<void> {
+  await publish(
+    deps,
+    deps.config.runtime.topics.trainingCompleted,
+    run.runId,
+    trainingCompletedOf(run),
+  );
 }
 
 export async function publishModelRegistered(deps: Publisher, run: RunDocument): Promise<void> {
@@ -60,10 +73,20 @@ export async function publishModelDeployed(deps: Publisher, run: RunDocument): P
   );
 }
 
-/** Announces how a run ended (live, failed, skipped, rolled_back). */
-export async function publishDeploymentFinished(deps: Publisher, run: RunDocument): Promise<void> {
+/**
+ * Announces how a run ended (live, failed, skipped, rolled_back), with what
+ * the platform observes serving on its service now (the serving record). A
+ * `replaced` run is not announced: v1 has no such outcome, and the run that
+ * replaced it is announced live with the same serving record.
+ */
+export async function publishDeploymentFinished(deps: Announcer, run: RunDocument): Promise<void> {
+  if (run.status === 'replaced') return;
   const outcome = outcomeOf(run);
   if (outcome === undefined) throw new Error(`run ${run.runId} has not ended (${run.status})`);
+  const record =
+    run.serving === undefined
+      ? undefined
+      : await deps.runStore.getServingRecord(run.serving.service);
   const fields: Omit<DeploymentFinishedV1, 'schema_version'> = {
     run_id: run.runId,
     training_run_id: run.trainingRunId,
@@ -78,6 +101,7 @@ export async function publishDeploymentFinished(deps: Publisher, run: RunDocumen
       : {}),
     ...(run.serving?.revision === undefined ? {} : { revision: run.serving.revision }),
     ...(run.verification === undefined ? {} : { verification: summaryOf(run.verification) }),
+    ...(record === undefined ? {} : { serving_now: servingNowOf(record) }),
   };
   await publish(
     deps,
@@ -97,6 +121,17 @@ function outcomeOf(run: RunDocument): DeploymentFinishedV1['outcome'] | undefine
     default:
       return undefined;
   }
+}
+
+function servingNowOf(record: ServingRecord): NonNullable<DeploymentFinishedV1['serving_now']> {
+  const percent = trafficPercent(record, record.liveRevision);
+  return {
+    service: record.service,
+    ...(record.liveRevision === undefined ? {} : { revision: record.liveRevision }),
+    ...(record.liveRunId === undefined ? {} : { run_id: record.liveRunId }),
+    ...(record.liveRevision === undefined ? {} : { traffic_percent: percent }),
+    ...(record.since === undefined ? {} : { since: record.since }),
+  };
 }
 
 function summaryOf(verification: Verification): VerificationSummaryV1 {

@@ -8,17 +8,19 @@
  * completion publishes model-registered again, so this step runs again and
  * finds the index.
  */
+import { failpoint } from '../failpoints.js';
 import { parseModelRegistered } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
 import type { ServingRef } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import { readBundleFacts } from './bundle-facts.js';
-import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
+import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished, publishModelDeployed } from './chain-events.js';
 import { revisionSpecFor, serviceFor } from './serving-container.js';
 import { claimHandOff } from './hand-off.js';
-import { completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+import { republishHandOff } from './hand-off-publishing.js';
+import { completeAttempt, failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
 
 export type DeployDeps = Pick<
   ChainDeps,
@@ -45,16 +47,29 @@ export async function handleModelRegistered(deps: DeployDeps, cloudEvent: unknow
   if (handOff === undefined) return;
   const { claim, logger } = handOff;
   if (claim.kind !== 'claimed') {
-    if (claim.run.status === 'deployed' && claim.run.steps.verify.attempts === 0) {
-      logger.info('deploy already done; publishing model-deployed again');
-      await publishModelDeployed(deps, claim.run);
+    if (claim.run.status === 'deployed') {
+      // The hand-off may have been lost; at most once per window, whoever asks.
+      const again = await republishHandOff(deps, {
+        runId: claim.run.runId,
+        step: 'verify',
+        reason:
+          'model-deployed published again: a duplicate model-registered found verify not started',
+      });
+      logger.info('deploy already done', { handOff: again.kind });
     }
     return;
   }
-  await deploy({ ...deps, logger }, claim.attempt);
+  const attempt = claim.attempt;
+  await withHeartbeat({ ...deps, leases: deps.config.leases }, attempt, (heartbeat) =>
+    deploy({ ...deps, logger }, attempt, heartbeat),
+  );
 }
 
-async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
+async function deploy(
+  deps: DeployDeps,
+  attempt: StepAttempt,
+  heartbeat: { holdService(service: string): void },
+): Promise<void> {
   const run = attempt.run;
   const service = serviceFor(deps.config, run);
   let holdsLease = false;
@@ -62,7 +77,7 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
     const lease = await deps.runStore.acquireServiceLease({
       service,
       runId: run.runId,
-      ttlMs: SERVICE_LEASE_MS,
+      ttlMs: deps.config.leases.ttlMs,
     });
     if (!lease.acquired) {
       throw new TransientError(
@@ -71,6 +86,7 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
       );
     }
     holdsLease = true;
+    heartbeat.holdService(service);
     const superseding = findSupersedingRun(
       run,
       await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
@@ -94,7 +110,9 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
     if (choice.mode === 'ann' && !(await ensureIndex(deps, attempt))) return;
 
     const spec = revisionSpecFor(deps.config, run, choice);
+    await failpoint('deploy.before-revision');
     const deployed = await deps.platform.deployRevision(spec);
+    await failpoint('deploy.after-revision-ready');
     const serving: ServingRef = {
       runtime: choice.runtime,
       ...(choice.mode === undefined ? {} : { mode: choice.mode }),
@@ -105,12 +123,20 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt): Promise<void> {
       tagUrl: deployed.tagUrl,
     };
     deps.logger.info('revision deployed with 0% traffic', { ...serving });
+    // The service stays held for verify: for one hand-off window, after which
+    // it lapses if verify never comes (verify renews it when it starts).
+    await deps.runStore.acquireServiceLease({
+      service,
+      runId: run.runId,
+      ttlMs: deps.config.leases.handOffWindowMs,
+    });
     const done = await completeAttempt(deps.runStore, attempt, { serving });
+    await failpoint('deploy.after-complete');
     await publishModelDeployed(deps, done);
   } catch (error) {
     // A passing failure rethrows here and keeps the service lease (re-entrant
-    // for this run), so a newer run cannot slip in between our attempts; it
-    // expires if this run never comes back.
+    // for this run), so a newer run cannot slip in between our attempts; with
+    // no heartbeat it lapses within one lease lifetime if this run never comes back.
     const failed = await failAttempt(deps.runStore, deps.logger, attempt, error);
     if (holdsLease) await release(deps, service, run.runId);
     await publishDeploymentFinished(deps, failed);

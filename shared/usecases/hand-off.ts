@@ -8,6 +8,7 @@ import type { DeliveredEvent, ParseResult } from '@recdeploy/events';
 import type { StepName } from '../domain/run-document.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { RunStore } from '../ports/run-store.port.js';
+import type { ChainConfig } from '../config/chain-config.js';
 import { recordRejection, sourceOf } from './rejected-events.js';
 import { claimStep, type ClaimOutcome } from './step-attempt.js';
 
@@ -19,7 +20,7 @@ export interface HandOffClaim {
 
 /** The claim of `step` for the run a hand-off names, or undefined when the event was recorded as rejected. */
 export async function claimHandOff(
-  deps: { runStore: RunStore; logger: Logger; instanceId: string },
+  deps: { runStore: RunStore; logger: Logger; instanceId: string; config: ChainConfig },
   cloudEvent: unknown,
   parsed: ParseResult<DeliveredEvent<unknown>>,
   step: StepName,
@@ -38,6 +39,7 @@ export async function claimHandOff(
       step,
       eventId,
       instanceId: deps.instanceId,
+      leaseMs: deps.config.leases.ttlMs,
     });
     return { claim, logger: deps.logger.child({ runId, eventId }) };
   } catch (error) {

@@ -12,3 +12,6 @@ export * from './serving-container.js';
 export * from './run-identity.js';
 export * from '../config/chain-config.js';
 export * from './rollback-service.js';
+export * from './reconcile-runs.js';
+export * from './hand-off-publishing.js';
+export * from './operator-requests.js';

@@ -7,6 +7,7 @@
  * complete → publish. Invalid input is acknowledged and recorded; passing
  * failures are thrown so the bus redelivers.
  */
+import { failpoint } from '../failpoints.js';
 import {
   parseTrainingCompleted,
   type PipelineJobToResolve,
@@ -22,7 +23,14 @@ import { publishDeploymentFinished, publishModelRegistered } from './chain-event
 import { recordRejection, sourceOf } from './rejected-events.js';
 import { runIdentityOf } from './run-identity.js';
 import { registryContainer } from './serving-container.js';
-import { claimStep, completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+import { republishHandOff } from './hand-off-publishing.js';
+import {
+  claimStep,
+  completeAttempt,
+  failAttempt,
+  withHeartbeat,
+  type StepAttempt,
+} from './step-attempt.js';
 
 export type RegisterDeps = Pick<
   ChainDeps,
@@ -76,8 +84,11 @@ export async function registerRun(
     step: 'register',
     eventId,
     instanceId: deps.instanceId,
+    leaseMs: deps.config.leases.ttlMs,
   });
-  if (claim.kind !== 'claimed') return resumeAfterDuplicate({ ...deps, logger }, claim.run);
+  if (claim.kind !== 'claimed') {
+    return resumeAfterDuplicate({ ...deps, logger }, claim.run, eventId);
+  }
 
   if (deps.config.blessingPolicy === 'blessed-only' && !identity.isBlessed) {
     const run = await failAttempt(
@@ -92,7 +103,11 @@ export async function registerRun(
     return publishDeploymentFinished(deps, run);
   }
 
-  const registered = await register({ ...deps, logger }, claim.attempt);
+  const registered = await withHeartbeat(
+    { ...deps, leases: deps.config.leases },
+    claim.attempt,
+    () => register({ ...deps, logger }, claim.attempt),
+  );
   if (registered === undefined) return;
   const deployable = identity.isBlessed || deps.config.blessingPolicy === 'deploy-all';
   if (!deployable) {
@@ -104,6 +119,7 @@ export async function registerRun(
     });
     return publishDeploymentFinished(deps, skipped.run);
   }
+  await failpoint('register.after-complete');
   await publishModelRegistered(deps, registered);
 }
 
@@ -132,6 +148,7 @@ async function register(
         droppedMetrics,
       });
     }
+    await failpoint('register.before-registry');
     const registered = await deps.registry.registerModel({
       runId: run.runId,
       modelEndpointId: run.modelEndpointId,
@@ -143,6 +160,7 @@ async function register(
       container: registryContainer(deps.config, run, choice),
     });
     deps.logger.info('registered', { ...registered });
+    await failpoint('register.after-registry');
     return await completeAttempt(deps.runStore, attempt, {
       registry: { model: registered.model, version: registered.version },
     });
@@ -155,15 +173,27 @@ async function register(
 
 /**
  * A duplicate delivery found the step finished. If the hand-off may have been
- * lost (the process died between committing and publishing: the next step has
- * never been attempted), publish it again; the next step deduplicates.
+ * lost (the process died between committing and publishing), publish it
+ * again, at most once per window however many duplicates arrive; the
+ * reconciler covers a hand-off lost inside the window.
  */
-async function resumeAfterDuplicate(deps: RegisterDeps, run: RunDocument): Promise<void> {
-  if (run.status === 'registered' && run.steps.deploy.attempts === 0) {
-    deps.logger.info('register already done; publishing model-registered again');
-    return publishModelRegistered(deps, run);
+async function resumeAfterDuplicate(
+  deps: RegisterDeps,
+  run: RunDocument,
+  eventId: string,
+): Promise<void> {
+  if (run.status !== 'registered') {
+    deps.logger.info('duplicate delivery: nothing to do', { status: run.status });
+    return;
   }
-  deps.logger.info('duplicate delivery: nothing to do', { status: run.status });
+  const claim = await republishHandOff(deps, {
+    runId: run.runId,
+    step: 'deploy',
+    reason:
+      'model-registered published again: a duplicate training-completed found deploy not started',
+    eventId,
+  });
+  deps.logger.info('register already done', { handOff: claim.kind });
 }
 
 /** A Vertex pipeline job reported by a log sink → its training-completed message, or undefined when there is none. */

@@ -37,14 +37,14 @@ export type RollbackTargetSource =
 
 export interface RollbackResult {
   readonly service: string;
-  /** The run that was live, now `rolled_back`. */
+  /** The run that was live: now `rolled_back` (or `replaced`, when the target is newer). */
   readonly rolledBack: RunDocument;
   readonly fromRevision: string;
   readonly toRevision: string;
   readonly targetSource: RollbackTargetSource;
-  /** The run whose revision serves now, when the store knows it. */
+  /** The run whose revision serves now (live again), when the store knows it. */
   readonly targetRun?: RunDocument;
-  /** The service's traffic afterwards. */
+  /** The service's traffic afterwards, as the platform reports it. */
   readonly traffic: ServiceTraffic;
 }
 
@@ -52,7 +52,7 @@ export interface RollbackResult {
 export const ROLLBACK_LEASE_MS = 5 * 60_000;
 
 /** Statuses whose revision has passed verification and may take traffic again. */
-const SERVED_STATUSES: readonly RunDocument['status'][] = ['live', 'rolled_back'];
+const SERVED_STATUSES: readonly RunDocument['status'][] = ['live', 'rolled_back', 'replaced'];
 
 /**
  * Rolls `service` back. The current run is the newest live run (by run
@@ -67,24 +67,27 @@ export async function rollbackService(
   request: RollbackRequest,
 ): Promise<RollbackResult> {
   const { service } = request;
-  const liveRuns = (await deps.runStore.listRuns({ status: 'live', limit: 500 }))
-    .filter((run) => run.serving?.revision !== undefined)
-    .sort((a, b) => compareRunRecency(b, a));
   const traffic = await deps.platform.describe(service);
   if (traffic === undefined) {
     throw new PermanentError(
       'PLATFORM.NOT_FOUND',
-      `service ${service} does not exist on the serving platform${knownServices(liveRuns)}`,
+      `service ${service} does not exist on the serving platform${await knownServices(deps)}`,
       { metadata: { service } },
     );
   }
-  const serviceRuns = liveRuns.filter((run) => run.serving?.service === service);
-  const current = serviceRuns[0];
+  const record = await deps.runStore.getServingRecord(service);
+  const liveRuns = (await deps.runStore.listRuns({ status: 'live', limit: 500 }))
+    .filter((run) => run.serving?.service === service && run.serving.revision !== undefined)
+    .sort((a, b) => compareRunRecency(b, a));
+  const current =
+    liveRuns.find((run) => run.runId === record?.liveRunId) ??
+    liveRuns.find((run) => run.serving?.revision === traffic.liveRevision) ??
+    liveRuns[0];
   const fromRevision = current?.serving?.revision;
   if (current === undefined || fromRevision === undefined) {
     throw new PermanentError(
       'RUN.NOT_FOUND',
-      `no live run serves service ${service} (the platform's live revision: ${traffic.liveRevision ?? 'none'})${knownServices(liveRuns)}`,
+      `no live run serves service ${service} (the platform's live revision: ${traffic.liveRevision ?? 'none'})${await knownServices(deps)}`,
       { metadata: { service } },
     );
   }
@@ -95,7 +98,7 @@ export async function rollbackService(
     traffic,
     current,
     fromRevision,
-    serviceRuns,
+    serviceRuns: liveRuns,
     endpointRuns,
   });
 
@@ -112,32 +115,40 @@ export async function rollbackService(
     );
   }
   try {
-    const after =
+    const moved =
       traffic.liveRevision === target.revision
         ? traffic
         : await deps.platform.rollback(service, target.revision);
-    const reason = `rolled back by an operator to revision ${target.revision}`;
-    const { run } = await deps.runStore.transition({
-      runId: current.runId,
-      to: 'rolled_back',
-      reason,
+    // What serves is what the platform reports now, not what was asked for.
+    const observed = (await deps.platform.describe(service)) ?? moved;
+    const { changedRuns } = await deps.runStore.recordServing({
+      service,
+      modelEndpointId: current.modelEndpointId,
+      observed,
+      cause: `rolled back by an operator to revision ${target.revision}`,
     });
-    await publishDeploymentFinished(deps, run);
+    const rolledBack =
+      changedRuns.find((run) => run.runId === current.runId) ??
+      (await deps.runStore.getRun(current.runId)) ??
+      current;
+    const targetRun =
+      changedRuns.find((run) => run.serving?.revision === target.revision) ?? target.run;
+    for (const run of changedRuns) await publishDeploymentFinished(deps, run);
     deps.logger.info('service rolled back', {
       service,
       fromRevision,
       toRevision: target.revision,
-      runId: run.runId,
+      runId: rolledBack.runId,
       targetSource: target.source,
     });
     return {
       service,
-      rolledBack: run,
+      rolledBack,
       fromRevision,
       toRevision: target.revision,
       targetSource: target.source,
-      ...(target.run === undefined ? {} : { targetRun: target.run }),
-      traffic: after,
+      ...(targetRun === undefined ? {} : { targetRun }),
+      traffic: observed,
     };
   } finally {
     await deps.runStore.releaseServiceLease(service, current.runId);
@@ -218,10 +229,9 @@ function chooseTarget(request: RollbackRequest, context: TargetContext): Target 
 }
 
 /** "(services with a live run: a, b)", or nothing when there are none. */
-function knownServices(liveRuns: readonly RunDocument[]): string {
-  const names = [...new Set(liveRuns.map((run) => run.serving?.service ?? ''))]
-    .filter(Boolean)
-    .sort();
+async function knownServices(deps: RollbackDeps): Promise<string> {
+  const records = await deps.runStore.listServingRecords();
+  const names = records.filter((r) => r.liveRunId !== undefined).map((r) => r.service);
   return names.length === 0
     ? ' (no run is live on any service)'
     : ` (services with a live run: ${names.join(', ')})`;

@@ -9,7 +9,7 @@ import { TransientError, toRecdeployError, truncateText, type RecdeployError } f
 import type { RunDocument, RunPatch, StepName } from '../domain/run-document.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { RunStore } from '../ports/run-store.port.js';
-import { STEP_LEASE_MS } from './chain-deps.js';
+import type { LeaseSettings } from '../config/chain-config.js';
 
 export interface StepAttempt {
   readonly run: RunDocument;
@@ -31,14 +31,14 @@ export type ClaimOutcome =
  */
 export async function claimStep(
   store: RunStore,
-  request: { runId: string; step: StepName; eventId: string; instanceId: string },
+  request: { runId: string; step: StepName; eventId: string; instanceId: string; leaseMs: number },
 ): Promise<ClaimOutcome> {
   const owner = `${request.step}/${request.eventId}/${request.instanceId}`;
   const result = await store.claimStep({
     runId: request.runId,
     step: request.step,
     owner,
-    leaseMs: STEP_LEASE_MS[request.step],
+    leaseMs: request.leaseMs,
     eventId: request.eventId,
   });
   switch (result.kind) {
@@ -123,4 +123,58 @@ export async function failAttempt(
   });
   if (failure.retryable) throw failure;
   return result.run;
+}
+
+/**
+ * Runs `work` while renewing the attempt's step lease (and the service
+ * lease, once `holdsService` says it is held) every heartbeat, so the leases
+ * outlive a slow step but lapse within one lifetime of a crash. A renewal
+ * that finds the step taken over stops the heartbeat: the attempt's final
+ * write then fails with RUN.LEASE_LOST and its message comes back to find
+ * the outcome. A store that cannot be reached for a beat is retried on the
+ * next beat; the lease lifetime covers two missed beats.
+ */
+export async function withHeartbeat<T>(
+  deps: { readonly runStore: RunStore; readonly logger: Logger; readonly leases: LeaseSettings },
+  attempt: StepAttempt,
+  work: (heartbeat: { holdService(service: string): void }) => Promise<T>,
+): Promise<T> {
+  let service: string | undefined;
+  let lost = false;
+  const beat = async (): Promise<void> => {
+    try {
+      await deps.runStore.renewStepLease({
+        runId: attempt.run.runId,
+        step: attempt.step,
+        owner: attempt.owner,
+        leaseMs: deps.leases.ttlMs,
+      });
+      if (service !== undefined) {
+        await deps.runStore.acquireServiceLease({
+          service,
+          runId: attempt.run.runId,
+          ttlMs: deps.leases.ttlMs,
+        });
+      }
+    } catch (error) {
+      const failure = toRecdeployError(error);
+      if (failure.code === 'RUN.LEASE_LOST') {
+        lost = true;
+        clearInterval(timer);
+      }
+      deps.logger.warn('lease heartbeat failed', { step: attempt.step, code: failure.code });
+    }
+  };
+  const timer = setInterval(() => void beat(), deps.leases.heartbeatMs);
+  // A heartbeat never keeps a process alive on its own.
+  timer.unref();
+  try {
+    return await work({
+      holdService(name) {
+        if (!lost) service = name;
+      },
+    });
+  } finally {
+    clearInterval(timer);
+  }
 }

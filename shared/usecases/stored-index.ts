@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PermanentError, toRecdeployError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { ArtifactStore } from '../ports/artifact-store.port.js';
 import type { BuildProgress, IndexManifest } from '../ann/index.js';
@@ -81,6 +82,7 @@ export async function buildStoredIndex(options: BuildStoredIndexOptions): Promis
         outDir,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      await failpoint('deploy.during-index-build');
       await artifacts.putDirectory(outDir, indexUri);
       log.info('index stored', {
         indexUri,

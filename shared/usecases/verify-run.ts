@@ -4,15 +4,16 @@
  * where it was, every failed check is recorded, the run is failed. Either way
  * deployment-finished announces the outcome and the service lease is freed.
  */
+import { failpoint } from '../failpoints.js';
 import { parseModelDeployed } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
-import type { RunDocument, Verification } from '../domain/run-document.js';
+import type { RunDocument, ServingRef, Verification } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
-import { SERVICE_LEASE_MS, type ChainDeps } from './chain-deps.js';
+import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { claimHandOff } from './hand-off.js';
-import { completeAttempt, failAttempt, type StepAttempt } from './step-attempt.js';
+import { failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
 
 export type VerifyDeps = Pick<
   ChainDeps,
@@ -43,10 +44,17 @@ export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown)
     if (endedByVerify(claim.run)) await publishDeploymentFinished(deps, claim.run);
     return;
   }
-  await verify({ ...deps, logger }, claim.attempt);
+  const attempt = claim.attempt;
+  await withHeartbeat({ ...deps, leases: deps.config.leases }, attempt, (heartbeat) =>
+    verify({ ...deps, logger }, attempt, heartbeat),
+  );
 }
 
-async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
+async function verify(
+  deps: VerifyDeps,
+  attempt: StepAttempt,
+  heartbeat: { holdService(service: string): void },
+): Promise<void> {
   const run = attempt.run;
   const serving = run.serving;
   let ended: RunDocument;
@@ -60,7 +68,7 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
     const lease = await deps.runStore.acquireServiceLease({
       service: serving.service,
       runId: run.runId,
-      ttlMs: SERVICE_LEASE_MS,
+      ttlMs: deps.config.leases.ttlMs,
     });
     if (!lease.acquired) {
       throw new TransientError(
@@ -68,11 +76,31 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
         `service ${serving.service} is held by run ${lease.holder} until ${lease.expiresAt}`,
       );
     }
+    heartbeat.holdService(serving.service);
     const superseding = findSupersedingRun(
       run,
       await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
     );
-    if (superseding !== undefined) {
+    const before = await deps.platform.describe(serving.service);
+    if (before?.liveRevision === serving.revision) {
+      // Traffic moves only after verification passed, so an earlier attempt of
+      // this run passed and moved it, then stopped before recording it.
+      ended = await goLive(
+        deps,
+        attempt,
+        { ...serving, revision: serving.revision },
+        {
+          checks: [
+            ...(run.verification?.checks ?? []),
+            {
+              name: 'traffic_moved_by_earlier_attempt',
+              passed: true,
+              detail: `attempt ${attempt.attempt} found revision ${serving.revision} already serving 100%: an earlier attempt verified it and moved the traffic, then stopped before recording it`,
+            },
+          ],
+        },
+      );
+    } else if (superseding !== undefined) {
       await deps.platform.discardRevision(serving.service, serving.revision);
       ended = await failAttempt(
         deps.runStore,
@@ -87,15 +115,12 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
     } else {
       const outcome = await check(deps, run, serving.tagUrl, serving.runtime, serving.mode);
       if (outcome.passed) {
-        const traffic = await deps.platform.promote(serving.service, serving.revision);
-        deps.logger.info('verified; 100% of traffic moved', {
-          revision: serving.revision,
-          url: traffic.serviceUrl,
-        });
-        ended = await completeAttempt(deps.runStore, attempt, {
-          verification: outcome.verification,
-          serving: { ...serving, url: traffic.serviceUrl },
-        });
+        ended = await goLive(
+          deps,
+          attempt,
+          { ...serving, revision: serving.revision },
+          outcome.verification,
+        );
       } else {
         await deps.platform.discardRevision(serving.service, serving.revision);
         ended = await failAttempt(
@@ -114,7 +139,50 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt): Promise<void> {
     ended = await failAttempt(deps.runStore, deps.logger, attempt, error);
   }
   if (serving !== undefined) await deps.runStore.releaseServiceLease(serving.service, run.runId);
+  if (ended.status === 'live') await failpoint('verify.after-complete');
   await publishDeploymentFinished(deps, ended);
+}
+
+/**
+ * Moves 100% of traffic to the verified revision, then records what the
+ * platform observes serving and completes the step in one store transaction:
+ * the run becomes live and the run it replaced becomes `replaced` at the
+ * same moment, so no reader ever sees two live runs for the service.
+ */
+async function goLive(
+  deps: VerifyDeps,
+  attempt: StepAttempt,
+  serving: ServingRef & { revision: string },
+  verification: Verification,
+): Promise<RunDocument> {
+  await failpoint('verify.before-traffic');
+  const promoted = await deps.platform.promote(serving.service, serving.revision);
+  await failpoint('verify.after-traffic');
+  const observed = (await deps.platform.describe(serving.service)) ?? promoted;
+  deps.logger.info('verified; 100% of traffic moved', {
+    revision: serving.revision,
+    url: observed.serviceUrl,
+    observedLive: observed.liveRevision ?? null,
+  });
+  const { changedRuns } = await deps.runStore.recordServing({
+    service: serving.service,
+    modelEndpointId: attempt.run.modelEndpointId,
+    observed,
+    cause: `run ${attempt.run.runId} verified and promoted`,
+    eventId: attempt.eventId,
+    complete: {
+      runId: attempt.run.runId,
+      step: attempt.step,
+      owner: attempt.owner,
+      eventId: attempt.eventId,
+      patch: { verification, serving: { ...serving, url: observed.serviceUrl } },
+    },
+  });
+  const stored =
+    changedRuns.find((run) => run.runId === attempt.run.runId) ??
+    (await deps.runStore.getRun(attempt.run.runId));
+  if (stored === undefined) throw new Error(`run ${attempt.run.runId} vanished`);
+  return stored;
 }
 
 async function check(

@@ -99,6 +99,7 @@ function stepToFirestore(step: StepState): DocumentData {
     ...step,
     ...(step.startedAt === undefined ? {} : { startedAt: toTimestamp(step.startedAt) }),
     ...(step.endedAt === undefined ? {} : { endedAt: toTimestamp(step.endedAt) }),
+    ...(step.handOffAt === undefined ? {} : { handOffAt: toTimestamp(step.handOffAt) }),
     ...(step.lease === undefined
       ? {}
       : { lease: { ...step.lease, expiresAt: toTimestamp(step.lease.expiresAt) } }),

@@ -1,15 +1,36 @@
 import { Firestore, type CollectionReference, type Query } from '@google-cloud/firestore';
-import { RecdeployError, TransientError } from '../../errors.js';
+import { TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import { runKey, type RunDocument, type RunIdentity } from '../../domain/run-document.js';
 import { decideCreateRun, decideTransition, type RunDecision } from '../../domain/run-commands.js';
 import type { EditContext } from '../../domain/run-document-edits.js';
 import { decideClaimStep, decideCompleteStep, decideFailStep } from '../../domain/step-commands.js';
-import {
-  decideAcquireServiceLease,
-  shouldReleaseServiceLease,
-} from '../../domain/service-lease.js';
 import { boundRejectedEvent, resolveListLimit } from '../../domain/run-queries.js';
+import type {
+  RecordServingRequest,
+  RecordServingResult,
+  ServingRecord,
+} from '../../domain/serving-record.js';
+import {
+  decideClaimHandOff,
+  decideRenewStepLease,
+  type ClaimHandOffRequest,
+  type ClaimHandOffResult,
+  type RenewStepLeaseRequest,
+} from '../../domain/step-hand-off.js';
+import {
+  decideRequestDeploy,
+  decideRetryRun,
+  type ReopenedRun,
+  type RequestDeployRequest,
+  type RetryRunRequest,
+} from '../../domain/operator-commands.js';
+import { decideInTransaction } from './firestore-decisions.js';
+import { recordServingInTransaction } from './firestore-serving-records.js';
+import {
+  acquireLeaseInTransaction,
+  releaseLeaseInTransaction,
+} from './firestore-service-leases.js';
 import type {
   ClaimStepRequest,
   ClaimStepResult,
@@ -29,10 +50,8 @@ import type {
 } from '../../ports/run-store.port.js';
 import {
   documentId,
-  fromFirestoreLease,
   fromFirestoreRejected,
   fromFirestoreRun,
-  toFirestoreLease,
   toFirestoreRejected,
   toFirestoreRun,
 } from './firestore-run-mapping.js';
@@ -50,15 +69,14 @@ export interface FirestoreRunStoreOptions {
   readonly collection?: string;
   /** @defaultValue 'service_leases' */
   readonly leaseCollection?: string;
+  /** @defaultValue 'serving_records' (one per serving service) */
+  readonly servingCollection?: string;
   /** @defaultValue 'rejected_events' (bound it with a TTL policy on `expireAt`) */
   readonly rejectedCollection?: string;
   readonly clock?: () => Date;
   /** Where watch() reports listener and stream errors; without one, a process warning. */
   readonly logger?: Logger;
 }
-
-type Outcome<R> =
-  { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: RecdeployError };
 
 /**
  * The cloud RunStore on Firestore: collection `deployments`, document id =
@@ -137,29 +155,55 @@ export class FirestoreRunStore implements RunStore {
     return this.decide(request.runId, (current) => decideTransition(current, request, context));
   }
 
-  async acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
-    const now = request.now ?? this.clock();
-    const ref = this.leases().doc(documentId(request.service));
+  async renewStepLease(request: RenewStepLeaseRequest): Promise<{ readonly expiresAt: string }> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideRenewStepLease(current, request, context));
+  }
+
+  async claimHandOff(request: ClaimHandOffRequest): Promise<ClaimHandOffResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideClaimHandOff(current, request, context));
+  }
+
+  async retryRun(request: RetryRunRequest): Promise<ReopenedRun> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideRetryRun(current, request, context));
+  }
+
+  async requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideRequestDeploy(current, request, context));
+  }
+
+  async recordServing(request: RecordServingRequest): Promise<RecordServingResult> {
+    const context = this.context(request);
+    const collections = { runs: this.runs(), serving: this.serving() };
     return this.call(() =>
-      this.client().runTransaction(async (tx) => {
-        const data = (await tx.get(ref)).data();
-        const current = data === undefined ? undefined : fromFirestoreLease(data);
-        const decision = decideAcquireServiceLease(current, request, now);
-        if (decision.write) tx.set(ref, toFirestoreLease(decision.write));
-        return decision.result;
-      }),
+      recordServingInTransaction(this.client(), collections, request, context),
     );
+  }
+
+  async getServingRecord(service: string): Promise<ServingRecord | undefined> {
+    const snapshot = await this.call(() => this.serving().doc(documentId(service)).get());
+    return snapshot.data() as ServingRecord | undefined;
+  }
+
+  async listServingRecords(): Promise<readonly ServingRecord[]> {
+    const snapshot = await this.call(() => this.serving().get());
+    return snapshot.docs
+      .map((doc) => doc.data() as ServingRecord)
+      .sort((a, b) => (a.service < b.service ? -1 : 1));
+  }
+
+  async acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
+    const ref = this.leases().doc(documentId(request.service));
+    const now = request.now ?? this.clock();
+    return this.call(() => acquireLeaseInTransaction(this.client(), ref, request, now));
   }
 
   async releaseServiceLease(service: string, runId: string): Promise<void> {
     const ref = this.leases().doc(documentId(service));
-    await this.call(() =>
-      this.client().runTransaction(async (tx) => {
-        const data = (await tx.get(ref)).data();
-        const current = data === undefined ? undefined : fromFirestoreLease(data);
-        if (shouldReleaseServiceLease(current, runId)) tx.delete(ref);
-      }),
-    );
+    await this.call(() => releaseLeaseInTransaction(this.client(), ref, runId));
   }
 
   async recordRejectedEvent(event: RejectedEvent): Promise<void> {
@@ -209,23 +253,14 @@ export class FirestoreRunStore implements RunStore {
   ): Promise<R> {
     const ref = this.runs().doc(documentId(runId));
     const collection = this.runs().id;
-    const outcome = await this.call(() =>
-      this.client().runTransaction(async (tx): Promise<Outcome<R>> => {
+    return this.call(() =>
+      decideInTransaction(this.client(), async (tx) => {
         const data = (await tx.get(ref)).data();
-        try {
-          const decision = decide(data === undefined ? undefined : fromFirestoreRun(data));
-          if (decision.write) tx.set(ref, toFirestoreRun(decision.write, collection));
-          return { ok: true, value: decision.result };
-        } catch (error) {
-          // Returned, not thrown: a thrown error would roll back and could be
-          // mistaken for a retryable Firestore one; a refusal is an answer.
-          if (error instanceof RecdeployError) return { ok: false, error };
-          throw error;
-        }
+        const decision = decide(data === undefined ? undefined : fromFirestoreRun(data));
+        if (decision.write) tx.set(ref, toFirestoreRun(decision.write, collection));
+        return decision.result;
       }),
     );
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {
@@ -258,6 +293,10 @@ export class FirestoreRunStore implements RunStore {
 
   private leases(): CollectionReference {
     return this.client().collection(this.options.leaseCollection ?? 'service_leases');
+  }
+
+  private serving(): CollectionReference {
+    return this.client().collection(this.options.servingCollection ?? 'serving_records');
   }
 
   private rejected(): CollectionReference {

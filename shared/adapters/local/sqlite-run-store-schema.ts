@@ -7,7 +7,7 @@ import { writeTransaction } from './sqlite-database.js';
  * store owns its SQLite file (the local event bus has its own), so nothing
  * else bumps it.
  */
-export const RUN_STORE_SCHEMA_VERSION = 1;
+export const RUN_STORE_SCHEMA_VERSION = 2;
 
 /**
  * - deployments: one row per run; the document is JSON, and the columns the
@@ -17,6 +17,8 @@ export const RUN_STORE_SCHEMA_VERSION = 1;
  *   write; watch() polls it, so a dashboard in another process sees changes
  *   in commit order. Pruned to its newest rows.
  * - service_leases, rejected_events: see the RunStore port.
+ * - serving_records (version 2): one per serving service, what the platform
+ *   observes serving (shared/domain/serving-record.ts).
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -51,6 +53,12 @@ const MIGRATIONS: readonly string[] = [
     doc         TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS rejected_events_newest ON rejected_events (received_at DESC, seq DESC);
+  `,
+  `
+  CREATE TABLE IF NOT EXISTS serving_records (
+    service TEXT PRIMARY KEY,
+    doc     TEXT NOT NULL
+  );
   `,
 ];
 

@@ -14,6 +14,27 @@ import {
   resolveListLimit,
 } from '../../domain/run-queries.js';
 import type { EditContext } from '../../domain/run-document-edits.js';
+import {
+  decideServingChange,
+  servingLookup,
+  type RecordServingRequest,
+  type RecordServingResult,
+  type ServingRecord,
+} from '../../domain/serving-record.js';
+import {
+  decideClaimHandOff,
+  decideRenewStepLease,
+  type ClaimHandOffRequest,
+  type ClaimHandOffResult,
+  type RenewStepLeaseRequest,
+} from '../../domain/step-hand-off.js';
+import {
+  decideRequestDeploy,
+  decideRetryRun,
+  type ReopenedRun,
+  type RequestDeployRequest,
+  type RetryRunRequest,
+} from '../../domain/operator-commands.js';
 import type {
   ClaimStepRequest,
   ClaimStepResult,
@@ -35,6 +56,7 @@ import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
 import { migrateRunStore } from './sqlite-run-store-schema.js';
 import { SqliteChangeFeed } from './sqlite-change-feed.js';
 import { SqliteRunStatements } from './sqlite-run-statements.js';
+import { SqliteServingStatements } from './sqlite-serving-statements.js';
 
 /** Options of the embedded run store. */
 export interface SqliteRunStoreOptions {
@@ -60,6 +82,7 @@ export interface SqliteRunStoreOptions {
 export class SqliteRunStore implements RunStore {
   private readonly db: Database.Database;
   private readonly sql: SqliteRunStatements;
+  private readonly servingSql: SqliteServingStatements;
   private readonly feed: SqliteChangeFeed;
   private readonly clock: () => Date;
   private readonly maxRejectedEvents: number;
@@ -69,6 +92,7 @@ export class SqliteRunStore implements RunStore {
     try {
       migrateRunStore(this.db);
       this.sql = new SqliteRunStatements(this.db);
+      this.servingSql = new SqliteServingStatements(this.db);
     } catch (error) {
       this.db.close();
       throw error;
@@ -118,6 +142,59 @@ export class SqliteRunStore implements RunStore {
     return this.decide(request.runId, (current) =>
       decideTransition(current, request, this.context(request)),
     );
+  }
+
+  renewStepLease(request: RenewStepLeaseRequest): Promise<{ readonly expiresAt: string }> {
+    return this.decide(request.runId, (current) =>
+      decideRenewStepLease(current, request, this.context(request)),
+    );
+  }
+
+  claimHandOff(request: ClaimHandOffRequest): Promise<ClaimHandOffResult> {
+    return this.decide(request.runId, (current) =>
+      decideClaimHandOff(current, request, this.context(request)),
+    );
+  }
+
+  retryRun(request: RetryRunRequest): Promise<ReopenedRun> {
+    return this.decide(request.runId, (current) =>
+      decideRetryRun(current, request, this.context(request)),
+    );
+  }
+
+  requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun> {
+    return this.decide(request.runId, (current) =>
+      decideRequestDeploy(current, request, this.context(request)),
+    );
+  }
+
+  recordServing(request: RecordServingRequest): Promise<RecordServingResult> {
+    const context = this.context(request);
+    return this.settle(() => {
+      const result = writeTransaction(this.db, () => {
+        const lookup = servingLookup(request);
+        const runs = this.servingSql.runsFor(request.modelEndpointId, lookup.revisions);
+        for (const runId of lookup.runIds) {
+          const run = runs.some((r) => r.runId === runId) ? undefined : this.sql.getRun(runId);
+          if (run !== undefined) runs.push(run);
+        }
+        const current = this.servingSql.getRecord(request.service);
+        const decision = decideServingChange(current, runs, request, context);
+        for (const run of decision.runWrites) this.sql.putRun(run);
+        if (decision.record) this.servingSql.putRecord(decision.record);
+        return decision.result;
+      });
+      this.feed.nudge();
+      return result;
+    });
+  }
+
+  getServingRecord(service: string): Promise<ServingRecord | undefined> {
+    return this.settle(() => this.servingSql.getRecord(service));
+  }
+
+  listServingRecords(): Promise<readonly ServingRecord[]> {
+    return this.settle(() => this.servingSql.listRecords());
   }
 
   acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
