@@ -1,82 +1,38 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { PermanentError, TransientError } from '../../shared/errors.js';
-import { RecordingLogger } from '../../shared/logging/recording-logger.js';
-import type { RevisionSpec } from '../../shared/ports/serving-platform.port.js';
-import { CloudRunPlatform } from '../../shared/adapters/gcp/cloud-run-platform.js';
-import { PREVIOUS_REVISION_ANNOTATION } from '../../shared/adapters/gcp/cloud-run-service-spec.js';
+import type { RecordingLogger } from '../../shared/logging/recording-logger.js';
+import type { CloudRunPlatform } from '../../shared/adapters/gcp/cloud-run-platform.js';
+import type { CloudRunFake, CreateServiceRequestWire } from '../support/fakes/cloud-run-fake.js';
 import {
-  CloudRunFake,
-  type CreateServiceRequestWire,
-  type UpdateServiceRequestWire,
-} from '../support/fakes/cloud-run-fake.js';
-import { fakeClientOptions } from '../support/fakes/grpc-fake-server.js';
+  PARENT,
+  PlatformFixture,
+  REVISION,
+  SERVICE_NAME,
+  SERVICE_URL,
+  rejection,
+  spec,
+  tagUrl,
+} from './support/cloud-run-platform-fixture.js';
 
-const PARENT = 'projects/test-project/locations/us-central1';
-const SERVICE_NAME = `${PARENT}/services/rec-shop`;
-const SERVICE_URL = 'https://rec-shop-abc123-uc.a.run.app';
-const tagUrl = (tag: string) => `https://${tag}---rec-shop-abc123-uc.a.run.app`;
-const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
-
-function spec(n: number, overrides: Partial<RevisionSpec> = {}): RevisionSpec {
-  return {
-    service: 'rec-shop',
-    revision: `rec-shop-r${n}`,
-    tag: `run-${n}`,
-    runtime: 'tf-serving',
-    image: `us-docker.pkg.dev/p/serving/tf:${n}`,
-    env: { MODEL_PATH: `gs://models/shop/${n}`, MODEL_NAME: 'shop' },
-    containerPort: 8501,
-    startupProbePath: '/v1/models/shop',
-    resources: {
-      memory: '4Gi',
-      cpu: '2',
-      minInstances: 0,
-      maxInstances: 10,
-      timeoutS: 300,
-      concurrency: 80,
-    },
-    public: false,
-    labels: { training_run_id: `run-${n}` },
-    ...overrides,
-  };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => assert.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
-
-describe('CloudRunPlatform over real gRPC to a fake Cloud Run', () => {
+// Deploys and their retries when every revision starts. Promote, rollback,
+// discard and describe are in cloud-run-traffic-moves.test.ts; revisions that
+// fail to start in cloud-run-failed-revisions.test.ts.
+describe('CloudRunPlatform deploys over real gRPC to a fake Cloud Run', () => {
+  let fixture: PlatformFixture;
   let fake: CloudRunFake;
   let logger: RecordingLogger;
   let platform: CloudRunPlatform;
 
-  function newPlatform(readyTimeoutMs = 5_000): CloudRunPlatform {
-    return new CloudRunPlatform({
-      projectId: 'test-project',
-      region: 'us-central1',
-      logger,
-      clientOptions: fakeClientOptions(fake.port),
-      pollIntervalMs: 10,
-      readyTimeoutMs,
-    });
-  }
-
-  const updates = () => fake.requestsOf<UpdateServiceRequestWire>('UpdateService');
+  const updates = () => fixture.updates();
 
   beforeEach(async () => {
-    fake = new CloudRunFake();
-    await fake.start();
-    logger = new RecordingLogger();
-    platform = newPlatform();
+    fixture = await PlatformFixture.start();
+    ({ fake, logger, platform } = fixture);
   });
 
   afterEach(async () => {
-    await platform.close();
-    await fake.stop();
+    await fixture.stop();
   });
 
   it('creates no client and sends nothing before the first call', () => {
@@ -228,75 +184,6 @@ describe('CloudRunPlatform over real gRPC to a fake Cloud Run', () => {
     assert.deepEqual(updates()[0], updates()[1], 'the retry sends the identical request');
   });
 
-  it('promotes: 100% to the revision, the replaced one kept at 0% with its tag and remembered', async () => {
-    await platform.deployRevision(spec(1));
-    await platform.deployRevision(spec(2));
-
-    const traffic = await platform.promote('rec-shop', 'rec-shop-r2');
-
-    assert.deepEqual(traffic, {
-      service: 'rec-shop',
-      serviceUrl: SERVICE_URL,
-      liveRevision: 'rec-shop-r2',
-      previousRevision: 'rec-shop-r1',
-      targets: [
-        { revision: 'rec-shop-r2', percent: 100, tag: 'run-2', url: tagUrl('run-2') },
-        { revision: 'rec-shop-r1', percent: 0, tag: 'run-1', url: tagUrl('run-1') },
-      ],
-    });
-    const promote = updates()[1];
-    assert.deepEqual(promote?.service?.traffic, [
-      { type: REVISION, revision: 'rec-shop-r2', percent: 100, tag: 'run-2' },
-      { type: REVISION, revision: 'rec-shop-r1', percent: 0, tag: 'run-1' },
-    ]);
-    assert.equal(promote?.service?.annotations?.[PREVIOUS_REVISION_ANNOTATION], 'rec-shop-r1');
-    // Traffic-only: the template goes back unchanged, so no new revision is created.
-    assert.equal(promote?.service?.template?.revision, 'rec-shop-r2');
-    assert.equal(
-      fake.service('rec-shop')?.latestCreatedRevision,
-      `${SERVICE_NAME}/revisions/rec-shop-r2`,
-    );
-
-    await platform.promote('rec-shop', 'rec-shop-r2');
-    assert.equal(updates().length, 2, 'promoting the live revision again changes nothing');
-  });
-
-  it('rolls back to the remembered revision, and names the one it replaced in turn', async () => {
-    await platform.deployRevision(spec(1));
-    await platform.deployRevision(spec(2));
-    await platform.promote('rec-shop', 'rec-shop-r2');
-
-    const traffic = await platform.rollback('rec-shop');
-
-    assert.equal(traffic.liveRevision, 'rec-shop-r1');
-    assert.equal(traffic.previousRevision, 'rec-shop-r2');
-    assert.deepEqual(updates()[2]?.service?.traffic, [
-      { type: REVISION, revision: 'rec-shop-r1', percent: 100, tag: 'run-1' },
-      { type: REVISION, revision: 'rec-shop-r2', percent: 0, tag: 'run-2' },
-    ]);
-
-    const explicit = await platform.rollback('rec-shop', 'rec-shop-r2');
-    assert.equal(explicit.liveRevision, 'rec-shop-r2');
-  });
-
-  it('refuses a rollback with nothing to go back to, and one on a missing service', async () => {
-    await platform.deployRevision(spec(1));
-
-    const none = await rejection(platform.rollback('rec-shop'));
-    assert.ok(none instanceof PermanentError);
-    assert.equal(none.code, 'PLATFORM.NOT_FOUND');
-    assert.match(none.message, /rec-shop has no recdeploy\.dev\/previous-revision annotation/);
-
-    const missing = await rejection(platform.rollback('no-such-service'));
-    assert.ok(missing instanceof PermanentError);
-    assert.equal(missing.code, 'PLATFORM.NOT_FOUND');
-    assert.equal(
-      missing.message,
-      'cannot roll back: Cloud Run service no-such-service does not exist',
-    );
-    assert.equal(updates().length, 0);
-  });
-
   it('makes a public service by disabling the invoker check, never through IAM', async () => {
     await platform.deployRevision(spec(1, { public: true }));
     await platform.deployRevision(spec(2, { public: true }));
@@ -307,26 +194,6 @@ describe('CloudRunPlatform over real gRPC to a fake Cloud Run', () => {
     );
     assert.equal(updates()[0]?.service?.invokerIamDisabled, true);
     assert.deepEqual(fake.requestsOf('SetIamPolicy'), []);
-  });
-
-  it('reports a revision that cannot start as PLATFORM.REVISION_FAILED and keeps traffic where it was', async () => {
-    await platform.deployRevision(spec(1));
-    const reason = 'The user-provided container failed the configured startup probe checks.';
-    fake.failRevision('rec-shop-r2', reason);
-
-    const error = await rejection(platform.deployRevision(spec(2)));
-
-    assert.ok(error instanceof PermanentError);
-    assert.equal(error.code, 'PLATFORM.REVISION_FAILED');
-    assert.equal(
-      error.message,
-      `Cloud Run revision rec-shop-r2 of service rec-shop failed: ${reason}`,
-    );
-    assert.equal((await platform.describe('rec-shop'))?.liveRevision, 'rec-shop-r1');
-
-    const again = await rejection(platform.deployRevision(spec(2)));
-    assert.equal((again as PermanentError).code, 'PLATFORM.REVISION_FAILED');
-    assert.equal(updates().length, 1, 'the retry finds the failed revision instead of updating');
   });
 
   it('refuses a different template under an existing revision name, without retrying', async () => {
@@ -364,19 +231,9 @@ describe('CloudRunPlatform over real gRPC to a fake Cloud Run', () => {
     assert.equal(updates().length, 1);
   });
 
-  it('refuses to promote a revision the service does not have', async () => {
-    await platform.deployRevision(spec(1));
-
-    const error = await rejection(platform.promote('rec-shop', 'rec-shop-r9'));
-
-    assert.ok(error instanceof PermanentError);
-    assert.equal(error.code, 'PLATFORM.REJECTED');
-    assert.equal(error.message, "Cloud Run promote failed: Revision 'rec-shop-r9' does not exist.");
-  });
-
   it('fails with a TransientError when the service is still reconciling at the deadline', async () => {
-    await platform.close();
-    platform = newPlatform(200);
+    await fixture.reset(200);
+    platform = fixture.platform;
     fake.holdOperations();
 
     const error = await rejection(platform.deployRevision(spec(1)));
@@ -384,78 +241,6 @@ describe('CloudRunPlatform over real gRPC to a fake Cloud Run', () => {
     assert.ok(error instanceof TransientError);
     assert.equal(error.code, 'DEPENDENCY.UNAVAILABLE');
     assert.equal(error.message, `Cloud Run service ${SERVICE_NAME} still reconciling after 200 ms`);
-  });
-
-  it('discards a 0% revision by dropping its target and tag; a second discard is a no-op', async () => {
-    await platform.deployRevision(spec(1));
-    await platform.deployRevision(spec(2));
-
-    await platform.discardRevision('rec-shop', 'rec-shop-r2');
-
-    assert.deepEqual(updates()[1]?.service?.traffic, [
-      { type: REVISION, revision: 'rec-shop-r1', percent: 100, tag: 'run-1' },
-    ]);
-    const traffic = await platform.describe('rec-shop');
-    assert.deepEqual(
-      traffic?.targets.map((t) => t.revision),
-      ['rec-shop-r1'],
-    );
-
-    await platform.discardRevision('rec-shop', 'rec-shop-r2');
-    await platform.discardRevision('no-such-service', 'x');
-    assert.equal(updates().length, 2);
-  });
-
-  it('discards a revision that failed to start: its target leaves the desired traffic', async () => {
-    await platform.deployRevision(spec(1));
-    fake.failRevision('rec-shop-r2', 'container exited with code 1');
-    await rejection(platform.deployRevision(spec(2)));
-
-    await platform.discardRevision('rec-shop', 'rec-shop-r2');
-
-    assert.deepEqual(updates()[1]?.service?.traffic, [
-      { type: REVISION, revision: 'rec-shop-r1', percent: 100, tag: 'run-1' },
-    ]);
-    assert.deepEqual(fake.service('rec-shop')?.traffic, updates()[1]?.service?.traffic);
-    // The service template still names the failed revision, so Cloud Run reports the failure again.
-    assert.ok(
-      logger.lines.some((l) => l.level === 'warn' && l.message.includes('did not reconcile')),
-    );
-  });
-
-  it('leaves a revision that failed to start out of the next deploy, which then reconciles', async () => {
-    await platform.deployRevision(spec(1));
-    fake.failRevision('rec-shop-r2', 'container exited with code 1');
-    await rejection(platform.deployRevision(spec(2)));
-
-    const deployed = await platform.deployRevision(spec(3));
-
-    assert.equal(deployed.tagUrl, tagUrl('run-3'));
-    assert.deepEqual(updates()[1]?.service?.traffic, [
-      { type: REVISION, revision: 'rec-shop-r1', percent: 100, tag: 'run-1' },
-      { type: REVISION, revision: 'rec-shop-r3', percent: 0, tag: 'run-3' },
-    ]);
-  });
-
-  it('refuses to discard a revision that has traffic', async () => {
-    await platform.deployRevision(spec(1));
-
-    const error = await rejection(platform.discardRevision('rec-shop', 'rec-shop-r1'));
-
-    assert.ok(error instanceof PermanentError);
-    assert.equal(error.code, 'PLATFORM.REJECTED');
-    assert.equal(
-      error.message,
-      'refusing to discard revision rec-shop-r1 of Cloud Run service rec-shop: it has 100% of traffic',
-    );
-    assert.equal(updates().length, 0);
-  });
-
-  it('describes a missing service as undefined', async () => {
-    assert.equal(await platform.describe('no-such-service'), undefined);
-    assert.deepEqual(fake.requestsOf('GetService'), [
-      { name: `${PARENT}/services/no-such-service` },
-    ]);
   });
 
   it('maps a refused request to PermanentError PLATFORM.REJECTED', async () => {

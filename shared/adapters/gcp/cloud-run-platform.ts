@@ -1,11 +1,11 @@
 /**
  * ServingPlatform over the Cloud Run Admin API v2 (`@google-cloud/run`
- * ServicesClient). Every write is read → modify → update with the read
- * `etag`, so a concurrent change is refused instead of overwritten; the
- * client does not retry create/update calls itself, so this adapter does,
- * re-reading first (an ambiguous failure may have taken effect).
+ * ServicesClient). What serves is read from what Cloud Run observes
+ * (`trafficStatuses`, `latestReadyRevision`), never from the desired
+ * `traffic` alone: after a failed reconciliation the desired list still names
+ * the revision that failed (cloud-run-traffic.ts). Reads, etag-guarded writes
+ * and waiting for reconciliation are in cloud-run-service-access.ts.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServicesClient } from '@google-cloud/run';
 import { PermanentError, TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
@@ -15,7 +15,8 @@ import type {
   ServiceTraffic,
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
-import { GRPC, grpcCodeOf, isAmbiguous, isNotFound, toApiError } from './google-api-errors.js';
+import { toApiError } from './google-api-errors.js';
+import { ServiceAccess, callContext } from './cloud-run-service-access.js';
 import {
   PREVIOUS_REVISION_ANNOTATION,
   buildServiceFields,
@@ -27,7 +28,6 @@ import {
   trafficForNewRevision,
   trafficForPromote,
   trafficWithout,
-  type ServiceMessage,
 } from './cloud-run-service-spec.js';
 
 type ServicesClientOptions = NonNullable<ConstructorParameters<typeof ServicesClient>[0]>;
@@ -51,72 +51,64 @@ export interface CloudRunPlatformOptions {
   readonly readyTimeoutMs?: number;
 }
 
-/** Read-modify-write attempts before an etag conflict is reported as transient. */
-const MAX_WRITE_ATTEMPTS = 4;
-
-type Write =
-  | { readonly kind: 'create'; readonly serviceId: string; readonly service: ServiceMessage }
-  | { readonly kind: 'update'; readonly service: ServiceMessage };
-
-/** The part of a gax long-running operation this adapter uses. */
-interface PendingOperation {
-  promise(): Promise<unknown>;
-}
-
-/** How a write ended: `operationError` is what the long-running operation failed with, if it did. */
-interface WriteOutcome {
-  readonly wrote: boolean;
-  readonly operationError?: unknown;
-}
-
 export class CloudRunPlatform implements ServingPlatform {
   private readonly options: CloudRunPlatformOptions;
   private readonly logger: Logger;
-  private readonly pollIntervalMs: number;
   private readonly readyTimeoutMs: number;
-  private client: Promise<ServicesClient> | undefined;
+  private readonly access: ServiceAccess;
 
   constructor(options: CloudRunPlatformOptions) {
     this.options = options;
     this.logger = options.logger;
-    this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 300_000;
+    this.access = new ServiceAccess({
+      projectId: options.projectId,
+      region: options.region,
+      logger: options.logger,
+      ...(options.clientOptions !== undefined && { clientOptions: options.clientOptions }),
+      pollIntervalMs: options.pollIntervalMs ?? 2_000,
+      readyTimeoutMs: this.readyTimeoutMs,
+    });
   }
 
   async deployRevision(spec: RevisionSpec): Promise<DeployedRevision> {
     const log = this.logger.child({ service: spec.service, revision: spec.revision });
-    const name = this.serviceName(spec.service);
+    const name = this.access.serviceName(spec.service);
     const deadline = Date.now() + this.readyTimeoutMs;
     const settings = { serviceAccount: this.options.serviceAccount };
-    const { operationError } = await this.write(name, 'deployRevision', deadline, (current) => {
-      if (current === undefined) {
-        log.info('creating Cloud Run service with the first revision');
-        const service = buildServiceFields(spec, settings);
+    const { operationError } = await this.access.write(
+      name,
+      'deployRevision',
+      deadline,
+      (current) => {
+        if (current === undefined) {
+          log.info('creating Cloud Run service with the first revision');
+          const service = buildServiceFields(spec, settings);
+          return {
+            kind: 'create',
+            serviceId: spec.service,
+            service: { ...service, traffic: trafficForNewRevision(undefined, spec) },
+          };
+        }
+        // Same revision under the same tag: a retry of a deploy that already happened.
+        if (hasTaggedTarget(current, spec.revision, spec.tag)) {
+          log.info('revision already on the service; not updating it again');
+          return undefined;
+        }
+        const traffic = trafficForNewRevision(current, spec);
+        const percent = traffic.find((t) => t.revision === spec.revision)?.percent ?? 0;
+        // 100% only when nothing serves (a service whose revisions all failed).
+        log.info(`adding revision with ${percent}% traffic`, { tag: spec.tag });
+        // The whole service as read (etag included) with our changes: an
+        // update without a mask replaces the service, so fields recdeploy does
+        // not manage must go back as they were; output-only ones are ignored.
         return {
-          kind: 'create',
-          serviceId: spec.service,
-          service: { ...service, traffic: trafficForNewRevision(undefined, spec) },
+          kind: 'update',
+          service: { ...current, ...buildServiceFields(spec, settings, current), traffic },
         };
-      }
-      // Same revision under the same tag: a retry of a deploy that already happened.
-      if (hasTaggedTarget(current, spec.revision, spec.tag)) {
-        log.info('revision already on the service; not updating it again');
-        return undefined;
-      }
-      log.info('adding revision with 0% traffic', { tag: spec.tag });
-      // The whole service as read (etag included) with our changes: an
-      // update without a mask replaces the service, so fields recdeploy does
-      // not manage must go back as they were; output-only ones are ignored.
-      return {
-        kind: 'update',
-        service: {
-          ...current,
-          ...buildServiceFields(spec, settings, current),
-          traffic: trafficForNewRevision(current, spec),
-        },
-      };
-    });
-    const service = await this.waitUntilReconciled(name, deadline);
+      },
+    );
+    const service = await this.access.waitUntilReconciled(name, deadline);
     const outcome = revisionOutcome(service, spec.revision);
     if (outcome.state === 'failed') {
       throw new PermanentError(
@@ -125,7 +117,7 @@ export class CloudRunPlatform implements ServingPlatform {
         { metadata: { service: spec.service, revision: spec.revision } },
       );
     }
-    if (outcome.state === 'absent') throw this.lostWrite(operationError, name, spec.revision);
+    if (outcome.state === 'absent') throw lostWrite(operationError, name, spec.revision);
     const traffic = readServiceTraffic(service);
     const tagged = traffic.targets.find((t) => t.revision === spec.revision && t.tag === spec.tag);
     if (tagged?.url === undefined) {
@@ -149,7 +141,7 @@ export class CloudRunPlatform implements ServingPlatform {
   }
 
   async rollback(service: string, toRevision?: string): Promise<ServiceTraffic> {
-    const current = await this.read(this.serviceName(service));
+    const current = await this.access.read(this.access.serviceName(service));
     if (current === undefined) throw missingService(service, 'roll back');
     const target = toRevision ?? current.annotations?.[PREVIOUS_REVISION_ANNOTATION];
     if (!target) {
@@ -164,21 +156,22 @@ export class CloudRunPlatform implements ServingPlatform {
 
   async discardRevision(service: string, revision: string): Promise<void> {
     const log = this.logger.child({ service, revision });
-    const name = this.serviceName(service);
+    const name = this.access.serviceName(service);
     const deadline = Date.now() + this.readyTimeoutMs;
-    const { wrote, operationError } = await this.write(
+    const { wrote, operationError } = await this.access.write(
       name,
       'discardRevision',
       deadline,
       (current) => {
         const plan = current && trafficWithout(current, revision);
         if (!current || !plan) return undefined;
-        const serving = plan.removed.find((t) => t.percent > 0);
-        if (serving) {
+        // What it really serves, not what the desired traffic gave it: a
+        // revision that failed to start serves nothing whatever it was given.
+        if (plan.servingPercent > 0) {
           throw new PermanentError(
             'PLATFORM.REJECTED',
-            `refusing to discard revision ${revision} of Cloud Run service ${service}: it has ${serving.percent}% of traffic`,
-            { metadata: { service, revision, percent: serving.percent } },
+            `refusing to discard revision ${revision} of Cloud Run service ${service}: it has ${plan.servingPercent}% of traffic`,
+            { metadata: { service, revision, percent: plan.servingPercent } },
           );
         }
         return { kind: 'update', service: { ...current, traffic: plan.traffic } };
@@ -188,21 +181,19 @@ export class CloudRunPlatform implements ServingPlatform {
     // how reconciliation ends concerns the revisions that stay.
     if (operationError !== undefined) {
       log.warn('traffic update after discarding a revision did not reconcile cleanly', {
-        error: toApiError(operationError, this.context('discardRevision')).message,
+        error: toApiError(operationError, callContext('discardRevision')).message,
       });
     }
     if (wrote) log.info('revision discarded (tag and 0% target removed)');
   }
 
   async describe(service: string): Promise<ServiceTraffic | undefined> {
-    const current = await this.read(this.serviceName(service));
+    const current = await this.access.read(this.access.serviceName(service));
     return current && readServiceTraffic(current);
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client !== undefined) await (await client).close();
+  close(): Promise<void> {
+    return this.access.close();
   }
 
   /** Sends all traffic to `revision` and remembers the revision it replaces. */
@@ -212,14 +203,15 @@ export class CloudRunPlatform implements ServingPlatform {
     call: 'promote' | 'rollback',
   ): Promise<ServiceTraffic> {
     const log = this.logger.child({ service, revision });
-    const name = this.serviceName(service);
+    const name = this.access.serviceName(service);
     const deadline = Date.now() + this.readyTimeoutMs;
-    const { operationError } = await this.write(name, call, deadline, (current) => {
+    const { operationError } = await this.access.write(name, call, deadline, (current) => {
       if (current === undefined) throw missingService(service, call);
       if (holdsAllTraffic(current, revision)) {
         log.info(`revision already has all traffic; nothing to ${call}`);
         return undefined;
       }
+      // The revision that really serves, which is what a rollback returns to.
       const replaced = currentLiveRevision(current);
       log.info(`${call}: moving 100% of traffic`, { from: replaced ?? null });
       const annotations = { ...current.annotations };
@@ -231,181 +223,26 @@ export class CloudRunPlatform implements ServingPlatform {
         service: { ...current, annotations, traffic: trafficForPromote(current, revision) },
       };
     });
-    const traffic = readServiceTraffic(await this.waitUntilReconciled(name, deadline));
+    const traffic = readServiceTraffic(await this.access.waitUntilReconciled(name, deadline));
     if (traffic.liveRevision === revision) return traffic;
-    if (operationError !== undefined) throw toApiError(operationError, this.context(call));
+    if (operationError !== undefined) throw toApiError(operationError, callContext(call));
     throw new TransientError(
       'PLATFORM.CONFLICT',
       `after ${call}, Cloud Run service ${service} serves ${traffic.liveRevision ?? 'a traffic split'} instead of ${revision}`,
       { metadata: { service, revision } },
     );
   }
-
-  /**
-   * Read → plan → write, again after an etag conflict or an ambiguous
-   * failure (re-reading shows whether the write happened: the plan then
-   * returns undefined). Waits for the operation, bounded by `deadline`.
-   */
-  private async write(
-    name: string,
-    call: string,
-    deadline: number,
-    plan: (current: ServiceMessage | undefined) => Write | undefined,
-  ): Promise<WriteOutcome> {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      const write = plan(await this.read(name));
-      if (write === undefined) return { wrote: false };
-      let operation: PendingOperation;
-      try {
-        operation = await this.send(write, deadline);
-      } catch (error) {
-        if (!isRetryableWriteError(error, write.kind)) throw this.writeError(error, call);
-        lastError = error;
-        this.logger.warn(`Cloud Run ${call} write failed; re-reading the service`, {
-          service: name,
-          attempt,
-          grpcCode: grpcCodeOf(error) ?? null,
-        });
-        continue;
-      }
-      try {
-        await operation.promise();
-        return { wrote: true };
-      } catch (operationError) {
-        return { wrote: true, operationError };
-      }
-    }
-    if (isAmbiguous(lastError)) throw toApiError(lastError, this.context(call));
-    throw new TransientError(
-      'PLATFORM.CONFLICT',
-      `Cloud Run ${call} of ${name} still conflicted after ${MAX_WRITE_ATTEMPTS} attempts: ${messageOf(lastError)}`,
-      { cause: lastError, metadata: { service: name, attempts: MAX_WRITE_ATTEMPTS } },
-    );
-  }
-
-  private async send(write: Write, deadline: number): Promise<PendingOperation> {
-    const client = await this.services();
-    const options = { longrunning: this.pollingUntil(deadline) };
-    if (write.kind === 'create') {
-      const request = { parent: this.parent(), serviceId: write.serviceId, service: write.service };
-      const [operation] = await client.createService(request, options);
-      return operation;
-    }
-    const [operation] = await client.updateService({ service: write.service }, options);
-    return operation;
-  }
-
-  /** Reads the service until it has stopped reconciling (its serving state is then final). */
-  private async waitUntilReconciled(name: string, deadline: number): Promise<ServiceMessage> {
-    for (;;) {
-      const service = await this.read(name);
-      if (service === undefined) {
-        throw new TransientError('PLATFORM.CONFLICT', `Cloud Run service ${name} disappeared`);
-      }
-      if (!service.reconciling) return service;
-      if (Date.now() + this.pollIntervalMs > deadline) {
-        throw new TransientError(
-          'DEPENDENCY.UNAVAILABLE',
-          `Cloud Run service ${name} still reconciling after ${this.readyTimeoutMs} ms`,
-          { metadata: { service: name, readyTimeoutMs: this.readyTimeoutMs } },
-        );
-      }
-      await sleep(this.pollIntervalMs);
-    }
-  }
-
-  /**
-   * A refused write. "Different configuration" under an existing revision
-   * name is final whatever its code (the same revision name was asked for
-   * with two templates); everything else follows toApiError.
-   */
-  private writeError(error: unknown, call: string): Error {
-    if (!isDifferentConfiguration(error)) return toApiError(error, this.context(call));
-    return new PermanentError(
-      'PLATFORM.REJECTED',
-      `Cloud Run ${call} failed: ${messageOf(error)}`,
-      {
-        cause: error,
-        metadata: { grpcCode: grpcCodeOf(error) ?? null, call: `Cloud Run ${call}` },
-      },
-    );
-  }
-
-  private lostWrite(operationError: unknown, name: string, revision: string): Error {
-    if (operationError !== undefined) {
-      return toApiError(operationError, this.context('deployRevision'));
-    }
-    return new TransientError(
-      'PLATFORM.CONFLICT',
-      `revision ${revision} is neither created nor routed on Cloud Run service ${name}: another writer replaced it`,
-      { metadata: { service: name, revision } },
-    );
-  }
-
-  private async read(name: string): Promise<ServiceMessage | undefined> {
-    try {
-      const [service] = await (await this.services()).getService({ name });
-      return service;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw toApiError(error, this.context('getService'));
-    }
-  }
-
-  /** Operation polling that gives up at `deadline` (gax otherwise polls without end). */
-  private pollingUntil(deadline: number) {
-    return {
-      initialRetryDelayMillis: Math.min(this.pollIntervalMs, 1_000),
-      retryDelayMultiplier: 1.5,
-      maxRetryDelayMillis: this.pollIntervalMs,
-      totalTimeoutMillis: Math.max(1, deadline - Date.now()),
-    };
-  }
-
-  private context(call: string) {
-    return {
-      call: `Cloud Run ${call}`,
-      rejected: 'PLATFORM.REJECTED',
-      conflict: 'PLATFORM.CONFLICT',
-    } as const;
-  }
-
-  private parent(): string {
-    return `projects/${this.options.projectId}/locations/${this.options.region}`;
-  }
-
-  private serviceName(service: string): string {
-    return `${this.parent()}/services/${service}`;
-  }
-
-  private services(): Promise<ServicesClient> {
-    this.client ??= this.createClient();
-    return this.client;
-  }
-
-  private async createClient(): Promise<ServicesClient> {
-    const { ServicesClient } = await import('@google-cloud/run');
-    return new ServicesClient({ projectId: this.options.projectId, ...this.options.clientOptions });
-  }
 }
 
-/**
- * Etag conflicts (ABORTED, FAILED_PRECONDITION) and ambiguous failures are
- * retried after a re-read; so is ALREADY_EXISTS on create (someone created the
- * service meanwhile). A revision name reused with a different template is not.
- */
-function isRetryableWriteError(error: unknown, kind: Write['kind']): boolean {
-  if (isDifferentConfiguration(error)) return false;
-  const code = grpcCodeOf(error);
-  if (code === GRPC.ABORTED || code === GRPC.FAILED_PRECONDITION) return true;
-  if (code === GRPC.ALREADY_EXISTS) return kind === 'create';
-  return isAmbiguous(error);
-}
-
-/** Cloud Run's refusal of a named revision whose template differs from the existing one. */
-function isDifferentConfiguration(error: unknown): boolean {
-  return /with different configuration already exists/i.test(messageOf(error));
+function lostWrite(operationError: unknown, name: string, revision: string): Error {
+  if (operationError !== undefined) {
+    return toApiError(operationError, callContext('deployRevision'));
+  }
+  return new TransientError(
+    'PLATFORM.CONFLICT',
+    `revision ${revision} is neither created nor routed on Cloud Run service ${name}: another writer replaced it`,
+    { metadata: { service: name, revision } },
+  );
 }
 
 function missingService(service: string, action: string): PermanentError {
@@ -414,8 +251,4 @@ function missingService(service: string, action: string): PermanentError {
     `cannot ${action}: Cloud Run service ${service} does not exist`,
     { metadata: { service } },
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import {
-  KEPT_TAGGED_REVISIONS,
   MANAGED_BY_LABELS,
   PREVIOUS_REVISION_ANNOTATION,
   STARTUP_PROBE_TIMING,
   buildRevisionTemplate,
   buildServiceFields,
-  currentLiveRevision,
-  hasTaggedTarget,
-  holdsAllTraffic,
-  readServiceTraffic,
   revisionOutcome,
-  shortRevisionName,
-  trafficForNewRevision,
-  trafficForPromote,
-  trafficWithout,
-  type PlannedTarget,
   type ReconciledService,
 } from '../../../shared/adapters/gcp/cloud-run-service-spec.js';
 import type { RevisionSpec } from '../../../shared/ports/serving-platform.port.js';
 
 const SERVICE = 'projects/p/locations/us-central1/services/rec-shop';
-const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
 
 function spec(overrides: Partial<RevisionSpec> = {}): RevisionSpec {
@@ -49,12 +37,6 @@ function spec(overrides: Partial<RevisionSpec> = {}): RevisionSpec {
   };
 }
 
-const rev = (revision: string, percent: number, tag?: string): PlannedTarget => ({
-  type: REVISION,
-  revision,
-  percent,
-  ...(tag !== undefined && { tag }),
-});
 const status = (revision: string, percent: number, tag = '') => ({
   type: REVISION,
   revision,
@@ -146,253 +128,6 @@ describe('Cloud Run service fields', () => {
   });
 });
 
-describe('traffic for a new revision', () => {
-  it('gives the first revision of a new service all traffic (nothing else can serve)', () => {
-    assert.deepEqual(trafficForNewRevision(undefined, spec()), [rev('rec-shop-r7', 100, 'run-7')]);
-  });
-
-  it('gives it all traffic when the service has no ready revision', () => {
-    const current = { traffic: [], latestReadyRevision: '', trafficStatuses: [] };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [rev('rec-shop-r7', 100, 'run-7')]);
-  });
-
-  it('pins the implicit "latest" traffic to the concrete latest ready revision', () => {
-    const current = {
-      traffic: [],
-      latestReadyRevision: full('rec-shop-r6'),
-      trafficStatuses: [{ type: LATEST, revision: '', percent: 100, tag: '', uri: '' }],
-    };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [
-      rev('rec-shop-r6', 100),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it('pins an explicit LATEST target and keeps its tag', () => {
-    const current = {
-      traffic: [{ type: LATEST, revision: '', percent: 100, tag: 'live' }],
-      latestReadyRevision: full('rec-shop-r6'),
-      trafficStatuses: [{ type: LATEST, revision: '', percent: 100, tag: 'live', uri: 'u' }],
-    };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [
-      rev('rec-shop-r6', 100, 'live'),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it('keeps a split exactly as it is', () => {
-    const current = {
-      traffic: [rev('rec-shop-r5', 60, 'run-5'), rev('rec-shop-r6', 40)],
-      latestReadyRevision: full('rec-shop-r6'),
-      trafficStatuses: [status('rec-shop-r5', 60, 'run-5'), status('rec-shop-r6', 40)],
-    };
-    const planned = trafficForNewRevision(current, spec());
-    assert.deepEqual(planned, [
-      rev('rec-shop-r5', 60, 'run-5'),
-      rev('rec-shop-r6', 40),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it(`keeps the newest ${KEPT_TAGGED_REVISIONS} tagged 0% targets and drops untagged ones`, () => {
-    const zeroes = [1, 2, 3, 4, 5].map((n) => rev(`rec-shop-r${n}`, 0, `run-${n}`));
-    const current = {
-      traffic: [rev('rec-shop-r6', 100, 'run-6'), ...zeroes, rev('rec-shop-r0', 0)],
-      latestReadyRevision: full('rec-shop-r6'),
-      trafficStatuses: [
-        status('rec-shop-r6', 100, 'run-6'),
-        ...zeroes.map((t) => status(t.revision, 0, t.tag)),
-        status('rec-shop-r0', 0),
-      ],
-    };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [
-      rev('rec-shop-r6', 100, 'run-6'),
-      rev('rec-shop-r3', 0, 'run-3'),
-      rev('rec-shop-r4', 0, 'run-4'),
-      rev('rec-shop-r5', 0, 'run-5'),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it('drops a tagged 0% target that never became routable (a failed revision)', () => {
-    const current = {
-      traffic: [rev('rec-shop-r5', 100, 'run-5'), rev('rec-shop-r6', 0, 'run-6')],
-      latestReadyRevision: full('rec-shop-r5'),
-      latestCreatedRevision: full('rec-shop-r6'),
-      trafficStatuses: [status('rec-shop-r5', 100, 'run-5')],
-    };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [
-      rev('rec-shop-r5', 100, 'run-5'),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it('replaces an earlier target carrying the same tag, so tags stay unique', () => {
-    const current = {
-      traffic: [rev('rec-shop-r6', 100, 'run-7'), rev('rec-shop-r5', 0, 'run-7x')],
-      latestReadyRevision: full('rec-shop-r6'),
-      trafficStatuses: [status('rec-shop-r6', 100, 'run-7'), status('rec-shop-r5', 0, 'run-7x')],
-    };
-    assert.deepEqual(trafficForNewRevision(current, spec()), [
-      rev('rec-shop-r6', 100),
-      rev('rec-shop-r5', 0, 'run-7x'),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ]);
-  });
-
-  it('always totals 100 with the new revision once at 0% and unique tags', () => {
-    const target = fc.record({
-      revision: fc.constantFrom('r1', 'r2', 'r3', 'r4', 'r5', 'r6'),
-      tag: fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'run-7'), { nil: undefined }),
-    });
-    fc.assert(
-      fc.property(
-        fc.array(target, { maxLength: 8 }),
-        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 3 }),
-        (zeroTargets, weights) => {
-          // A valid service: serving targets with distinct tags that total 100, plus 0% ones.
-          const total = weights.reduce((a, b) => a + b, 0);
-          const percents = weights.map((w) => Math.floor((w * 100) / total));
-          percents[0] = (percents[0] ?? 0) + 100 - percents.reduce((a, b) => a + b, 0);
-          const serving = percents.map((p, i) => rev(`s${i}`, p, `live-${i}`));
-          const seen = new Set<string>(serving.map((t) => t.tag ?? ''));
-          const zero = zeroTargets.flatMap((t) => {
-            if (t.tag !== undefined && seen.has(t.tag)) return [];
-            if (t.tag !== undefined) seen.add(t.tag);
-            return [rev(t.revision, 0, t.tag)];
-          });
-          const traffic = [...serving, ...zero];
-          const current = {
-            traffic,
-            latestReadyRevision: full('s0'),
-            trafficStatuses: traffic.map((t) => status(t.revision, t.percent, t.tag)),
-          };
-          const planned = trafficForNewRevision(current, spec({ revision: 'new', tag: 'run-7' }));
-          assert.equal(
-            planned.reduce((sum, t) => sum + t.percent, 0),
-            100,
-          );
-          assert.deepEqual(
-            planned.filter((t) => t.revision === 'new'),
-            [rev('new', 0, 'run-7')],
-          );
-          const tags = planned.flatMap((t) => (t.tag === undefined ? [] : [t.tag]));
-          assert.equal(new Set(tags).size, tags.length);
-          assert.ok(planned.filter((t) => t.percent === 0).length <= KEPT_TAGGED_REVISIONS + 1);
-        },
-      ),
-    );
-  });
-});
-
-describe('traffic for a promote', () => {
-  const current = {
-    traffic: [
-      rev('rec-shop-r6', 100, 'run-6'),
-      rev('rec-shop-r5', 0, 'run-5'),
-      rev('rec-shop-r7', 0, 'run-7'),
-    ],
-    latestReadyRevision: full('rec-shop-r7'),
-  };
-
-  it('moves all traffic to the revision, keeps the replaced one at 0% with its tag, drops other tags', () => {
-    assert.deepEqual(trafficForPromote(current, 'rec-shop-r7'), [
-      rev('rec-shop-r7', 100, 'run-7'),
-      rev('rec-shop-r6', 0, 'run-6'),
-    ]);
-    assert.equal(currentLiveRevision(current), 'rec-shop-r6');
-  });
-
-  it('keeps no 0% target for a replaced revision without a tag', () => {
-    const untagged = {
-      ...current,
-      traffic: [rev('rec-shop-r6', 100), rev('rec-shop-r7', 0, 'run-7')],
-    };
-    assert.deepEqual(trafficForPromote(untagged, 'rec-shop-r7'), [
-      rev('rec-shop-r7', 100, 'run-7'),
-    ]);
-  });
-
-  it('treats the largest share of a split as the live revision it replaces', () => {
-    const split = {
-      traffic: [rev('a', 30, 'ta'), rev('b', 70, 'tb'), rev('c', 0, 'tc')],
-      latestReadyRevision: full('c'),
-    };
-    assert.deepEqual(trafficForPromote(split, 'c'), [rev('c', 100, 'tc'), rev('b', 0, 'tb')]);
-  });
-
-  it('knows when a revision already holds all traffic', () => {
-    assert.equal(holdsAllTraffic(current, 'rec-shop-r6'), true);
-    assert.equal(holdsAllTraffic(current, 'rec-shop-r7'), false);
-    assert.equal(holdsAllTraffic({ traffic: [], latestReadyRevision: full('x') }, 'x'), true);
-  });
-});
-
-describe('traffic reading helpers', () => {
-  it('removes every target of a discarded revision and reports what it removed', () => {
-    const current = {
-      traffic: [rev('a', 100, 'ta'), rev('b', 0, 'tb')],
-      latestReadyRevision: full('b'),
-    };
-    assert.deepEqual(trafficWithout(current, 'b'), {
-      traffic: [rev('a', 100, 'ta')],
-      removed: [rev('b', 0, 'tb')],
-    });
-    assert.equal(trafficWithout(current, 'zzz'), undefined);
-  });
-
-  it('finds a deploy that already happened by revision and tag', () => {
-    const current = { traffic: [rev('a', 100), rev('b', 0, 'tb')], latestReadyRevision: full('a') };
-    assert.equal(hasTaggedTarget(current, 'b', 'tb'), true);
-    assert.equal(hasTaggedTarget(current, 'b', 'other'), false);
-    assert.equal(hasTaggedTarget(current, 'a', 'tb'), false);
-  });
-
-  it('reads ServiceTraffic from traffic statuses, resolving "latest" and the previous revision', () => {
-    const traffic = readServiceTraffic({
-      name: SERVICE,
-      uri: 'https://rec-shop-abc123-uc.a.run.app',
-      annotations: { [PREVIOUS_REVISION_ANNOTATION]: 'rec-shop-r5' },
-      latestReadyRevision: full('rec-shop-r7'),
-      trafficStatuses: [
-        { type: LATEST, revision: '', percent: 100, tag: '', uri: '' },
-        status('rec-shop-r5', 0, 'run-5'),
-      ],
-    });
-    assert.deepEqual(traffic, {
-      service: 'rec-shop',
-      serviceUrl: 'https://rec-shop-abc123-uc.a.run.app',
-      liveRevision: 'rec-shop-r7',
-      previousRevision: 'rec-shop-r5',
-      targets: [
-        { revision: 'rec-shop-r7', percent: 100 },
-        {
-          revision: 'rec-shop-r5',
-          percent: 0,
-          tag: 'run-5',
-          url: 'https://run-5---rec-shop-abc123-uc.a.run.app',
-        },
-      ],
-    });
-  });
-
-  it('reports no live revision while traffic is split', () => {
-    const traffic = readServiceTraffic({
-      name: SERVICE,
-      uri: 'u',
-      trafficStatuses: [status('a', 50), status('b', 50)],
-    });
-    assert.equal(traffic.liveRevision, undefined);
-    assert.equal(traffic.previousRevision, undefined);
-  });
-
-  it('shortens full revision names and leaves short ones alone', () => {
-    assert.equal(shortRevisionName(full('rec-shop-r7')), 'rec-shop-r7');
-    assert.equal(shortRevisionName('rec-shop-r7'), 'rec-shop-r7');
-    assert.equal(shortRevisionName(undefined), '');
-  });
-});
-
 describe('revision outcome after reconciliation', () => {
   const base: ReconciledService = {
     latestReadyRevision: full('r6'),
@@ -440,6 +175,24 @@ describe('revision outcome after reconciliation', () => {
     assert.deepEqual(revisionOutcome(base, 'r7'), {
       state: 'failed',
       reason: 'it did not become ready and Cloud Run gave no reason (latest ready revision: r6)',
+    });
+  });
+
+  it('has failed when it was the first revision of the service (nothing ready, nothing observed)', () => {
+    const first = {
+      latestReadyRevision: '',
+      latestCreatedRevision: full('r1'),
+      trafficStatuses: [],
+      traffic: [{ type: REVISION, revision: 'r1', percent: 100, tag: 'run-1' }],
+      terminalCondition: {
+        type: 'Ready',
+        state: 'CONDITION_FAILED' as const,
+        message: "Revision 'r1' is not ready and cannot serve traffic. Container import failed.",
+      },
+    };
+    assert.deepEqual(revisionOutcome(first, 'r1'), {
+      state: 'failed',
+      reason: "Revision 'r1' is not ready and cannot serve traffic. Container import failed.",
     });
   });
 

@@ -1,0 +1,300 @@
+/**
+ * Traffic of a Cloud Run service: what it really serves, and the traffic
+ * lists deploy, promote and discard send. No I/O; the SDK is imported for
+ * types only.
+ *
+ * Two views of traffic exist on a Service (service.proto, field comments of
+ * `traffic`, `traffic_statuses` and `reconciling`):
+ * - `traffic` is what was last asked for (desired). It keeps whatever the last
+ *   update sent, also when that update could never be served: after a failed
+ *   reconciliation a revision that did not start still holds its share there.
+ * - `trafficStatuses` and `latestReadyRevision` are what Cloud Run observes:
+ *   "if reconciliation failed, `traffic_statuses`, `observed_generation`, and
+ *   `latest_ready_revision` will have the state of the last serving revision,
+ *   or empty for newly created Services".
+ * Who serves is therefore read from the observed fields only. The desired
+ * list still says what the last writer wanted (a tag a discard removed stays
+ * removed, a deploy that already happened is found there).
+ */
+import type { protos } from '@google-cloud/run';
+import type { RevisionSpec, ServiceTraffic } from '../../ports/serving-platform.port.js';
+
+type ServiceMessage = protos.google.cloud.run.v2.IService;
+
+/**
+ * Service annotation naming the revision that was live before the last
+ * promote or rollback; rollback without an explicit target goes back to it.
+ */
+export const PREVIOUS_REVISION_ANNOTATION = 'recdeploy.dev/previous-revision';
+
+/** Tagged 0% targets of earlier revisions a deploy keeps (their tag URLs stay reachable). */
+export const KEPT_TAGGED_REVISIONS = 3;
+
+const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+/** A traffic target as recdeploy sends it: always a named revision, never "latest". */
+export interface PlannedTarget {
+  readonly type: typeof REVISION;
+  readonly revision: string;
+  readonly percent: number;
+  readonly tag?: string;
+}
+
+/** A target Cloud Run reports as routed, with its tag URL when it has one. */
+interface ObservedTarget extends PlannedTarget {
+  readonly url?: string;
+}
+
+/** The fields of a Service that traffic planning and reading use. */
+export type ServiceSnapshot = Pick<
+  ServiceMessage,
+  | 'name'
+  | 'uri'
+  | 'annotations'
+  | 'traffic'
+  | 'trafficStatuses'
+  | 'latestReadyRevision'
+  | 'latestCreatedRevision'
+>;
+
+type TargetLike = NonNullable<ServiceMessage['traffic']>[number];
+
+/** `projects/…/revisions/r` → `r`; short names pass unchanged. */
+export function shortRevisionName(name: string | null | undefined): string {
+  return (name ?? '').split('/').pop() ?? '';
+}
+
+/** Enum fields come back from reads as names, in decoded operation results as numbers. */
+export function enumIs(value: unknown, name: string, number: number): boolean {
+  return value === name || value === number;
+}
+
+/** A target with its revision resolved (a "latest" target names the latest ready revision). */
+function resolved(target: TargetLike, latestReady: string): PlannedTarget | undefined {
+  const revision = enumIs(target.type, LATEST, 1)
+    ? target.revision || latestReady
+    : target.revision;
+  if (!revision) return undefined;
+  return {
+    type: REVISION,
+    revision: shortRevisionName(revision),
+    percent: target.percent ?? 0,
+    ...(target.tag ? { tag: target.tag } : {}),
+  };
+}
+
+/**
+ * The desired traffic with every target resolved to a named revision. An
+ * empty list means 100% to the latest ready revision (service.proto,
+ * `traffic`: "If traffic is empty or not provided, defaults to 100% traffic
+ * to the latest `Ready` Revision").
+ */
+function desiredTargets(service: ServiceSnapshot): PlannedTarget[] {
+  const latestReady = shortRevisionName(service.latestReadyRevision);
+  const traffic: readonly TargetLike[] = service.traffic?.length
+    ? service.traffic
+    : [{ type: LATEST, percent: 100 }];
+  return traffic.flatMap((t) => resolved(t, latestReady) ?? []);
+}
+
+/**
+ * What Cloud Run routes: `trafficStatuses` with "latest" statuses resolved
+ * through `latestReadyRevision`. A service with no ready revision routes
+ * nothing (Cloud Run leaves both empty for a service whose first revision
+ * failed).
+ */
+function observedTargets(service: ServiceSnapshot): ObservedTarget[] {
+  const latestReady = shortRevisionName(service.latestReadyRevision);
+  if (!latestReady) return [];
+  return (service.trafficStatuses ?? []).flatMap((status) => {
+    const target = resolved(status, latestReady);
+    if (target === undefined) return [];
+    return [{ ...target, ...(status.uri ? { url: status.uri } : {}) }];
+  });
+}
+
+/** The observed targets that carry traffic, as recdeploy would send them. */
+function servingTargets(service: ServiceSnapshot): PlannedTarget[] {
+  return observedTargets(service)
+    .filter((t) => t.percent > 0)
+    .map(planned);
+}
+
+const keyOf = (t: PlannedTarget) => `${t.revision}\u0000${t.tag ?? ''}`;
+
+/**
+ * Traffic for deploying `spec.revision`: every revision that really serves
+ * (observed, with a share) keeps exactly its share (a "latest" status is
+ * pinned to the concrete latest ready revision, so the new revision does not
+ * take over traffic when it becomes ready), the newest
+ * {@link KEPT_TAGGED_REVISIONS} other tagged 0% targets that are both routed
+ * and still wanted stay, and the new revision joins at 0% with its tag.
+ *
+ * Targets Cloud Run does not route are left out: a revision that failed to
+ * start keeps its place in the desired `traffic`, and sending it again would
+ * keep every later update from reconciling.
+ *
+ * A brand-new service (`current` undefined), or one where nothing serves (no
+ * ready revision: its only revisions failed), gives the new revision 100%:
+ * Cloud Run requires traffic to total 100, and a 0% share behind a failed
+ * revision's 100% could never reconcile. Nothing served before, so no caller
+ * loses an answer; the run does not announce the revision (or go live) until
+ * it passed verification through its tag URL. A service recdeploy creates is
+ * private unless the run asked for a public one.
+ */
+export function trafficForNewRevision(
+  current: ServiceSnapshot | undefined,
+  spec: Pick<RevisionSpec, 'revision' | 'tag'>,
+  keepTagged: number = KEPT_TAGGED_REVISIONS,
+): PlannedTarget[] {
+  const newTarget = { type: REVISION, revision: spec.revision, tag: spec.tag } as const;
+  if (current === undefined) return [{ ...newTarget, percent: 100 }];
+  const serving = servingTargets(current);
+  if (serving.length === 0) return [{ ...newTarget, percent: 100 }];
+  const wanted = new Set(desiredTargets(current).map(keyOf));
+  const tagged = observedTargets(current)
+    .filter(
+      (t) =>
+        t.percent === 0 &&
+        t.tag !== undefined &&
+        t.tag !== spec.tag &&
+        t.revision !== spec.revision &&
+        wanted.has(keyOf(t)),
+    )
+    .map(planned);
+  // Tags are unique in a service: a serving target that somehow holds the new tag gives it up.
+  const kept = serving.map((t) => (t.tag === spec.tag ? withoutTag(t) : t));
+  return [...kept, ...tagged.slice(-keepTagged), { ...newTarget, percent: 0 }];
+}
+
+/**
+ * Traffic for promoting `revision`: it gets 100% (keeping its tag); the
+ * revision that really served stays at 0% with its tag, so its URL still
+ * reaches it for a rollback; other tags are dropped.
+ */
+export function trafficForPromote(current: ServiceSnapshot, revision: string): PlannedTarget[] {
+  const previous = currentLiveRevision(current);
+  // Observed first (the tag Cloud Run routes); the desired list names a tag
+  // that was asked for but not routed yet.
+  const known = [...observedTargets(current), ...desiredTargets(current)];
+  const tagOf = (name: string) => known.find((t) => t.revision === name && t.tag)?.tag;
+  const promotedTag = tagOf(revision);
+  const planned: PlannedTarget[] = [
+    {
+      type: REVISION,
+      revision,
+      percent: 100,
+      ...(promotedTag !== undefined ? { tag: promotedTag } : {}),
+    },
+  ];
+  const previousTag = previous === undefined ? undefined : tagOf(previous);
+  if (previous !== undefined && previous !== revision && previousTag !== undefined) {
+    planned.push({ type: REVISION, revision: previous, percent: 0, tag: previousTag });
+  }
+  return planned;
+}
+
+/**
+ * The revision that really serves all traffic, or else the one serving the
+ * most (a split someone made by hand): the one a promote replaces.
+ */
+export function currentLiveRevision(current: ServiceSnapshot): string | undefined {
+  let best: PlannedTarget | undefined;
+  for (const target of servingTargets(current)) {
+    if (best === undefined || target.percent > best.percent) best = target;
+  }
+  return best?.revision;
+}
+
+export interface DiscardPlan {
+  /** The traffic to send. */
+  readonly traffic: PlannedTarget[];
+  /** The desired targets of the revision that leave. */
+  readonly removed: readonly PlannedTarget[];
+  /** The share of traffic the revision really serves (a discard must refuse when > 0). */
+  readonly servingPercent: number;
+}
+
+/**
+ * Traffic without `revision`'s targets; undefined when the desired traffic
+ * has none (nothing to do). When the desired traffic gave it a share it never
+ * served (it failed to start), what really serves takes that share back as it
+ * is; with nothing serving the list is empty, which Cloud Run reads as 100%
+ * to the latest ready revision.
+ */
+export function trafficWithout(
+  current: ServiceSnapshot,
+  revision: string,
+): DiscardPlan | undefined {
+  const desired = desiredTargets(current);
+  const removed = desired.filter((t) => t.revision === revision);
+  if (removed.length === 0) return undefined;
+  const servingPercent = observedTargets(current)
+    .filter((t) => t.revision === revision)
+    .reduce((sum, t) => sum + t.percent, 0);
+  const rest = desired.filter((t) => t.revision !== revision);
+  if (removed.every((t) => t.percent === 0)) return { traffic: rest, removed, servingPercent };
+  const serving = servingTargets(current);
+  if (serving.length === 0) return { traffic: [], removed, servingPercent };
+  const taken = new Set(serving.flatMap((t) => (t.tag === undefined ? [] : [t.tag])));
+  const zero = rest.filter((t) => t.percent === 0 && t.tag !== undefined && !taken.has(t.tag));
+  return { traffic: [...serving, ...zero], removed, servingPercent };
+}
+
+/**
+ * True when `revision` holds 100% both as asked and as served (a promote
+ * already happened). Either alone is not enough: asked but not served is a
+ * promote whose reconciliation failed; served but not asked is a later
+ * traffic change that failed, which promoting again must undo.
+ */
+export function holdsAllTraffic(current: ServiceSnapshot, revision: string): boolean {
+  const all = (targets: readonly PlannedTarget[]) =>
+    targets.some((t) => t.revision === revision && t.percent === 100);
+  return all(desiredTargets(current)) && all(servingTargets(current));
+}
+
+/**
+ * True when the desired traffic already names `revision` under `tag`: a
+ * deploy that already happened, whatever became of it (its outcome is read
+ * from the observed state afterwards).
+ */
+export function hasTaggedTarget(current: ServiceSnapshot, revision: string, tag: string): boolean {
+  return desiredTargets(current).some((t) => t.revision === revision && t.tag === tag);
+}
+
+/**
+ * The service's traffic as Cloud Run reports it (`trafficStatuses`, which
+ * carry the tag URLs), never the desired `traffic`. Revision names are short
+ * names.
+ */
+export function readServiceTraffic(service: ServiceSnapshot): ServiceTraffic {
+  const targets = observedTargets(service).map(({ revision, percent, tag, url }) => ({
+    revision,
+    percent,
+    ...(tag !== undefined && { tag }),
+    ...(url !== undefined && { url }),
+  }));
+  const live = targets.find((t) => t.percent === 100)?.revision;
+  const previous = service.annotations?.[PREVIOUS_REVISION_ANNOTATION];
+  return {
+    service: shortRevisionName(service.name),
+    serviceUrl: service.uri ?? '',
+    ...(live !== undefined && { liveRevision: live }),
+    ...(previous ? { previousRevision: previous } : {}),
+    targets,
+  };
+}
+
+function planned(target: PlannedTarget): PlannedTarget {
+  return {
+    type: target.type,
+    revision: target.revision,
+    percent: target.percent,
+    ...(target.tag !== undefined && { tag: target.tag }),
+  };
+}
+
+function withoutTag(target: PlannedTarget): PlannedTarget {
+  return { type: target.type, revision: target.revision, percent: target.percent };
+}

@@ -1,0 +1,301 @@
+/**
+ * The Services half of the Cloud Run fake: stored services, their revisions,
+ * and how a create or update reconciles. Each rule names its source; "proto"
+ * means node_modules/@google-cloud/run/build/protos/google/cloud/run/v2/
+ * service.proto (field comments), "gcp-facts" /work/shared/reference/gcp-facts.md.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { serviceError } from './grpc-fake-server.js';
+import {
+  canonicalJson,
+  notFound,
+  type ConditionWire,
+  type CreateServiceRequestWire,
+  type OperationOutcome,
+  type Pack,
+  type ServiceWire,
+  type TrafficTargetWire,
+  type UpdateServiceRequestWire,
+} from './cloud-run-fake-wire.js';
+
+const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+/** The URL hash Cloud Run puts in every generated URL of a service (fixed here). */
+export const FAKE_URL_SUFFIX = 'abc123-uc.a.run.app';
+
+/** A write the fake accepted: the service it changed and how its reconciliation ends. */
+export interface AcceptedWrite {
+  readonly service: string;
+  readonly finish: () => OperationOutcome;
+}
+
+export class FakeServices {
+  private readonly services = new Map<string, ServiceWire>();
+  /** Every revision ever created (short name) → its template, canonical. */
+  private readonly revisions = new Map<string, string>();
+  /** Revisions (short names) that never become ready → why. */
+  private readonly failing = new Map<string, string>();
+
+  constructor(
+    private readonly parent: string,
+    private readonly next: () => number,
+    private readonly pack: Pack,
+  ) {}
+
+  serviceName(id: string): string {
+    return `${this.parent}/services/${id}`;
+  }
+
+  get(name: string): ServiceWire {
+    const service = this.services.get(name);
+    if (!service) throw notFound(name);
+    return service;
+  }
+
+  /** The stored service (a copy), or undefined. */
+  copy(id: string): ServiceWire | undefined {
+    const service = this.services.get(this.serviceName(id));
+    return service && structuredClone(service);
+  }
+
+  /** Makes revision `revision` (short name) fail to start, Cloud Run giving `reason`. */
+  failRevision(revision: string, reason: string): void {
+    this.failing.set(revision, reason);
+  }
+
+  /** Another writer changed the service: its generation and etag move on. */
+  touch(id: string, annotations: Record<string, string>): void {
+    const service = this.get(this.serviceName(id));
+    service.annotations = { ...service.annotations, ...annotations };
+    service.generation = String(Number(service.generation) + 1);
+    service.observedGeneration = service.generation;
+    service.etag = this.etag();
+  }
+
+  create(request: CreateServiceRequestWire): AcceptedWrite {
+    const parent = request.parent ?? '';
+    const id = request.serviceId ?? '';
+    if (parent !== this.parent) {
+      throw serviceError(grpc.status.INVALID_ARGUMENT, `bad parent ${parent}`);
+    }
+    // proto, CreateServiceRequest.service_id: "must begin with letter, and
+    // cannot end with hyphen; must contain fewer than 50 characters".
+    if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(id) || id.length >= 50) {
+      throw serviceError(grpc.status.INVALID_ARGUMENT, `invalid service_id ${id}`);
+    }
+    const name = this.serviceName(id);
+    if (this.services.has(name)) {
+      throw serviceError(grpc.status.ALREADY_EXISTS, `Resource '${id}' already exists.`);
+    }
+    // proto, `reconciling`: until a reconciliation succeeds, traffic_statuses,
+    // observed_generation and latest_ready_revision are "empty for newly
+    // created Services" (latestReadyRevision is simply absent here).
+    const service: ServiceWire = {
+      ...structuredClone(request.service ?? {}),
+      name,
+      uid: `uid-${this.next()}`,
+      generation: '0',
+      observedGeneration: '0',
+      trafficStatuses: [],
+      uri: '',
+    };
+    this.apply(service, request.service ?? {}, id);
+    this.services.set(name, service);
+    return this.reconcileLater(service, id);
+  }
+
+  update(request: UpdateServiceRequestWire): AcceptedWrite {
+    const desired = request.service ?? {};
+    const service = this.get(desired.name ?? '');
+    // proto, `etag`: "May be used to detect modification conflict during
+    // updates". The code on a mismatch is undocumented (gcp-facts §D); ABORTED
+    // is the fake's choice.
+    if (desired.etag && desired.etag !== service.etag) {
+      throw serviceError(
+        grpc.status.ABORTED,
+        `etag mismatch: the resource was modified (given ${desired.etag}, current ${service.etag})`,
+      );
+    }
+    const id = shortName(service.name ?? '');
+    this.apply(service, desired, id);
+    return this.reconcileLater(service, id);
+  }
+
+  /** Validates and stores the writable fields; creates the template's revision if it is new. */
+  private apply(service: ServiceWire, desired: ServiceWire, id: string): void {
+    const template = desired.template;
+    // proto, Service.template is REQUIRED; RevisionTemplate.containers holds
+    // "the single container that defines the unit of execution".
+    if (!template?.containers?.length) {
+      throw serviceError(
+        grpc.status.INVALID_ARGUMENT,
+        'template.containers: at least one required',
+      );
+    }
+    // Named revisions are immutable: the same name with another template is
+    // refused with 409 "Revision named '…' with different configuration
+    // already exists" (gcp-facts §D: googleapis/google-cloud-python #14259,
+    // pipe-cd PR #2480); the same template again creates nothing.
+    const canonical = canonicalJson({ ...template, revision: undefined });
+    const revision = template.revision || `${id}-${String(this.next()).padStart(5, '0')}-gen`;
+    const existing = this.revisions.get(revision);
+    if (existing !== undefined && existing !== canonical) {
+      throw serviceError(
+        grpc.status.ALREADY_EXISTS,
+        `Revision named '${revision}' with different configuration already exists.`,
+      );
+    }
+    const traffic = desired.traffic ?? [];
+    this.validateTraffic(traffic, revision);
+    this.revisions.set(revision, canonical);
+    // `traffic` is the caller's desired state: stored exactly as sent, and
+    // never rewritten by reconciliation, whether it succeeds or fails
+    // (proto, `traffic` is OPTIONAL input; `traffic_statuses` is the output).
+    service.template = structuredClone(template);
+    service.traffic = structuredClone(traffic);
+    service.labels = { ...desired.labels };
+    service.annotations = { ...desired.annotations };
+    service.ingress = desired.ingress;
+    service.invokerIamDisabled = desired.invokerIamDisabled;
+    // proto, `generation`: "monotonically increases every time the user
+    // modifies the desired state"; latest_created_revision is the revision
+    // the template names, at once; reconciliation starts (`reconciling`).
+    // Revision fields are resource references (run.googleapis.com/Revision),
+    // so full names.
+    service.latestCreatedRevision = `${this.serviceName(id)}/revisions/${revision}`;
+    service.generation = String(Number(service.generation ?? '0') + 1);
+    service.reconciling = true;
+    service.etag = this.etag();
+  }
+
+  /**
+   * Refused at once, as Knative's route validation refuses them
+   * (knative/serving pkg/apis/serving/v1/route_validation.go,
+   * validateTrafficList: "Traffic targets sum to %d, want 100", "Multiple
+   * definitions for %q"); that Cloud Run v2 applies the same checks is
+   * inference. Named revisions must exist; the fake also insists on short
+   * names, as the samples send (gcp-facts §D).
+   */
+  private validateTraffic(traffic: readonly TrafficTargetWire[], templateRevision: string): void {
+    if (traffic.length === 0) return;
+    const total = traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+    if (total !== 100) {
+      throw serviceError(grpc.status.INVALID_ARGUMENT, `Traffic targets sum to ${total}, want 100`);
+    }
+    const tags = traffic.map((t) => t.tag).filter((t): t is string => !!t);
+    const repeated = tags.find((tag, i) => tags.indexOf(tag) !== i);
+    if (repeated !== undefined) {
+      throw serviceError(grpc.status.INVALID_ARGUMENT, `Multiple definitions for "${repeated}"`);
+    }
+    for (const target of traffic) {
+      if (target.type !== REVISION) continue;
+      const revision = target.revision ?? '';
+      if (revision.includes('/')) {
+        throw serviceError(
+          grpc.status.INVALID_ARGUMENT,
+          `traffic revision must be a short name: ${revision}`,
+        );
+      }
+      if (revision !== templateRevision && !this.revisions.has(revision)) {
+        throw serviceError(grpc.status.INVALID_ARGUMENT, `Revision '${revision}' does not exist.`);
+      }
+    }
+  }
+
+  /** Reconciliation ends when the operation is next observed; a newer write supersedes it. */
+  private reconcileLater(service: ServiceWire, id: string): AcceptedWrite {
+    const generation = service.generation;
+    return {
+      service: service.name ?? '',
+      finish: () => {
+        if (service.generation !== generation) return { response: this.pack('Service', service) };
+        return this.reconcile(service, id);
+      },
+    };
+  }
+
+  private reconcile(service: ServiceWire, id: string): OperationOutcome {
+    service.reconciling = false;
+    const failure = this.failure(service);
+    if (failure !== undefined) {
+      // proto, `reconciling`: "If reconciliation failed, `traffic_statuses`,
+      // `observed_generation`, and `latest_ready_revision` will have the state
+      // of the last serving revision, or empty for newly created Services.
+      // Additional information on the failure can be found in
+      // `terminal_condition` and `conditions`." So they are left as they are;
+      // `traffic` keeps the failed revision (see apply).
+      // Condition types are Knative's (condition.proto `type` points to
+      // knative/serving docs/spec/errors.md; knative/serving
+      // pkg/apis/serving/v1/service_types.go: Ready, ConfigurationsReady,
+      // RoutesReady).
+      const failed = { state: 'CONDITION_FAILED', severity: 'ERROR', message: failure.message };
+      service.terminalCondition = { type: 'Ready', ...failed };
+      service.conditions = [{ type: failure.condition, ...failed }];
+      // The operation fails too: Terraform's v2 provider shows a failed
+      // create as "Error waiting for Creating Service: Error code 9, message:
+      // Revision '…' is not ready and cannot serve traffic. The user-provided
+      // container failed to start …" (transparency-dev/tesseract#413; code 13
+      // is also seen, GoogleCloudPlatform/cymbal-superstore#6).
+      return { error: { code: grpc.status.FAILED_PRECONDITION, message: failure.message } };
+    }
+    // proto, `reconciling`: "If reconciliation succeeded, the following
+    // fields will match: `traffic` and `traffic_statuses`,
+    // `observed_generation` and `generation`, `latest_ready_revision` and
+    // `latest_created_revision`." Empty traffic is 100% to the latest ready
+    // revision (proto, `traffic`). Tagged targets get
+    // https://TAG---SERVICE-HASH-REGION.a.run.app (gcp-facts §D, URL forms).
+    const traffic = service.traffic ?? [];
+    const effective: TrafficTargetWire[] = traffic.length
+      ? traffic
+      : [{ type: LATEST, percent: 100 }];
+    service.latestReadyRevision = service.latestCreatedRevision;
+    service.observedGeneration = service.generation;
+    service.trafficStatuses = effective.map((t) => ({
+      type: t.type,
+      revision: t.type === LATEST ? '' : t.revision,
+      percent: t.percent ?? 0,
+      tag: t.tag ?? '',
+      uri: t.tag ? `https://${t.tag}---${id}-${FAKE_URL_SUFFIX}` : '',
+    }));
+    service.uri = `https://${id}-${FAKE_URL_SUFFIX}`;
+    service.terminalCondition = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
+    service.conditions = [];
+    return { response: this.pack('Service', service) };
+  }
+
+  /**
+   * Why reconciliation fails, if it does: the latest created revision did not
+   * start, or the traffic still names a revision that never became ready (a
+   * failed revision stays failed: revisions are immutable). Cloud Run words
+   * both as "Revision '…' is not ready and cannot serve traffic. <reason>"
+   * (terraform-google-modules/terraform-docs-samples#254, the Ready
+   * condition's message; transparency-dev/tesseract#413, the operation's).
+   */
+  private failure(
+    service: ServiceWire,
+  ): { readonly condition: ConditionWire['type']; readonly message: string } | undefined {
+    const created = shortName(service.latestCreatedRevision ?? '');
+    const notReady = (revision: string, reason: string) =>
+      `Revision '${revision}' is not ready and cannot serve traffic. ${reason}`;
+    const reason = this.failing.get(created);
+    if (reason !== undefined) {
+      return { condition: 'ConfigurationsReady', message: notReady(created, reason) };
+    }
+    for (const target of service.traffic ?? []) {
+      const stuck = target.type === REVISION ? this.failing.get(target.revision ?? '') : undefined;
+      if (stuck !== undefined) {
+        return { condition: 'RoutesReady', message: notReady(target.revision ?? '', stuck) };
+      }
+    }
+    return undefined;
+  }
+
+  private etag(): string {
+    return `"etag-${this.next()}"`;
+  }
+}
+
+function shortName(name: string): string {
+  return name.split('/').pop() ?? name;
+}
