@@ -5,8 +5,22 @@
  * store's own clock as a dashboard would.
  */
 import assert from 'node:assert/strict';
-import type { RunChange, RunDocument, RunStore } from '@recdeploy/shared';
-import { T0, at, sampleIdentity } from '../fixtures/runs.js';
+import type {
+  RunChange,
+  RunDocument,
+  RunIdentity,
+  RunPatch,
+  RunStore,
+  StepName,
+} from '@recdeploy/shared';
+import {
+  T0,
+  at,
+  deployedTo,
+  observedTraffic,
+  registeredAs,
+  sampleIdentity,
+} from '../fixtures/runs.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest {
@@ -30,6 +44,7 @@ export interface ContractOptions {
 }
 
 const RUN = 'recs-home-train-001';
+const STEPS = ['register', 'deploy', 'verify'] as const;
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -517,6 +532,684 @@ export function runStoreContract(
           now: at(1),
         });
         assert.equal(other.acquired, true);
+      });
+    });
+
+    /**
+     * Creates a run of `identity` at T0 + startMs and claims and completes
+     * `steps` in order, 10 ms apart, with the register and deploy patches a
+     * real chain reports (a registry version, a revision of `service`).
+     */
+    async function walkRun(
+      identity: RunIdentity,
+      steps: readonly StepName[],
+      options: {
+        readonly startMs?: number;
+        readonly revision?: string;
+        readonly service?: string;
+      } = {},
+    ): Promise<RunDocument> {
+      let t = options.startMs ?? 0;
+      let run = (await store.createRun(identity, { now: at(t) })).run;
+      const patches: Partial<Record<StepName, RunPatch>> = {
+        register: registeredAs(identity.runNumber),
+        deploy: deployedTo(
+          options.service ?? 'recs-home',
+          options.revision ?? `recs-home-${identity.trainingRunId}`,
+        ),
+      };
+      for (const step of steps) {
+        const claim = await store.claimStep({
+          runId: run.runId,
+          step,
+          owner: 'w',
+          leaseMs: 60_000,
+          now: at((t += 10)),
+        });
+        assert.equal(claim.kind, 'claimed', `${run.runId} ${step}`);
+        const patch = patches[step];
+        run = (
+          await store.completeStep({
+            runId: run.runId,
+            step,
+            owner: 'w',
+            now: at((t += 10)),
+            ...(patch === undefined ? {} : { patch }),
+          })
+        ).run;
+      }
+      return run;
+    }
+
+    describe('renewStepLease (heartbeat)', () => {
+      beforeEach(async () => {
+        await store.createRun(sampleIdentity(), { now: T0 });
+        await store.claimStep({
+          runId: RUN,
+          step: 'register',
+          owner: 'a',
+          leaseMs: 1_000,
+          now: at(0),
+        });
+      });
+
+      it('extends the lease, so another delivery finds the step busy past the first expiry', async () => {
+        const before = await store.getRun(RUN);
+        const renewed = await store.renewStepLease({
+          runId: RUN,
+          step: 'register',
+          owner: 'a',
+          leaseMs: 1_000,
+          now: at(800),
+        });
+        assert.deepEqual(renewed, { expiresAt: at(1_800).toISOString() });
+        const stored = await store.getRun(RUN);
+        assert.deepEqual(stored?.steps.register.lease, {
+          owner: 'a',
+          expiresAt: at(1_800).toISOString(),
+        });
+        assert.deepEqual(stored?.history, before?.history, 'a heartbeat adds no history');
+        const other = await store.claimStep({
+          runId: RUN,
+          step: 'register',
+          owner: 'b',
+          leaseMs: 1_000,
+          now: at(1_500),
+        });
+        assert.equal(other.kind === 'busy' && other.leaseExpiresAt, at(1_800).toISOString());
+      });
+
+      it('after a takeover past expiry, the old owner renews with RUN.LEASE_LOST', async () => {
+        const takeover = await store.claimStep({
+          runId: RUN,
+          step: 'register',
+          owner: 'b',
+          leaseMs: 1_000,
+          now: at(1_000),
+        });
+        assert.equal(takeover.kind === 'claimed' && takeover.attempt, 2);
+        await assert.rejects(
+          store.renewStepLease({
+            runId: RUN,
+            step: 'register',
+            owner: 'a',
+            leaseMs: 1_000,
+            now: at(1_001),
+          }),
+          { code: 'RUN.LEASE_LOST', retryable: true },
+        );
+        const stored = await store.getRun(RUN);
+        assert.deepEqual(stored?.steps.register.lease, {
+          owner: 'b',
+          expiresAt: at(2_000).toISOString(),
+        });
+        assert.deepEqual(
+          await store.renewStepLease({
+            runId: RUN,
+            step: 'register',
+            owner: 'b',
+            leaseMs: 1_000,
+            now: at(1_500),
+          }),
+          { expiresAt: at(2_500).toISOString() },
+        );
+      });
+
+      it('refuses an owner that never held the step, and an unknown run', async () => {
+        await rejectsWith(
+          store.renewStepLease({
+            runId: RUN,
+            step: 'register',
+            owner: 'x',
+            leaseMs: 1,
+            now: at(1),
+          }),
+          'RUN.LEASE_LOST',
+        );
+        await rejectsWith(
+          store.renewStepLease({ runId: RUN, step: 'deploy', owner: 'a', leaseMs: 1, now: at(1) }),
+          'RUN.LEASE_LOST',
+        );
+        await rejectsWith(
+          store.renewStepLease({ runId: 'nope', step: 'register', owner: 'a', leaseMs: 1 }),
+          'RUN.NOT_FOUND',
+        );
+      });
+    });
+
+    describe('claimHandOff', () => {
+      const WINDOW = 10_000;
+      const handOff = (step: StepName, ms: number, reason = 'duplicate delivery') =>
+        store.claimHandOff({ runId: RUN, step, windowMs: WINDOW, reason, now: at(ms) });
+
+      it('claims, answers recent within the window, and claims again after it', async () => {
+        await store.createRun(sampleIdentity(), { now: T0 });
+        const first = await handOff('register', 100, 'reconciler');
+        assert.equal(first.kind, 'claimed');
+        const stored = await store.getRun(RUN);
+        assert.deepEqual(first.run, stored);
+        assert.equal(stored?.steps.register.handOffAt, at(100).toISOString());
+        assert.deepEqual(
+          [stored?.history.at(-1)?.to, stored?.history.at(-1)?.reason],
+          ['received', 'reconciler'],
+        );
+
+        const recent = await handOff('register', 100 + WINDOW - 1);
+        assert.deepEqual(
+          { kind: recent.kind, retryAfter: recent.kind === 'recent' && recent.retryAfter },
+          { kind: 'recent', retryAfter: at(100 + WINDOW).toISOString() },
+        );
+        assert.deepEqual(await store.getRun(RUN), stored, 'recent writes nothing');
+
+        const again = await handOff('register', 100 + WINDOW);
+        assert.equal(again.kind, 'claimed');
+        assert.equal(
+          (await store.getRun(RUN))?.steps.register.handOffAt,
+          at(100 + WINDOW).toISOString(),
+        );
+      });
+
+      it('answers running while a lease is unexpired, and claims once it lapsed', async () => {
+        await store.createRun(sampleIdentity(), { now: T0 });
+        await store.claimStep({
+          runId: RUN,
+          step: 'register',
+          owner: 'a',
+          leaseMs: 60_000,
+          now: at(1_000),
+        });
+        const running = await handOff('register', 30_000);
+        assert.equal(running.kind === 'running' && running.retryAfter, at(61_000).toISOString());
+        const lapsed = await handOff('register', 61_000);
+        assert.equal(lapsed.kind, 'claimed');
+      });
+
+      it('completeStep stamps the next hand-off: an immediate claim is recent, one window later claimed', async () => {
+        await runThrough(['register']); // register completed at T0 + 20 ms
+        const stored = await store.getRun(RUN);
+        assert.equal(stored?.steps.deploy.handOffAt, at(20).toISOString());
+        const recent = await handOff('deploy', 21);
+        assert.equal(recent.kind === 'recent' && recent.retryAfter, at(20 + WINDOW).toISOString());
+        assert.equal((await handOff('deploy', 20 + WINDOW)).kind, 'claimed');
+      });
+
+      it('answers not_waiting for a finished step, a step not reached, an ended run', async () => {
+        await runThrough(['register']);
+        assert.equal((await handOff('register', 1_000_000)).kind, 'not_waiting');
+        assert.equal((await handOff('verify', 1_000_000)).kind, 'not_waiting');
+        await store.transition({ runId: RUN, to: 'skipped', reason: 'superseded', now: at(100) });
+        assert.equal((await handOff('deploy', 1_000_000)).kind, 'not_waiting');
+        await rejectsWith(
+          store.claimHandOff({ runId: 'nope', step: 'register', windowMs: 1, reason: 'r' }),
+          'RUN.NOT_FOUND',
+        );
+      });
+
+      it('50 concurrent claims of one hand-off: exactly one is claimed', async function () {
+        this.timeout(120_000);
+        await store.createRun(sampleIdentity(), { now: T0, eventId: 'evt-create' });
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store
+              .claimHandOff({
+                runId: RUN,
+                step: 'register',
+                windowMs: 60_000,
+                reason: `delivery ${i}`,
+                now: at(1_000 + i),
+              })
+              .then(
+                (result) => result.kind,
+                (error: unknown) => `error:${String((error as { code?: unknown }).code)}`,
+              ),
+          ),
+        );
+        assert.equal(results.filter((k) => k === 'claimed').length, 1, results.join());
+        assert.ok(
+          results.every((k) => k === 'claimed' || k === 'recent'),
+          results.join(),
+        );
+        const stored = await store.getRun(RUN);
+        assert.equal(stored?.history.length, 2, 'one hand-off line');
+      });
+    });
+
+    describe('recordServing and the serving record', () => {
+      const SERVICE = 'recs-home';
+      const REV_A = 'recs-home-00001-a';
+      const REV_B = 'recs-home-00002-b';
+      const A = 'recs-home-train-a';
+      const B = 'recs-home-train-b';
+      const serve = (shares: Record<string, number>, cause: string, ms: number) =>
+        store.recordServing({
+          service: SERVICE,
+          modelEndpointId: 'recs-home',
+          observed: observedTraffic(SERVICE, shares),
+          cause,
+          now: at(ms),
+        });
+      const liveIds = async () =>
+        (await store.listRuns({ modelEndpointId: 'recs-home', status: 'live' })).map(
+          (run) => run.runId,
+        );
+
+      /** A live on REV_A and recorded as serving; B (newer) deployed on REV_B, verify claimed by 'verifier'. */
+      async function aLiveBVerifying(): Promise<void> {
+        await walkRun(sampleIdentity({ trainingRunId: 'train-a', runNumber: 1 }), STEPS, {
+          revision: REV_A,
+        });
+        await serve({ [REV_A]: 100 }, 'observed', 1_000);
+        await walkRun(
+          sampleIdentity({ trainingRunId: 'train-b', runNumber: 2 }),
+          ['register', 'deploy'],
+          { revision: REV_B, startMs: 2_000 },
+        );
+        const claim = await store.claimStep({
+          runId: B,
+          step: 'verify',
+          owner: 'verifier',
+          leaseMs: 60_000,
+          now: at(3_000),
+        });
+        assert.equal(claim.kind, 'claimed');
+      }
+
+      /** Verify of B completes with B observed at 100%, in one recordServing. */
+      const promoteB = (ms: number) =>
+        store.recordServing({
+          service: SERVICE,
+          modelEndpointId: 'recs-home',
+          observed: observedTraffic(SERVICE, { [REV_B]: 100 }),
+          cause: 'promote after verification',
+          complete: {
+            runId: B,
+            step: 'verify',
+            owner: 'verifier',
+            patch: { verification: { checks: [{ name: 'smoke', passed: true }] } },
+          },
+          now: at(ms),
+          eventId: 'evt-verify-b',
+        });
+
+      it('records a first observation; getServingRecord reads it back', async () => {
+        await walkRun(sampleIdentity({ trainingRunId: 'train-a', runNumber: 1 }), STEPS, {
+          revision: REV_A,
+        });
+        assert.equal(await store.getServingRecord(SERVICE), undefined);
+        const result = await serve({ [REV_A]: 100 }, 'start-up observation', 1_000);
+        const expected = {
+          service: SERVICE,
+          modelEndpointId: 'recs-home',
+          serviceUrl: `https://${SERVICE}.example.run.app`,
+          liveRevision: REV_A,
+          liveRunId: A,
+          traffic: [{ revision: REV_A, percent: 100, runId: A }],
+          since: at(1_000).toISOString(),
+          cause: 'start-up observation',
+          observedAt: at(1_000).toISOString(),
+        };
+        assert.deepEqual(result.record, expected);
+        assert.deepEqual(result.changedRuns, []);
+        assert.deepEqual(await store.getServingRecord(SERVICE), expected);
+      });
+
+      it("promotion with verify's completion: B live, A replaced by B, record moves on", async () => {
+        await aLiveBVerifying();
+        const result = await promoteB(4_000);
+
+        assert.deepEqual(await liveIds(), [B]);
+        const a = await store.getRun(A);
+        assert.equal(a?.status, 'replaced');
+        assert.equal(a?.replacedBy, B);
+        assert.deepEqual(
+          [a?.history.at(-1)?.from, a?.history.at(-1)?.to, a?.history.at(-1)?.eventId],
+          ['live', 'replaced', 'evt-verify-b'],
+        );
+        const b = await store.getRun(B);
+        assert.equal(b?.status, 'live');
+        assert.equal(b?.steps.verify.status, 'succeeded');
+        assert.deepEqual(b?.verification, { checks: [{ name: 'smoke', passed: true }] });
+
+        const record = await store.getServingRecord(SERVICE);
+        assert.equal(record?.liveRunId, B);
+        assert.equal(record?.liveRevision, REV_B);
+        assert.equal(record?.since, at(4_000).toISOString());
+        assert.deepEqual(record?.previous, {
+          revision: REV_A,
+          runId: A,
+          until: at(4_000).toISOString(),
+        });
+        assert.deepEqual(result.record, record);
+        assert.deepEqual(
+          [...result.changedRuns].sort((x, y) => (x.runId < y.runId ? -1 : 1)),
+          [a, b],
+          'the changed runs, as stored',
+        );
+      });
+
+      it('then a rollback observed: A live again, B rolled_back', async () => {
+        await aLiveBVerifying();
+        await promoteB(4_000);
+        await serve({ [REV_A]: 100 }, 'rollback by alice', 5_000);
+        assert.deepEqual(await liveIds(), [A]);
+        const a = await store.getRun(A);
+        assert.equal(a?.replacedBy, undefined);
+        assert.equal(a?.statusReason, undefined);
+        const b = await store.getRun(B);
+        assert.equal(b?.status, 'rolled_back');
+        assert.equal(b?.replacedBy, undefined);
+        const record = await store.getServingRecord(SERVICE);
+        assert.equal(record?.liveRunId, A);
+        assert.deepEqual(record?.previous, {
+          revision: REV_B,
+          runId: B,
+          until: at(5_000).toISOString(),
+        });
+      });
+
+      it('an observed revision no run deployed demotes the live run to rolled_back', async () => {
+        await aLiveBVerifying();
+        const result = await serve({ 'recs-home-00009-by-hand': 100 }, 'reconciler', 5_000);
+        assert.deepEqual(await liveIds(), []);
+        assert.equal((await store.getRun(A))?.status, 'rolled_back');
+        assert.equal((await store.getRun(B))?.status, 'verifying', 'not live: untouched');
+        assert.deepEqual(
+          result.changedRuns.map((run) => run.runId),
+          [A],
+        );
+        const record = await store.getServingRecord(SERVICE);
+        assert.equal(record?.liveRevision, 'recs-home-00009-by-hand');
+        assert.equal(record?.liveRunId, undefined);
+        assert.deepEqual(record?.traffic, [{ revision: 'recs-home-00009-by-hand', percent: 100 }]);
+      });
+
+      it('a repeat observation writes nothing: runs and record (observedAt too) unchanged', async () => {
+        await aLiveBVerifying();
+        await promoteB(4_000);
+        const before = {
+          a: await store.getRun(A),
+          b: await store.getRun(B),
+          record: await store.getServingRecord(SERVICE),
+        };
+        const result = await serve({ [REV_B]: 100 }, 'reconciler', 60_000);
+        assert.deepEqual(result.changedRuns, []);
+        assert.deepEqual(result.record, before.record);
+        assert.deepEqual(await store.getRun(A), before.a);
+        assert.deepEqual(await store.getRun(B), before.b);
+        // The record holds the last change: a repeat does not restamp observedAt.
+        assert.deepEqual(await store.getServingRecord(SERVICE), before.record);
+        assert.equal(before.record?.observedAt, at(4_000).toISOString());
+      });
+
+      it('a canary split keeps the live run and lists both shares', async () => {
+        await aLiveBVerifying();
+        const result = await store.recordServing({
+          service: SERVICE,
+          modelEndpointId: 'recs-home',
+          observed: observedTraffic(
+            SERVICE,
+            { [REV_B]: 10, [REV_A]: 90 },
+            { tags: { [REV_B]: 'candidate' } },
+          ),
+          cause: 'canary 10%',
+          now: at(5_000),
+        });
+        assert.deepEqual(result.changedRuns, []);
+        assert.deepEqual(await liveIds(), [A]);
+        const record = await store.getServingRecord(SERVICE);
+        assert.deepEqual(record?.traffic, [
+          { revision: REV_A, percent: 90, runId: A },
+          { revision: REV_B, percent: 10, runId: B, tag: 'candidate' },
+        ]);
+        assert.equal(
+          record?.since,
+          at(1_000).toISOString(),
+          'A serves since the first observation',
+        );
+      });
+
+      it("refuses verify's completion while the platform does not show it serving, writing nothing", async () => {
+        await aLiveBVerifying();
+        const before = {
+          a: await store.getRun(A),
+          b: await store.getRun(B),
+          record: await store.getServingRecord(SERVICE),
+        };
+        await assert.rejects(
+          store.recordServing({
+            service: SERVICE,
+            modelEndpointId: 'recs-home',
+            observed: observedTraffic(SERVICE, { [REV_A]: 100 }),
+            cause: 'promote',
+            complete: { runId: B, step: 'verify', owner: 'verifier' },
+            now: at(4_000),
+          }),
+          { code: 'PLATFORM.CONFLICT', retryable: true },
+        );
+        assert.deepEqual(await store.getRun(A), before.a);
+        assert.deepEqual(await store.getRun(B), before.b);
+        assert.deepEqual(await store.getServingRecord(SERVICE), before.record);
+      });
+
+      it("refuses verify's completion by an owner that lost the step, writing nothing", async () => {
+        await aLiveBVerifying();
+        const before = await store.getServingRecord(SERVICE);
+        await rejectsWith(
+          store.recordServing({
+            service: SERVICE,
+            modelEndpointId: 'recs-home',
+            observed: observedTraffic(SERVICE, { [REV_B]: 100 }),
+            cause: 'promote',
+            complete: { runId: B, step: 'verify', owner: 'someone-else' },
+            now: at(4_000),
+          }),
+          'RUN.LEASE_LOST',
+        );
+        assert.deepEqual(await liveIds(), [A]);
+        assert.equal((await store.getRun(B))?.status, 'verifying');
+        assert.deepEqual(await store.getServingRecord(SERVICE), before);
+      });
+
+      it('listServingRecords lists one record per service, by service name', async () => {
+        assert.deepEqual(await store.listServingRecords(), []);
+        await walkRun(sampleIdentity({ trainingRunId: 'train-a', runNumber: 1 }), STEPS, {
+          revision: REV_A,
+        });
+        await walkRun(
+          sampleIdentity({ modelEndpointId: 'recs-cart', trainingRunId: 'train-c' }),
+          STEPS,
+          { service: 'recs-cart', revision: 'recs-cart-00001', startMs: 100 },
+        );
+        await serve({ [REV_A]: 100 }, 'observed', 1_000);
+        await store.recordServing({
+          service: 'recs-cart',
+          modelEndpointId: 'recs-cart',
+          observed: observedTraffic('recs-cart', { 'recs-cart-00001': 100 }),
+          cause: 'observed',
+          now: at(1_000),
+        });
+        await serve({ [REV_A]: 100 }, 'observed again', 2_000);
+        const records = await store.listServingRecords();
+        assert.deepEqual(
+          records.map((r) => [r.service, r.liveRunId]),
+          [
+            ['recs-cart', 'recs-cart-train-c'],
+            ['recs-home', A],
+          ],
+        );
+        assert.deepEqual(records[1], await store.getServingRecord('recs-home'));
+        assert.deepEqual(await liveIds(), [A], 'the other endpoint is not touched');
+      });
+    });
+
+    describe('retryRun and requestDeploy', () => {
+      /** The sample run failed permanently in `step` (the steps before it succeeded). */
+      async function failedIn(step: StepName): Promise<RunDocument> {
+        const before = {
+          register: [],
+          deploy: ['register'],
+          verify: ['register', 'deploy'],
+        } as const;
+        await walkRun(sampleIdentity(), before[step]);
+        await store.claimStep({ runId: RUN, step, owner: 'a', leaseMs: 60_000, now: at(900) });
+        return (
+          await store.failStep({
+            runId: RUN,
+            step,
+            owner: 'a',
+            permanent: true,
+            error: { code: 'ARTIFACT.NOT_FOUND', message: `${step} broke` },
+            now: at(1_000),
+          })
+        ).run;
+      }
+
+      it('retries a run that failed in register, with a corrected artifact', async () => {
+        await failedIn('register');
+        const uri = 'gs://models/recs-home/1-fixed/pushed_model';
+        const reopened = await store.retryRun({
+          runId: RUN,
+          requestedBy: 'alice',
+          artifactUri: uri,
+          now: at(5_000),
+          eventId: 'cli-retry',
+        });
+        assert.equal(reopened.step, 'register');
+        const stored = await store.getRun(RUN);
+        assert.deepEqual(reopened.run, stored);
+        assert.equal(stored?.status, 'received');
+        assert.equal(stored?.statusReason, undefined);
+        assert.equal(stored?.artifactUri, uri);
+        assert.deepEqual(stored?.steps.register, {
+          status: 'pending',
+          attempts: 1,
+          startedAt: at(900).toISOString(),
+          handOffAt: at(5_000).toISOString(),
+        });
+        assert.equal(
+          (
+            await store.claimHandOff({
+              runId: RUN,
+              step: 'register',
+              windowMs: 10_000,
+              reason: 'dup',
+              now: at(5_001),
+            })
+          ).kind,
+          'recent',
+        );
+        const claim = await store.claimStep({
+          runId: RUN,
+          step: 'register',
+          owner: 'b',
+          leaseMs: 60_000,
+          now: at(5_002),
+        });
+        assert.equal(claim.kind === 'claimed' && claim.attempt, 2);
+      });
+
+      it('retries a run that failed in deploy at registered; refuses a new artifact then', async () => {
+        await failedIn('deploy');
+        await rejectsWith(
+          store.retryRun({
+            runId: RUN,
+            requestedBy: 'alice',
+            artifactUri: 'gs://x/y',
+            now: at(2_000),
+          }),
+          'RUN.NOT_RETRYABLE',
+        );
+        assert.equal((await store.getRun(RUN))?.status, 'failed', 'a refusal writes nothing');
+        const reopened = await store.retryRun({ runId: RUN, requestedBy: 'alice', now: at(3_000) });
+        assert.equal(reopened.step, 'deploy');
+        assert.equal((await store.getRun(RUN))?.status, 'registered');
+      });
+
+      it('refuses to retry a run that did not fail, and an unknown run', async () => {
+        await walkRun(sampleIdentity(), STEPS);
+        await rejectsWith(
+          store.retryRun({ runId: RUN, requestedBy: 'alice', now: at(5_000) }),
+          'RUN.NOT_RETRYABLE',
+        );
+        await rejectsWith(store.retryRun({ runId: 'nope', requestedBy: 'alice' }), 'RUN.NOT_FOUND');
+      });
+
+      it('deploys a skipped unblessed run on demand only with allowUnblessed', async () => {
+        await walkRun(sampleIdentity({ isBlessed: false }), ['register']);
+        await store.transition({ runId: RUN, to: 'skipped', reason: 'not blessed', now: at(100) });
+        const skipped = await store.getRun(RUN);
+        await rejectsWith(
+          store.requestDeploy({
+            runId: RUN,
+            requestedBy: 'bob',
+            allowUnblessed: false,
+            now: at(200),
+          }),
+          'RUN.NOT_BLESSED',
+        );
+        assert.deepEqual(await store.getRun(RUN), skipped, 'a refusal writes nothing');
+
+        const reopened = await store.requestDeploy({
+          runId: RUN,
+          requestedBy: 'bob',
+          allowUnblessed: true,
+          now: at(300),
+        });
+        assert.equal(reopened.step, 'deploy');
+        const stored = await store.getRun(RUN);
+        assert.deepEqual(reopened.run, stored);
+        assert.equal(stored?.status, 'registered');
+        assert.deepEqual(stored?.manualDeploy, {
+          requestedAt: at(300).toISOString(),
+          allowUnblessed: true,
+          fromStatus: 'skipped',
+        });
+        assert.deepEqual(stored?.steps.deploy, {
+          status: 'pending',
+          attempts: 0,
+          handOffAt: at(300).toISOString(),
+        });
+        const claim = await store.claimStep({
+          runId: RUN,
+          step: 'deploy',
+          owner: 'd',
+          leaseMs: 60_000,
+          now: at(400),
+        });
+        assert.equal(claim.kind, 'claimed');
+      });
+
+      it('refuses to deploy a run never registered, one live, one in flight', async () => {
+        await failedIn('register');
+        await rejectsWith(
+          store.requestDeploy({ runId: RUN, requestedBy: 'bob', allowUnblessed: false }),
+          'RUN.NOT_DEPLOYABLE',
+        );
+        const live = sampleIdentity({ trainingRunId: 'live' });
+        await walkRun(live, STEPS, { startMs: 2_000 });
+        await rejectsWith(
+          store.requestDeploy({
+            runId: 'recs-home-live',
+            requestedBy: 'bob',
+            allowUnblessed: false,
+          }),
+          'RUN.NOT_DEPLOYABLE',
+        );
+        await walkRun(sampleIdentity({ trainingRunId: 'mid' }), ['register', 'deploy'], {
+          startMs: 3_000,
+        });
+        await rejectsWith(
+          store.requestDeploy({
+            runId: 'recs-home-mid',
+            requestedBy: 'bob',
+            allowUnblessed: false,
+          }),
+          'RUN.NOT_DEPLOYABLE',
+        );
+        await rejectsWith(
+          store.requestDeploy({ runId: 'nope', requestedBy: 'bob', allowUnblessed: false }),
+          'RUN.NOT_FOUND',
+        );
       });
     });
 

@@ -26,6 +26,7 @@ describe('FirestoreRunStore contract (needs FIRESTORE_EMULATOR_HOST; skipped wit
       collection,
       leaseCollection: `${prefix}-${n}-leases`,
       rejectedCollection: `${prefix}-${n}-rejected`,
+      servingCollection: `${prefix}-${n}-serving`,
     });
     return { store, collection };
   };

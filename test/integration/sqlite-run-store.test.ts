@@ -61,10 +61,28 @@ describe('SqliteRunStore', () => {
       const file = newFile();
       await new SqliteRunStore({ file }).close();
       const raw = new Database(file);
-      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+      assert.equal(raw.pragma('user_version', { simple: true }), 2);
       raw.pragma('user_version = 99');
       raw.close();
       assert.throws(() => new SqliteRunStore({ file }), /newer than this program/);
+    });
+
+    it('upgrades a version-1 file (no serving records yet) in place, keeping its runs', async () => {
+      const file = newFile();
+      const first = new SqliteRunStore({ file });
+      await first.createRun(sampleIdentity(), { now: T0 });
+      await first.close();
+      const raw = new Database(file);
+      raw.exec('DROP TABLE serving_records');
+      raw.pragma('user_version = 1');
+      raw.close();
+      const upgraded = new SqliteRunStore({ file });
+      assert.equal((await upgraded.listRuns()).length, 1);
+      assert.deepEqual(await upgraded.listServingRecords(), []);
+      await upgraded.close();
+      const check = new Database(file);
+      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      check.close();
     });
 
     it('keeps only the newest rejected events', async () => {

@@ -5,12 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import {
+  RecdeployError,
+  decideClaimStep,
+  decideCompleteStep,
   decideCreateRun,
   type RunDecision,
   type RunDocument,
   type RunIdentity,
+  type RunPatch,
+  type StepName,
 } from '@recdeploy/shared';
-import { T0, sampleIdentity } from '../../fixtures/runs.js';
+import { T0, at, sampleIdentity } from '../../fixtures/runs.js';
 
 /** A value a test needs to exist. */
 export function must<T>(value: T | undefined, what = 'value'): T {
@@ -36,4 +41,68 @@ export class DocumentCell {
     if (write) this.doc = write;
     return result;
   }
+}
+
+/** What walk() needs besides the run. */
+export interface WalkOptions {
+  /** Who claims and completes each step. @defaultValue 'w' */
+  readonly owner?: string;
+  /** The first claim happens at T0 + startMs; each later write 10 ms after the last. */
+  readonly startMs?: number;
+  readonly patches?: Partial<Record<StepName, RunPatch>>;
+}
+
+/**
+ * Claims and completes `steps` in order with the real decisions (as a step
+ * handler would), so the run reaches its status the way a store's run does.
+ */
+export function walk(
+  doc: RunDocument,
+  steps: readonly StepName[],
+  options: WalkOptions = {},
+): RunDocument {
+  const owner = options.owner ?? 'w';
+  let t = options.startMs ?? 10;
+  const cell = new DocumentCell(doc);
+  for (const step of steps) {
+    const claim = cell.apply((d) =>
+      decideClaimStep(d, { runId: d.runId, step, owner, leaseMs: 60_000 }, { now: at(t) }),
+    );
+    assert.equal(claim.kind, 'claimed', `claim ${step}`);
+    t += 10;
+    const patch = options.patches?.[step];
+    cell.apply((d) =>
+      decideCompleteStep(
+        d,
+        { runId: d.runId, step, owner, ...(patch === undefined ? {} : { patch }) },
+        { now: at(t) },
+      ),
+    );
+    t += 10;
+  }
+  return cell.doc;
+}
+
+/** Claims `step` for `owner` at `now` (the step must be claimable). */
+export function claimed(
+  doc: RunDocument,
+  step: StepName,
+  owner: string,
+  now: Date,
+  leaseMs = 60_000,
+): RunDocument {
+  const decision = decideClaimStep(doc, { runId: doc.runId, step, owner, leaseMs }, { now });
+  assert.equal(decision.result.kind, 'claimed', `claim ${step}`);
+  return must(decision.write, 'claimed run');
+}
+
+/** The RecdeployError `fn` throws (fails the test when it throws nothing else). */
+export function errorOf(fn: () => unknown): RecdeployError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof RecdeployError, String(error));
+    return error;
+  }
+  assert.fail('expected an error');
 }

@@ -3,6 +3,7 @@ import {
   RUN_STATUSES,
   STEP_NAMES,
   STEP_STATUSES,
+  chainRank,
   classifyTransition,
   compareRunRecency,
   findSupersedingRun,
@@ -39,7 +40,7 @@ const EXPECTED: Record<RunStatus, { legal: RunStatus[]; noop: RunStatus[] }> = {
     noop: ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying'],
   },
   live: {
-    legal: ['rolled_back'],
+    legal: ['rolled_back', 'replaced'],
     noop: ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying', 'live'],
   },
   failed: { legal: [], noop: ['failed'] },
@@ -55,6 +56,21 @@ const EXPECTED: Record<RunStatus, { legal: RunStatus[]; noop: RunStatus[] }> = {
       'verifying',
       'live',
       'rolled_back',
+    ],
+  },
+  // Like rolled_back: terminal, ranked after live (a late "go live" already
+  // happened), and no delivery moves it to rolled_back or back to failed.
+  replaced: {
+    legal: [],
+    noop: [
+      'received',
+      'registering',
+      'registered',
+      'deploying',
+      'deployed',
+      'verifying',
+      'live',
+      'replaced',
     ],
   },
 };
@@ -74,19 +90,19 @@ describe('run state machine', () => {
       }
     }
 
-    it('covers all 100 pairs, with 19 legal moves', () => {
+    it('covers all 121 pairs, with 20 legal moves', () => {
       const kinds = RUN_STATUSES.flatMap((from) =>
         RUN_STATUSES.map((to) => classifyTransition(from, to)),
       );
-      assert.equal(kinds.length, 100);
-      assert.equal(kinds.filter((k) => k === 'legal').length, 19);
+      assert.equal(kinds.length, 121);
+      assert.equal(kinds.filter((k) => k === 'legal').length, 20);
     });
   });
 
-  it('has exactly failed, skipped and rolled_back as terminal statuses', () => {
+  it('has exactly failed, skipped, rolled_back and replaced as terminal statuses', () => {
     assert.deepEqual(
       RUN_STATUSES.filter((s) => isTerminal(s)),
-      ['failed', 'skipped', 'rolled_back'],
+      ['failed', 'skipped', 'rolled_back', 'replaced'],
     );
   });
 
@@ -103,6 +119,16 @@ describe('run state machine', () => {
     }
   });
 
+  it('ranks replaced like rolled_back: after live, so a late go-live is a no-op', () => {
+    assert.equal(chainRank('replaced'), chainRank('rolled_back'));
+    assert.ok((chainRank('replaced') ?? -1) > (chainRank('live') ?? Infinity));
+    assert.equal(chainRank('failed'), undefined);
+    assert.equal(classifyTransition('replaced', 'live'), 'noop');
+    assert.equal(classifyTransition('replaced', 'rolled_back'), 'illegal');
+    assert.equal(classifyTransition('rolled_back', 'replaced'), 'illegal');
+    assert.equal(classifyTransition('verifying', 'replaced'), 'illegal');
+  });
+
   it('finds the step a status belongs to, and none for the others', () => {
     assert.deepEqual(stepOfStatus('registering'), { step: 'register', phase: 'running' });
     assert.deepEqual(stepOfStatus('registered'), { step: 'register', phase: 'done' });
@@ -110,7 +136,7 @@ describe('run state machine', () => {
     assert.deepEqual(stepOfStatus('deployed'), { step: 'deploy', phase: 'done' });
     assert.deepEqual(stepOfStatus('verifying'), { step: 'verify', phase: 'running' });
     assert.deepEqual(stepOfStatus('live'), { step: 'verify', phase: 'done' });
-    for (const status of ['received', 'failed', 'skipped', 'rolled_back'] as const) {
+    for (const status of ['received', 'failed', 'skipped', 'rolled_back', 'replaced'] as const) {
       assert.equal(stepOfStatus(status), undefined, status);
     }
   });
@@ -132,6 +158,8 @@ describe('run state machine', () => {
     const cases: ReadonlyArray<[string, SupersessionView, boolean]> = [
       ['a newer live run supersedes', other({ runNumber: 6, status: 'live' }), true],
       ['a newer rolled-back run supersedes', other({ runNumber: 6, status: 'rolled_back' }), true],
+      ['a newer replaced run supersedes', other({ runNumber: 6, status: 'replaced' }), true],
+      ['an older replaced run does not', other({ runNumber: 4, status: 'replaced' }), false],
       ['an older live run does not', other({ runNumber: 4, status: 'live' }), false],
       ['a newer run still in flight does not', other({ runNumber: 6, status: 'verifying' }), false],
       ['a newer failed run does not', other({ runNumber: 6, status: 'failed' }), false],
@@ -173,6 +201,40 @@ describe('run state machine', () => {
       assert.ok(compareRunRecency(twin, base) > 0);
       assert.ok(compareRunRecency(base, twin) < 0);
       assert.equal(compareRunRecency(base, base), 0);
+    });
+
+    it('never supersedes a run an operator asked to deploy, whatever the others are', () => {
+      const manual: SupersessionView = {
+        ...base,
+        manualDeploy: {
+          requestedAt: '2030-01-02T00:00:00.000Z',
+          allowUnblessed: false,
+          fromStatus: 'skipped',
+        },
+      };
+      const newer = [
+        other({ runId: 'ep-r6', runNumber: 6, status: 'live' }),
+        other({ runId: 'ep-r7', runNumber: 7, status: 'replaced' }),
+        other({ runId: 'ep-r8', runNumber: 8, status: 'rolled_back' }),
+      ];
+      assert.equal(findSupersedingRun(manual, newer), undefined);
+      assert.equal(isSuperseded(manual, newer), false);
+      // The same run without the operator's request is superseded by them.
+      assert.equal(findSupersedingRun(base, newer)?.runId, 'ep-r8');
+    });
+
+    it('a manually deployed newer run still supersedes older runs once it has been live', () => {
+      const manualNewer = other({
+        runId: 'ep-r6',
+        runNumber: 6,
+        status: 'live',
+        manualDeploy: {
+          requestedAt: '2030-01-02T00:00:00.000Z',
+          allowUnblessed: true,
+          fromStatus: 'replaced',
+        },
+      });
+      assert.equal(findSupersedingRun(base, [manualNewer])?.runId, 'ep-r6');
     });
 
     it('returns the newest superseding run among several', () => {
