@@ -8,6 +8,7 @@
  *   per window, whoever asks (a duplicate delivery of the previous step, the
  *   reconciler, an operator's retry), so duplicates cannot fan out.
  */
+import { TransientError } from '../errors.js';
 import type { RunDocument, StepName } from './run-document.js';
 import {
   appendHistory,
@@ -42,6 +43,15 @@ export function decideRenewStepLease(
 ): RunDecision<{ readonly expiresAt: string }> {
   const run = requireRun(current, request.runId);
   assertHolds(run, request.step, request.owner);
+  if (isTerminal(run.status)) {
+    // The run ended under the attempt (an operator or a newer run moved it):
+    // the attempt's work can no longer count, so stop renewing.
+    throw new TransientError(
+      'RUN.LEASE_LOST',
+      `run ${run.runId} is ${run.status}: ${request.owner} no longer holds step ${request.step}`,
+      { metadata: { runId: run.runId, step: request.step, status: run.status } },
+    );
+  }
   const expiresAt = isoAfter(context.now, request.leaseMs);
   const step = run.steps[request.step];
   const write = finishDocument(

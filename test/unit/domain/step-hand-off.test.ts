@@ -48,6 +48,19 @@ describe('step hand-off decisions', () => {
       assert.equal(doc.updatedAt, at(800).toISOString());
     });
 
+    it('stops renewing once the run ended under the attempt (RUN.LEASE_LOST)', () => {
+      const held = claimed(newRun(), 'register', 'a', at(0), 1_000);
+      const ended = must(
+        decideTransition(held, { runId: RUN, to: 'skipped', reason: 'test' }, { now: at(100) })
+          .write,
+      );
+      assert.equal(ended.steps.register.lease?.owner, 'a');
+      assert.throws(
+        () => renew(ended, 'a', at(200)),
+        (error: unknown) => (error as { code?: unknown }).code === 'RUN.LEASE_LOST',
+      );
+    });
+
     it('keeps another delivery out for as long as the heartbeat runs', () => {
       const cell = new DocumentCell(claimed(newRun(), 'register', 'a', at(0), 1_000));
       for (let t = 500; t <= 10_000; t += 500) {
