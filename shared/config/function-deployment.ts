@@ -42,7 +42,12 @@ export interface FunctionDeployment {
   readonly maxInstances: number;
   /** Service account id (before `@`) the function runs as. */
   readonly serviceAccount: string;
-  /** Deliveries before a message goes to `{triggerTopic}-dead-letter` (5–100). */
+  /**
+   * Deliveries before a message goes to `{triggerTopic}-dead-letter` (5–100).
+   * With the retry backoff deploy/scripts/configure-function-trigger.sh puts
+   * on the trigger's subscription (10 s → 600 s) they must span more than
+   * twice the longest lease (DESIGN.md §4; test/unit/deploy/retry-horizon.test.ts).
+   */
   readonly maxDeliveryAttempts: number;
   /** Environment variables; values may use the {@link DEPLOY_PLACEHOLDERS}. */
   readonly env: Readonly<Record<string, string>>;

@@ -122,9 +122,10 @@ describe('LocalEventBus (push over real HTTP)', () => {
       [id, id, id],
     );
     const gaps = pushes.slice(1).map((p, i) => p.receivedAt - (pushes[i]?.receivedAt ?? 0));
+    // The floor doubles per failure: 40 ms after the first, 80 ms after the second.
     assert.ok(
-      gaps.every((gap) => gap >= 40),
-      `every retry waits the minimum backoff: ${gaps.join(', ')}`,
+      gaps.length === 2 && gaps[0]! >= 40 && gaps[1]! >= 80,
+      `every retry waits at least its backoff floor: ${gaps.join(', ')}`,
     );
   });
 
@@ -357,7 +358,7 @@ describe('LocalEventBus (push over real HTTP)', () => {
 describe('retryDelayMs', () => {
   const policy = { minBackoffMs: 100, maxBackoffMs: 1_000 };
 
-  it('stays between the minimum and min·2^attempts (full jitter)', () => {
+  it('stays between min·2^(n−1) and min·2^n after n failures (jitter only adds)', () => {
     assert.equal(
       retryDelayMs(policy, 1, () => 0),
       100,
@@ -367,12 +368,16 @@ describe('retryDelayMs', () => {
       200,
     );
     assert.equal(
+      retryDelayMs(policy, 2, () => 0),
+      200,
+    );
+    assert.equal(
       retryDelayMs(policy, 2, () => 1),
       400,
     );
     assert.equal(
       retryDelayMs(policy, 3, () => 0.5),
-      100 + 0.5 * 700,
+      400 + 0.5 * 400,
     );
   });
 
@@ -383,6 +388,11 @@ describe('retryDelayMs', () => {
     );
     assert.equal(
       retryDelayMs(policy, 10_000, () => 1),
+      1_000,
+    );
+    // At the cap the floor is the cap: no jitter below it.
+    assert.equal(
+      retryDelayMs(policy, 5, () => 0),
       1_000,
     );
   });

@@ -15,16 +15,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
-import {
-  createCloudLogger,
-  runKey,
-  type Logger,
-  type RunDocument,
-  type RunStore,
-} from '@recdeploy/shared';
+import { createCloudLogger, runKey, type RunDocument, type RunStore } from '@recdeploy/shared';
 import { loadChainConfig, type ChainConfig } from '@recdeploy/shared/chain';
 import { chainDepsFor, closeChainDeps } from '@recdeploy/shared/chain-wiring';
-import { LocalEventBus } from '@recdeploy/shared/local';
+import type { LocalEventBus } from '@recdeploy/shared/local';
 import { startDashboardProcess, type DashboardProcess } from './dashboard-process.js';
 import {
   ensureSampleModel,
@@ -32,7 +26,9 @@ import {
   SAMPLE_MODEL_DIR,
   sampleManifestMetrics,
 } from './sample-model.js';
-import { removeStackState, runningStack, writeStackState } from './stack-state.js';
+import { longestLeaseMs, startBus } from './stack-bus.js';
+import { acquireStackLock } from './stack-lock.js';
+import { removeStackState, writeStackHolder, writeStackState } from './stack-state.js';
 
 /** The sample run the stack deploys (its run id is `local-sample-sample-run-1`). */
 export const SAMPLE_RUN = { modelEndpointId: SAMPLE_ENDPOINT, trainingRunId: 'sample-run-1' };
@@ -66,12 +62,6 @@ const FUNCTIONS = ['register', 'deploy', 'verify'] as const;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<RunningStack> {
   const dataDir = path.resolve(options.dataDir);
-  const other = runningStack(dataDir);
-  if (other !== undefined) {
-    throw new Error(
-      `a local stack already runs on ${dataDir} (pid ${other.pid}, dashboard ${other.dashboardUrl}); stop it first`,
-    );
-  }
   // The functions read their configuration from the environment when they load.
   Object.assign(process.env, {
     RECDEPLOY_BACKEND: 'local',
@@ -87,18 +77,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     stream: config.runtime.logStream,
     base: { service: 'stack' },
   });
+  // One stack per data directory, by an OS lock taken before anything starts
+  // (a second start fails here, naming the holder); the kernel frees it when
+  // this process ends, however it ends. stack.json names the holder at once.
+  const lock = await acquireStackLock(dataDir);
+  const startedAt = new Date().toISOString();
   const stoppers: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
     removeStackState(dataDir);
+    // Last: a new stack may start only once this one has let go of everything.
+    lock.release();
   };
   try {
+    writeStackHolder(dataDir, { pid: process.pid, startedAt });
     options.progress(`data directory ${dataDir}`);
     // Eagerly, so the serving platform brings back the revisions the store recorded.
     const deps = await chainDepsFor(config, logger);
     stoppers.push(closeChainDeps);
     const functionUrls = await startFunctions(stoppers);
-    const bus = startBus(config, dataDir, functionUrls, logger);
+    const bus = startBus(config, dataDir, functionUrls, logger, longestLeaseMs(config));
     stoppers.push(() => bus.close());
     const dashboard: DashboardProcess = await startDashboardProcess({
       dataDir,
@@ -108,7 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     stoppers.push(() => dashboard.stop());
     writeStackState(dataDir, {
       pid: process.pid,
-      startedAt: new Date().toISOString(),
+      startedAt,
       functions: functionUrls,
       dashboardUrl: dashboard.url,
     });
@@ -148,42 +146,6 @@ async function startFunctions(
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   }
   return urls as Record<(typeof FUNCTIONS)[number], string>;
-}
-
-function startBus(
-  config: ChainConfig,
-  dataDir: string,
-  urls: Record<(typeof FUNCTIONS)[number], string>,
-  logger: Logger,
-): LocalEventBus {
-  const bus = new LocalEventBus({
-    file: path.join(dataDir, 'bus.db'),
-    logger: logger.child({ port: 'bus' }),
-  });
-  const topics = config.runtime.topics;
-  const pushes: [string, string][] = [
-    [topics.trainingCompleted, urls.register],
-    [topics.modelRegistered, urls.deploy],
-    [topics.modelDeployed, urls.verify],
-  ];
-  for (const topic of [...pushes.map(([t]) => t), topics.deploymentFinished])
-    bus.createTopic(topic);
-  for (const [topic, endpoint] of pushes) {
-    // Same name every start: the endpoint is updated to this start's port and
-    // messages still pending from the last run are delivered now.
-    bus.createSubscription({
-      name: `${topic}-push`,
-      topic,
-      pushEndpoint: endpoint,
-      // Also the push request timeout: deploy builds an index and starts a server.
-      ackDeadlineMs: 300_000,
-      minBackoffMs: 500,
-      maxBackoffMs: 10_000,
-      maxDeliveryAttempts: 20,
-    });
-  }
-  bus.start();
-  return bus;
 }
 
 async function deploySample(

@@ -23,7 +23,8 @@ export const deployment: FunctionDeployment = {
   minInstances: 0,
   maxInstances: 10,
   serviceAccount: 'recdeploy-register',
-  // With Pub/Sub's 10–600 s backoff, 15 deliveries span about 1.5 h.
+  // With Pub/Sub's 10–600 s backoff, 15 deliveries span at least 5430 s (1.5 h),
+  // far more than twice the longest lease (test/unit/deploy/retry-horizon.test.ts).
   maxDeliveryAttempts: 15,
   env: {
     ...GCP_FUNCTION_ENV,

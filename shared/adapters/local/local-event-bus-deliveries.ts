@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { LeaseOwner } from './local-event-bus-lease-owners.js';
 import { deleteMessageIfDone, insertMessage } from './local-event-bus-messages.js';
 import {
   SUBSCRIPTION_COLUMNS,
@@ -52,6 +53,9 @@ const ELIGIBLE = `d.state = 'pending'
 const SAME_ATTEMPT = `subscription = @sub AND message_seq = @seq AND attempts = @attempt
   AND state = 'pending'`;
 
+/** A verdict ends the lease: nobody holds the row until the next claim. */
+const NO_HOLDER = 'lease_pid = NULL, lease_owner = NULL';
+
 function toClaimed(row: DueRow): ClaimedDelivery {
   return {
     subscription: toSubscriptionSettings(row),
@@ -74,14 +78,17 @@ function keyOf(d: ClaimedDelivery): { sub: string; seq: number; attempt: number 
 
 /**
  * The delivery queue over the bus's SQLite file. Claiming a delivery counts
- * the attempt and moves `next_attempt_at` past the ack deadline (a lease) in
- * one transaction, so nothing is "in flight" only in memory: if the process
- * dies, the row comes due again when the lease runs out.
+ * the attempt, moves `next_attempt_at` past the ack deadline (a lease) and
+ * records `owner` as its holder in one transaction, so nothing is "in flight"
+ * only in memory: if the process dies, the row comes due again when the next
+ * bus starts (releaseLeasesOfDeadOwners) or, at the latest, when the lease
+ * runs out. Every verdict clears the holder.
  */
 export class DeliveryQueue {
   constructor(
     private readonly db: Database.Database,
     private readonly projectId: string,
+    private readonly owner: LeaseOwner,
   ) {}
 
   /** Leases up to `limit` deliveries due at `now`. */
@@ -99,8 +106,9 @@ export class DeliveryQueue {
         )
         .all(now, limit) as DueRow[];
       const lease = this.db.prepare(
-        `UPDATE bus_deliveries SET attempts = attempts + 1, next_attempt_at = ?
-         WHERE subscription = ? AND message_seq = ?`,
+        `UPDATE bus_deliveries SET attempts = attempts + 1, next_attempt_at = @until,
+           lease_pid = @pid, lease_owner = @instance
+         WHERE subscription = @sub AND message_seq = @seq`,
       );
       const claimed: ClaimedDelivery[] = [];
       for (const row of rows) {
@@ -111,7 +119,8 @@ export class DeliveryQueue {
           this.markDead({ ...delivery, attempt: row.attempts }, { status: null, error });
           continue;
         }
-        lease.run(now + row.ack_deadline_ms + LEASE_GRACE_MS, row.name, row.message_seq);
+        const until = now + row.ack_deadline_ms + LEASE_GRACE_MS;
+        lease.run({ until, ...this.owner, sub: row.name, seq: row.message_seq });
         claimed.push(delivery);
       }
       return claimed;
@@ -151,7 +160,7 @@ export class DeliveryQueue {
     this.db
       .prepare(
         `UPDATE bus_deliveries SET next_attempt_at = @dueAt, last_status = @status,
-           last_error = @error WHERE ${SAME_ATTEMPT}`,
+           last_error = @error, ${NO_HOLDER} WHERE ${SAME_ATTEMPT}`,
       )
       .run({ ...keyOf(d), ...failure, dueAt });
   }
@@ -160,7 +169,7 @@ export class DeliveryQueue {
   release(d: ClaimedDelivery, now: number): void {
     this.db
       .prepare(
-        `UPDATE bus_deliveries SET attempts = attempts - 1, next_attempt_at = @now
+        `UPDATE bus_deliveries SET attempts = attempts - 1, next_attempt_at = @now, ${NO_HOLDER}
          WHERE ${SAME_ATTEMPT}`,
       )
       .run({ ...keyOf(d), now });
@@ -176,7 +185,7 @@ export class DeliveryQueue {
     const { changes } = this.db
       .prepare(
         `UPDATE bus_deliveries SET state = 'dead', last_status = @status, last_error = @error,
-           dead_lettered_at = @at WHERE ${SAME_ATTEMPT}`,
+           dead_lettered_at = @at, ${NO_HOLDER} WHERE ${SAME_ATTEMPT}`,
       )
       .run({ ...keyOf(d), ...failure, at: new Date().toISOString() });
     if (changes === 0 || sub.deadLetterTopic === null) return;

@@ -1,14 +1,17 @@
 import type Database from 'better-sqlite3';
 
 /** Bumped when the tables below change; `migrateLocalEventBus` refuses newer files. */
-export const LOCAL_EVENT_BUS_SCHEMA_VERSION = 1;
+export const LOCAL_EVENT_BUS_SCHEMA_VERSION = 2;
 
 /**
  * The bus's own SQLite file. A delivery row is the unit of work: one per
  * (subscription, message), created in the publishing transaction and deleted
- * when acknowledged. There is no "in flight" state: claiming a delivery moves
- * its `next_attempt_at` past the ack deadline (a lease), so if the process
- * dies mid-delivery the row simply comes due again.
+ * when acknowledged. There is no separate "in flight" state: claiming a
+ * delivery moves its `next_attempt_at` past the ack deadline (a lease) and
+ * records who holds it (`lease_pid`, `lease_owner`: the process and the bus
+ * instance in it), so if that process dies mid-delivery the row comes due
+ * again: at once when a bus starts and sees the holder is gone
+ * (local-event-bus-lease-owners.ts), at the latest when the lease runs out.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS bus_topics (
@@ -48,6 +51,8 @@ CREATE TABLE IF NOT EXISTS bus_deliveries (
   last_error        TEXT,
   dead_lettered_at  TEXT,
   dead_letter_message_id TEXT,
+  lease_pid         INTEGER,
+  lease_owner       TEXT,
   PRIMARY KEY (subscription, message_seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bus_deliveries_due
@@ -56,14 +61,33 @@ CREATE INDEX IF NOT EXISTS bus_deliveries_ordering
   ON bus_deliveries (subscription, ordering_key, message_seq) WHERE state = 'pending';
 `;
 
-/** Creates the tables if missing; fails on a file written by a newer schema. */
+/** Columns added after version 1, with their definitions (ALTER TABLE … ADD COLUMN). */
+const ADDED_DELIVERY_COLUMNS: readonly (readonly [string, string])[] = [
+  // Version 2: who holds an in-flight delivery's lease.
+  ['lease_pid', 'INTEGER'],
+  ['lease_owner', 'TEXT'],
+];
+
+/**
+ * Creates the tables if missing and upgrades an older file in place; fails on
+ * a file written by a newer schema. In one write transaction, so a second
+ * process opening the same file at the same time waits and then finds it done.
+ */
 export function migrateLocalEventBus(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > LOCAL_EVENT_BUS_SCHEMA_VERSION) {
-    throw new Error(
-      `event bus database has schema ${version}; this build knows ${LOCAL_EVENT_BUS_SCHEMA_VERSION}`,
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > LOCAL_EVENT_BUS_SCHEMA_VERSION) {
+      throw new Error(
+        `event bus database has schema ${version}; this build knows ${LOCAL_EVENT_BUS_SCHEMA_VERSION}`,
+      );
+    }
+    db.exec(DDL);
+    const columns = new Set(
+      (db.pragma('table_info(bus_deliveries)') as { name: string }[]).map((c) => c.name),
     );
-  }
-  db.exec(DDL);
-  db.pragma(`user_version = ${LOCAL_EVENT_BUS_SCHEMA_VERSION}`);
+    for (const [name, type] of ADDED_DELIVERY_COLUMNS) {
+      if (!columns.has(name)) db.exec(`ALTER TABLE bus_deliveries ADD COLUMN ${name} ${type}`);
+    }
+    db.pragma(`user_version = ${LOCAL_EVENT_BUS_SCHEMA_VERSION}`);
+  }).immediate();
 }

@@ -11,6 +11,12 @@ import {
   type LocalEventBusStats,
 } from './local-event-bus-inspection.js';
 import { encodeJsonData } from '../encode-json-data.js';
+import {
+  newLeaseOwner,
+  releaseLeasesOfDeadOwners,
+  retireLeaseOwner,
+  type LeaseOwner,
+} from './local-event-bus-lease-owners.js';
 import { insertMessage } from './local-event-bus-messages.js';
 import { migrateLocalEventBus } from './local-event-bus-schema.js';
 import * as topology from './local-event-bus-topology.js';
@@ -50,18 +56,22 @@ const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 export class LocalEventBus implements EventBus {
   private readonly db: Database.Database;
   private readonly loop: DeliveryLoop;
+  private readonly owner: LeaseOwner;
+  private readonly logger: Logger;
   private closed = false;
 
   constructor(options: LocalEventBusOptions) {
     const projectId = options.projectId ?? 'local';
     this.db = openSqliteDatabase(options.file);
     migrateLocalEventBus(this.db);
+    this.owner = newLeaseOwner();
+    this.logger = options.logger ?? SILENT;
     this.loop = new DeliveryLoop({
-      queue: new DeliveryQueue(this.db, projectId),
+      queue: new DeliveryQueue(this.db, projectId, this.owner),
       projectId,
       maxInFlight: options.maxInFlight ?? 16,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
-      logger: options.logger ?? SILENT,
+      logger: this.logger,
     });
   }
 
@@ -101,9 +111,18 @@ export class LocalEventBus implements EventBus {
     }
   }
 
-  /** Starts pushing due deliveries (including those left over from an earlier run). */
+  /**
+   * Starts pushing due deliveries, including those left over from an earlier
+   * run: deliveries a process that is gone had in flight are due at once.
+   */
   start(): void {
     if (this.closed) throw new Error('local event bus is closed');
+    const released = releaseLeasesOfDeadOwners(this.db, this.owner, Date.now());
+    if (released > 0) {
+      this.logger.info('event bus: redelivering what a stopped process had in flight', {
+        deliveries: released,
+      });
+    }
     this.loop.start();
   }
 
@@ -121,6 +140,7 @@ export class LocalEventBus implements EventBus {
     if (this.closed) return;
     await this.loop.stop();
     this.closed = true;
+    retireLeaseOwner(this.owner);
     this.db.close();
   }
 
