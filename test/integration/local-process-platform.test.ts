@@ -291,6 +291,18 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
     assert.equal((await predict(r1.tagUrl)).status, 200, 'started again on its recorded port');
     assert.notEqual(pidOf(platform, 'recs-r1'), r1Pid);
     assert.equal(platform.listRevisions(SERVICE)[2]?.running, false, 'r3 had traffic: superseded');
+    // Promoting the live revision again changes nothing, and is not logged as a change.
+    await platform.promote(SERVICE, 'recs-r1');
+    assert.deepEqual(
+      platform.trafficChanges(SERVICE).map((c) => [c.fromRevision ?? null, c.revision]),
+      [
+        [null, 'recs-r1'],
+        ['recs-r1', 'recs-r2'],
+        ['recs-r2', 'recs-r3'],
+        ['recs-r3', 'recs-r2'],
+        ['recs-r2', 'recs-r1'],
+      ],
+    );
 
     await assert.rejects(platform.discardRevision(SERVICE, 'recs-r1'), (error: RecdeployError) => {
       assert.equal(error.code, 'PLATFORM.REJECTED');

@@ -28,6 +28,7 @@ import {
 } from './sample-model.js';
 import { longestLeaseMs, startBus } from './stack-bus.js';
 import { acquireStackLock } from './stack-lock.js';
+import { startReconciler } from './stack-reconciler.js';
 import { removeStackState, writeStackHolder, writeStackState } from './stack-state.js';
 
 /** The sample run the stack deploys (its run id is `local-sample-sample-run-1`). */
@@ -98,6 +99,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const functionUrls = await startFunctions(stoppers);
     const bus = startBus(config, dataDir, functionUrls, logger, longestLeaseMs(config));
     stoppers.push(() => bus.close());
+    // After the bus, so what it re-drives is delivered; stopped before it.
+    const reconciler = startReconciler(
+      { ...deps, logger: logger.child({ service: 'reconciler' }) },
+      { intervalMs: config.leases.ttlMs, progress: options.progress },
+    );
+    stoppers.push(() => reconciler.stop());
     const dashboard: DashboardProcess = await startDashboardProcess({
       dataDir,
       port: options.dashboardPort ?? 0,
@@ -200,7 +207,7 @@ async function followRun(
 ): Promise<RunDocument> {
   const started = Date.now();
   let printed = 0;
-  const ended = new Set(['live', 'failed', 'skipped', 'rolled_back']);
+  const ended = new Set(['live', 'failed', 'skipped', 'rolled_back', 'replaced']);
   for (;;) {
     const run = await store.getRun(runId);
     if (run !== undefined) {

@@ -4,66 +4,35 @@ import type { Logger } from '../../logging/logger.port.js';
 import type {
   DeployedRevision,
   RevisionSpec,
-  RuntimeName,
   ServiceTraffic,
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
 import { baseUrl } from './local-revision-launcher.js';
+import { serviceTrafficOf } from './local-serving-traffic.js';
 import { revisionLogFile } from './local-revision-log.js';
 import { isProcessAlive } from './local-revision-process.js';
 import { RevisionSupervisor } from './local-revision-supervisor.js';
-import type { ServingCommand } from './local-serving-command.js';
 import { allocatePort } from './local-serving-ports.js';
 import { LocalServiceRouters } from './local-serving-routers.js';
 import {
   LocalServingState,
   supersededRevisions,
   type RevisionRecord,
-  type RevisionState,
   type ServiceRecord,
+  type TrafficChange,
 } from './local-serving-state.js';
 import { validateLocalRevisionSpec } from './local-serving-spec.js';
+import type {
+  LocalPlatformStartReport,
+  LocalProcessPlatformOptions,
+  LocalRevisionStatus,
+} from './local-process-platform-types.js';
 
-export interface LocalProcessPlatformOptions {
-  /** The platform's own SQLite file, e.g. `.recdeploy/serving.db`. */
-  readonly file: string;
-  /** Revision logs go to `{logsDir}/{service}/{revision}.log`. */
-  readonly logsDir: string;
-  /** How to start services/ann-serving: see defaultServingCommand(). */
-  readonly servingCommand: ServingCommand;
-  readonly logger?: Logger;
-  /** Loopback address for routers and revisions. @defaultValue '127.0.0.1' */
-  readonly host?: string;
-  /** How long a revision may take to report AVAILABLE. @defaultValue 120 s */
-  readonly readyTimeoutMs?: number;
-  /** SIGTERM → SIGKILL grace when stopping a revision. @defaultValue 10 s (Cloud Run's) */
-  readonly stopTimeoutMs?: number;
-  /** Interval of the startup probe. @defaultValue 100 ms */
-  readonly readyPollIntervalMs?: number;
-}
-
-/** A revision as the platform records it, for a CLI or a test to inspect. */
-export interface LocalRevisionStatus {
-  readonly service: string;
-  readonly revision: string;
-  readonly runtime: RuntimeName;
-  readonly state: RevisionState;
-  readonly port: number;
-  readonly tagUrl: string;
-  /** The last process started or adopted for it. */
-  readonly pid: number | undefined;
-  /** Whether that process is alive now. */
-  readonly running: boolean;
-  readonly logFile: string;
-  readonly createdAt: string;
-}
-
-/** What start() found: revisions adopted as running, started again, or that failed to start. */
-export interface LocalPlatformStartReport {
-  readonly adopted: readonly string[];
-  readonly restarted: readonly string[];
-  readonly failed: readonly { readonly revision: string; readonly error: string }[];
-}
+export type {
+  LocalPlatformStartReport,
+  LocalProcessPlatformOptions,
+  LocalRevisionStatus,
+} from './local-process-platform-types.js';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT };
 
@@ -195,6 +164,11 @@ export class LocalProcessPlatform implements ServingPlatform {
     });
   }
 
+  /** Every change of the service's live revision, oldest first (promotes and rollbacks). */
+  trafficChanges(service: string): TrafficChange[] {
+    return this.state.trafficChanges(service);
+  }
+
   /** The service's revisions in deployment order, with their processes. */
   listRevisions(service: string): LocalRevisionStatus[] {
     return this.state.revisions(service).map((r) => ({
@@ -293,26 +267,7 @@ export class LocalProcessPlatform implements ServingPlatform {
   }
 
   private traffic(service: ServiceRecord): ServiceTraffic {
-    const targets = this.state
-      .revisions(service.name)
-      .filter(
-        (r) => r.revision === service.liveRevision || r.state === 'ready' || r.state === 'starting',
-      )
-      .map((r) => ({
-        revision: r.revision,
-        percent: r.revision === service.liveRevision ? 100 : 0,
-        tag: r.spec.tag,
-        url: baseUrl(this.host, r.port),
-      }));
-    return {
-      service: service.name,
-      serviceUrl: baseUrl(this.host, service.routerPort),
-      ...(service.liveRevision !== undefined && { liveRevision: service.liveRevision }),
-      ...(service.previousRevision !== undefined && {
-        previousRevision: service.previousRevision,
-      }),
-      targets,
-    };
+    return serviceTrafficOf(service, this.state.revisions(service.name), this.host);
   }
 
   private mustGetService(service: string): ServiceRecord {

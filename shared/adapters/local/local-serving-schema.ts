@@ -7,7 +7,7 @@ import { writeTransaction } from './sqlite-database.js';
  * `user_version`: the platform owns its SQLite file (not shared with the run
  * store or the bus), so nothing else bumps it.
  */
-export const LOCAL_SERVING_SCHEMA_VERSION = 1;
+export const LOCAL_SERVING_SCHEMA_VERSION = 2;
 
 /**
  * - serving_services: one row per service, with its router's port (chosen
@@ -18,6 +18,9 @@ export const LOCAL_SERVING_SCHEMA_VERSION = 1;
  *   is stable), the pid of its process and the platform instance that owns
  *   that process. `served_at` marks a revision that has had traffic; `seq`
  *   orders revisions by deployment.
+ * - serving_traffic_changes (version 2): every change of a service's live
+ *   revision, in order, so "since when" and "how many times" are facts an
+ *   operator (and the crash tests) can read back.
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -44,6 +47,15 @@ const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (service, revision)
+  );
+  `,
+  `
+  CREATE TABLE IF NOT EXISTS serving_traffic_changes (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    service       TEXT NOT NULL REFERENCES serving_services(name),
+    revision      TEXT NOT NULL,
+    from_revision TEXT,
+    at            TEXT NOT NULL
   );
   `,
 ];

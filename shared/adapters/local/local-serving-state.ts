@@ -1,69 +1,28 @@
 import type Database from 'better-sqlite3';
-import type { RevisionSpec, RuntimeName } from '../../ports/serving-platform.port.js';
+import type { RevisionSpec } from '../../ports/serving-platform.port.js';
 import { migrateLocalServing } from './local-serving-schema.js';
 import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
 
-/** A revision's process: starting (not yet AVAILABLE), ready, stopped on purpose, or failed to start. */
-export type RevisionState = 'starting' | 'ready' | 'stopped' | 'failed';
+import {
+  toRevision,
+  toService,
+  type LiveTarget,
+  type RevisionRecord,
+  type RevisionRow,
+  type RevisionState,
+  type ServiceRecord,
+  type ServiceRow,
+  type TrafficChange,
+} from './local-serving-records.js';
 
-export interface ServiceRecord {
-  readonly name: string;
-  readonly routerPort: number;
-  readonly liveRevision: string | undefined;
-  readonly previousRevision: string | undefined;
-  readonly updatedAt: string;
-}
-
-export interface RevisionRecord {
-  /** Deployment order within the file. */
-  readonly seq: number;
-  readonly service: string;
-  readonly revision: string;
-  readonly runtime: RuntimeName;
-  readonly spec: RevisionSpec;
-  readonly port: number;
-  /** The last process started or adopted for it (it may have exited since). */
-  readonly pid: number | undefined;
-  /** The platform instance that stops that process when it closes. */
-  readonly owner: string | undefined;
-  readonly state: RevisionState;
-  readonly logFile: string;
-  /** When it first had traffic; undefined for a revision never promoted. */
-  readonly servedAt: string | undefined;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** What the router needs per request. */
-export interface LiveTarget {
-  readonly revision: string;
-  readonly port: number;
-  readonly state: RevisionState;
-}
-
-interface ServiceRow {
-  name: string;
-  router_port: number;
-  live_revision: string | null;
-  previous_revision: string | null;
-  updated_at: string;
-}
-
-interface RevisionRow {
-  seq: number;
-  service: string;
-  revision: string;
-  runtime: string;
-  spec: string;
-  port: number;
-  pid: number | null;
-  owner: string | null;
-  state: string;
-  log_file: string;
-  served_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export { supersededRevisions } from './local-serving-records.js';
+export type {
+  LiveTarget,
+  RevisionRecord,
+  RevisionState,
+  ServiceRecord,
+  TrafficChange,
+} from './local-serving-records.js';
 
 /**
  * The local serving platform's source of truth, in its own SQLite file (WAL,
@@ -224,12 +183,33 @@ export class LocalServingState {
         .run(revision, current.liveRevision ?? null, now, service);
       this.db
         .prepare(
+          `INSERT INTO serving_traffic_changes (service, revision, from_revision, at)
+           VALUES (?, ?, ?, ?)`,
+        )
+        .run(service, revision, current.liveRevision ?? null, now);
+      this.db
+        .prepare(
           `UPDATE serving_revisions SET served_at = COALESCE(served_at, ?)
             WHERE service = ? AND revision = ?`,
         )
         .run(now, service, revision);
       return this.mustGetService(service);
     });
+  }
+
+  /** Every change of the service's live revision, oldest first. */
+  trafficChanges(service: string): TrafficChange[] {
+    const rows = this.db
+      .prepare(
+        `SELECT revision, from_revision AS fromRevision, at FROM serving_traffic_changes
+          WHERE service = ? ORDER BY seq`,
+      )
+      .all(service) as { revision: string; fromRevision: string | null; at: string }[];
+    return rows.map((row) => ({
+      revision: row.revision,
+      ...(row.fromRevision === null ? {} : { fromRevision: row.fromRevision }),
+      at: row.at,
+    }));
   }
 
   private update(service: string, revision: string, assignments: string, ...values: unknown[]) {
@@ -251,52 +231,4 @@ export class LocalServingState {
     if (!record) throw new Error(`serving_revisions has no row for ${service}/${revision}`);
     return record;
   }
-}
-
-/**
- * The revisions a traffic change supersedes: every one still running except
- * the live and the previous revision, and except candidates deployed after
- * the live one that have never had traffic (a newer run's revision waiting
- * for verification is not superseded by an older run's promote).
- */
-export function supersededRevisions(
-  revisions: readonly RevisionRecord[],
-  traffic: Pick<ServiceRecord, 'liveRevision' | 'previousRevision'>,
-): RevisionRecord[] {
-  const live = revisions.find((r) => r.revision === traffic.liveRevision);
-  return revisions.filter(
-    (r) =>
-      (r.state === 'ready' || r.state === 'starting') &&
-      r.revision !== traffic.liveRevision &&
-      r.revision !== traffic.previousRevision &&
-      !(r.servedAt === undefined && live !== undefined && r.seq > live.seq),
-  );
-}
-
-function toService(row: ServiceRow): ServiceRecord {
-  return {
-    name: row.name,
-    routerPort: row.router_port,
-    liveRevision: row.live_revision ?? undefined,
-    previousRevision: row.previous_revision ?? undefined,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toRevision(row: RevisionRow): RevisionRecord {
-  return {
-    seq: row.seq,
-    service: row.service,
-    revision: row.revision,
-    runtime: row.runtime as RuntimeName,
-    spec: JSON.parse(row.spec) as RevisionSpec,
-    port: row.port,
-    pid: row.pid ?? undefined,
-    owner: row.owner ?? undefined,
-    state: row.state as RevisionState,
-    logFile: row.log_file,
-    servedAt: row.served_at ?? undefined,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
