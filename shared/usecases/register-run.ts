@@ -73,11 +73,9 @@ export async function registerRun(
   const logger = deps.logger.child({ runId });
   const created = await deps.runStore.createRun(identity, { eventId });
   if (created.kind === 'exists' && created.run.artifactUri !== identity.artifactUri) {
-    // Same run id, different model: the first message wins; say so loudly.
-    logger.warn('a run with this id already exists with another artifact; keeping the first', {
-      stored: created.run.artifactUri,
-      received: identity.artifactUri,
-    });
+    // Same run id, another model: the stored run keeps its artifact. Recorded
+    // where operators look (the dashboard's rejected events), with what to do.
+    await recordExistingRun(deps, created.run, identity.artifactUri, eventId);
   }
   const claim = await claimStep(deps.runStore, {
     runId,
@@ -121,6 +119,34 @@ export async function registerRun(
   }
   await failpoint('register.after-complete');
   await publishModelRegistered(deps, registered);
+}
+
+/**
+ * A training-completed for a run that exists, with another artifact: nothing
+ * of it is used (the run id is taken), so say what happened to the run and
+ * which command serves the new artifact.
+ */
+async function recordExistingRun(
+  deps: RegisterDeps,
+  run: RunDocument,
+  received: string,
+  eventId: string,
+): Promise<void> {
+  const next =
+    run.status === 'failed' && run.steps.register.status === 'failed'
+      ? `to retry the run with it: recdeploy retry ${run.runId} --artifact-uri ${received}`
+      : 'to deploy it, publish it as a new training run (another training_run_id)';
+  const reason = `run ${run.runId} already exists (${run.status}) with artifact ${run.artifactUri}; this message's artifact ${received} was not used; ${next}`;
+  deps.logger.warn('training-completed for an existing run with another artifact: not used', {
+    stored: run.artifactUri,
+    received,
+  });
+  await deps.runStore.recordRejectedEvent({
+    eventId,
+    code: 'EVENT.RUN_EXISTS',
+    reason,
+    receivedAt: new Date().toISOString(),
+  });
 }
 
 /** Returns the run after a completed register step, or undefined when the run failed (already announced). */

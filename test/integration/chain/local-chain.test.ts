@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runKey, type RunDocument } from '@recdeploy/shared';
+import { RecordingLogger, runKey, type RunDocument } from '@recdeploy/shared';
+import { loadChainConfig, retryRun } from '@recdeploy/shared/chain';
 import {
   buildIndex,
   calibrationQueries,
@@ -160,6 +161,19 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
     assert.equal(run.serving?.url, live.serving?.url, 'the service URL stays the same');
     const answer = await predict(run.serving!.url!, sample.examples);
     assert.equal(answer.revision, run.serving?.revision);
+    const previous = await chain.runs.getRun(live.runId);
+    assert.equal(previous?.status, 'replaced', 'the run that lost the traffic says so');
+    assert.equal(previous?.replacedBy, run.runId);
+    const record = await chain.runs.getServingRecord(run.serving!.service);
+    assert.equal(record?.liveRunId, run.runId);
+    assert.equal(record?.liveRevision, run.serving?.revision);
+    assert.equal(record?.previous?.runId, live.runId);
+    assert.deepEqual(
+      (await chain.runs.listRuns({ status: 'live', modelEndpointId: 'recs-home' })).map(
+        (r) => r.runId,
+      ),
+      [run.runId],
+    );
     live = run;
   });
 
@@ -250,6 +264,37 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
     const run = await chain.waitForRun(runIdOf('recs-bad', 'train-001'), ENDED);
     assert.equal(run.status, 'failed');
     assert.equal(run.steps.register.error?.code, 'ARTIFACT.FORBIDDEN');
+
+    // The same run again with a corrected artifact: not silently dropped...
+    const fixed = await chain.addBundle(sample.dir, 'bad-fixed');
+    const republished = await chain.publishTrainingCompleted(
+      trainingCompleted(fixed, { model_endpoint_id: 'recs-bad' }),
+    );
+    await waitUntilDelivered(chain);
+    const said = (await chain.runs.listRejectedEvents(100)).find((e) => e.eventId === republished);
+    assert.equal(said?.code, 'EVENT.RUN_EXISTS');
+    assert.match(
+      said?.reason ?? '',
+      new RegExp(`recdeploy retry ${run.runId} --artifact-uri ${fixed.replace(/[/.]/g, '\\$&')}`),
+    );
+    assert.equal((await chain.runs.getRun(run.runId))?.status, 'failed', 'nothing changed');
+    // ...and the operator's retry with that artifact takes the run live.
+    const operator = {
+      config: loadChainConfig(process.env),
+      logger: new RecordingLogger(),
+      runStore: chain.runs,
+      eventBus: chain.bus,
+    };
+    const retried = await retryRun(operator, {
+      runId: run.runId,
+      requestedBy: 'the test',
+      artifactUri: fixed,
+    });
+    assert.equal(retried.step, 'register');
+    const live2 = await chain.waitForRun(run.runId, ['live', 'failed', 'skipped']);
+    assert.equal(live2.status, 'live', live2.statusReason);
+    assert.equal(live2.artifactUri, fixed);
+    assert.equal(live2.steps.register.attempts, 2, 'a new attempt of the same run');
 
     const before = (await chain.runs.listRejectedEvents(100)).length;
     await chain.bus.publish('training-completed', {
