@@ -20,9 +20,12 @@
 #     {REGION}-docker.pkg.dev/{PROJECT}/recdeploy/{ann-serving,tf-serving-native,dashboard})
 #   - Firestore: the (default) database, composite indexes (deploy/firestore.indexes.json)
 #     and a TTL policy on rejected_events.expireAt
-#   - Pub/Sub: the four topics; a dead-letter topic with a subscription for each
-#     topic a function is triggered by; the training-completed Avro schema
-#     (created for publishers to validate against, not attached: see docs/deploy.md)
+#   - Pub/Sub: the five topics (the chain's four and reconcile-tick); a dead-letter
+#     topic with a subscription for each topic a function is triggered by; the
+#     training-completed Avro schema (created for publishers to validate against,
+#     not attached: see docs/deploy.md)
+#   - the Cloud Scheduler job publishing a tick to reconcile-tick every minute
+#     (each tick runs one pass of the reconcile function)
 #   - the Cloud Logging sink routing Vertex AI PipelineJob SUCCEEDED entries to
 #     training-completed, its writer identity allowed to publish there
 #   - one service account per function, the index-build job, the serving
@@ -38,18 +41,26 @@ readonly FIRESTORE_DATABASE='(default)'
 readonly REJECTED_COLLECTION=rejected_events
 readonly SCHEMA_ID=training-completed-v1
 readonly SINK_NAME=recdeploy-pipeline-job-succeeded
+readonly RECONCILE_JOB=recdeploy-reconcile-tick
+# Every minute: a stalled run is noticed one hand-off window after it stopped
+# moving (LEASE_TTL_S × 2, 60 s by default) and re-driven by the next tick.
+readonly RECONCILE_SCHEDULE='* * * * *'
 
 readonly TOPIC_TRAINING_COMPLETED=training-completed
 readonly TOPIC_MODEL_REGISTERED=model-registered
 readonly TOPIC_MODEL_DEPLOYED=model-deployed
 readonly TOPIC_DEPLOYMENT_FINISHED=deployment-finished
-readonly TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" "$TOPIC_DEPLOYMENT_FINISHED")
+readonly TOPIC_RECONCILE_TICK=reconcile-tick
+readonly TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED"
+  "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_RECONCILE_TICK")
 # Each of these triggers a function, so its failures dead-letter somewhere.
-readonly TRIGGER_TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED")
+readonly TRIGGER_TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED"
+  "$TOPIC_RECONCILE_TICK")
 
 readonly SA_REGISTER=recdeploy-register
 readonly SA_DEPLOY=recdeploy-deploy
 readonly SA_VERIFY=recdeploy-verify
+readonly SA_RECONCILE=recdeploy-reconcile
 readonly SA_INDEX_BUILD=recdeploy-index-build
 readonly SA_SERVING=recdeploy-serving
 readonly SA_DASHBOARD=recdeploy-dashboard
@@ -62,6 +73,7 @@ readonly APIS=(
   cloudbuild.googleapis.com
   cloudfunctions.googleapis.com
   cloudresourcemanager.googleapis.com
+  cloudscheduler.googleapis.com
   eventarc.googleapis.com
   firestore.googleapis.com
   iam.googleapis.com
@@ -152,6 +164,7 @@ ensure_service_accounts() {
   ensure_service_account "$SA_REGISTER" "recdeploy register function"
   ensure_service_account "$SA_DEPLOY" "recdeploy deploy function"
   ensure_service_account "$SA_VERIFY" "recdeploy verify function"
+  ensure_service_account "$SA_RECONCILE" "recdeploy reconcile function"
   ensure_service_account "$SA_INDEX_BUILD" "recdeploy index-build job"
   ensure_service_account "$SA_SERVING" "recdeploy serving revisions"
   ensure_service_account "$SA_DASHBOARD" "recdeploy dashboard"
@@ -224,6 +237,24 @@ ensure_pubsub() {
       --definition-file="${REPO_ROOT}/events/schemas/training-completed.v1.avsc"
 }
 
+# The reconciler's clock: Cloud Scheduler publishes a tick to reconcile-tick,
+# whose Eventarc trigger runs the reconcile function (one pass per tick; the
+# body means nothing). Cloud Scheduler publishes as its service agent, which
+# roles/cloudscheduler.serviceAgent already lets publish: nothing to grant.
+# A tick that cannot be published is not retried (the default): the next one
+# comes a minute later. Updated on every run, like the log sink.
+ensure_reconcile_schedule() {
+  info "Cloud Scheduler job ${RECONCILE_JOB} → ${TOPIC_RECONCILE_TICK} (${RECONCILE_SCHEDULE})"
+  local settings=(--location="$REGION" --schedule="$RECONCILE_SCHEDULE" --time-zone=Etc/UTC
+    --topic="$TOPIC_RECONCILE_TICK" --message-body='{"tick":"reconcile"}'
+    --description="recdeploy: one reconciler pass per tick (functions/reconcile)")
+  if exists scheduler jobs describe "$RECONCILE_JOB" --location="$REGION"; then
+    gc scheduler jobs update pubsub "$RECONCILE_JOB" "${settings[@]}"
+  else
+    gc scheduler jobs create pubsub "$RECONCILE_JOB" "${settings[@]}"
+  fi
+}
+
 ensure_log_sink() {
   info "log sink ${SINK_NAME} → ${TOPIC_TRAINING_COMPLETED}"
   local filter destination writer
@@ -291,6 +322,17 @@ grant_roles() {
   grant_act_as "$SA_SERVING" "$SA_VERIFY"
   grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_VERIFY")"
 
+  # reconcile: reads and corrects run documents and serving records; reads what Cloud Run
+  # serves (services) and whether an index build runs (job executions); republishes the
+  # hand-off that starts a stalled step, and deployment-finished for a corrected run.
+  grant_project "$(sa_member "$SA_RECONCILE")" roles/datastore.user
+  grant_project "$(sa_member "$SA_RECONCILE")" roles/run.viewer
+  local topic
+  for topic in "$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" \
+    "$TOPIC_DEPLOYMENT_FINISHED"; do
+    grant_topic "$topic" "$(sa_member "$SA_RECONCILE")"
+  done
+
   # index-build job: reads the bundle, writes its index; announces the end of the build.
   grant_bucket "$SA_INDEX_BUILD" roles/storage.objectAdmin
   grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_INDEX_BUILD")"
@@ -313,8 +355,8 @@ grant_roles() {
     grant_project "$(sa_member "$SA_BUILD")" "$role"
   done
   # …and itself: `gcloud functions deploy --build-service-account` names it.
-  for account in "$SA_REGISTER" "$SA_DEPLOY" "$SA_VERIFY" "$SA_INDEX_BUILD" "$SA_DASHBOARD" \
-    "$SA_TRIGGER" "$SA_BUILD"; do
+  for account in "$SA_REGISTER" "$SA_DEPLOY" "$SA_VERIFY" "$SA_RECONCILE" "$SA_INDEX_BUILD" \
+    "$SA_DASHBOARD" "$SA_TRIGGER" "$SA_BUILD"; do
     grant_act_as "$account" "$SA_BUILD"
   done
 }
@@ -346,6 +388,7 @@ main() {
   ensure_service_accounts
   ensure_firestore
   ensure_pubsub
+  ensure_reconcile_schedule
   ensure_log_sink
   ensure_model_bucket
   grant_roles

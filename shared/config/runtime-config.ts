@@ -26,6 +26,8 @@ export const RuntimeEnvSchema = Type.Object({
   TOPIC_MODEL_REGISTERED: Type.String({ default: 'model-registered', ...NAME }),
   TOPIC_MODEL_DEPLOYED: Type.String({ default: 'model-deployed', ...NAME }),
   TOPIC_DEPLOYMENT_FINISHED: Type.String({ default: 'deployment-finished', ...NAME }),
+  /** Cloud Scheduler's tick that starts a reconciler pass (functions/reconcile). */
+  TOPIC_RECONCILE_TICK: Type.String({ default: 'reconcile-tick', ...NAME }),
   LOG_LEVEL: Type.Union(
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
@@ -42,6 +44,8 @@ export interface Topics {
   readonly modelRegistered: string;
   readonly modelDeployed: string;
   readonly deploymentFinished: string;
+  /** Ticks of the reconciler (cloud: Cloud Scheduler publishes one a minute; local: unused, a timer). */
+  readonly reconcileTick: string;
 }
 
 export type RuntimeConfig =
@@ -75,6 +79,7 @@ export function loadRuntimeConfig(env: Env = process.env): Readonly<RuntimeConfi
       modelRegistered: vars.TOPIC_MODEL_REGISTERED,
       modelDeployed: vars.TOPIC_MODEL_DEPLOYED,
       deploymentFinished: vars.TOPIC_DEPLOYMENT_FINISHED,
+      reconcileTick: vars.TOPIC_RECONCILE_TICK,
     },
   };
   if (vars.RECDEPLOY_BACKEND === 'local') {
@@ -98,5 +103,6 @@ export function topicNames(topics: Topics): string[] {
     topics.modelRegistered,
     topics.modelDeployed,
     topics.deploymentFinished,
+    topics.reconcileTick,
   ];
 }

@@ -174,9 +174,11 @@ function findRepoRoot(): string {
  * says why; adapters are created on the first event. Resolving acknowledges
  * the message; throwing answers 500 and the bus redelivers it. Permanent
  * errors that escape a use case are acknowledged (logged), never looped.
+ * `reconcile` is not a step of the chain but is wired the same way: its
+ * use case ignores the event (a scheduler tick) and runs one pass.
  */
 export function chainHandler(
-  step: 'register' | 'deploy' | 'verify',
+  step: 'register' | 'deploy' | 'verify' | 'reconcile',
   useCase: (deps: ChainDeps, cloudEvent: unknown) => Promise<void>,
   env: NodeJS.ProcessEnv = process.env,
 ): (cloudEvent: unknown) => Promise<void> {

@@ -2,7 +2,10 @@
  * A loopback gRPC server implementing `google.firestore.v1.Firestore/Commit`
  * from the protos `@google-cloud/firestore` ships: enough for a packed
  * function, pointed at it with FIRESTORE_EMULATOR_HOST, to record a rejected
- * event. Every Commit is recorded as it arrived on the wire.
+ * event. Every Commit is recorded as it arrived on the wire. `RunQuery`
+ * answers as Firestore does for a collection without matching documents (one
+ * response with a read time and no document), so the reconciler's pass over
+ * an empty store can be checked; every query is recorded too.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -35,6 +38,30 @@ export interface RecordedCommit {
   readonly authorization: string | undefined;
 }
 
+/** One RunQuery: the collection and its equality filters (`field == value`). */
+export interface RecordedQuery {
+  readonly parent: string;
+  readonly collection: string;
+  readonly filters: readonly string[];
+}
+
+interface FieldFilterWire {
+  field?: { fieldPath?: string };
+  op?: string;
+  value?: FirestoreValueWire;
+}
+
+interface RunQueryRequestWire {
+  parent: string;
+  structuredQuery?: {
+    from?: { collectionId?: string }[];
+    where?: {
+      fieldFilter?: FieldFilterWire;
+      compositeFilter?: { filters?: { fieldFilter?: FieldFilterWire }[] };
+    };
+  };
+}
+
 interface CommitRequestWire {
   database: string;
   writes: {
@@ -45,6 +72,7 @@ interface CommitRequestWire {
 
 export class FirestoreCommitFake {
   readonly commits: RecordedCommit[] = [];
+  readonly queries: RecordedQuery[] = [];
   private readonly server = new grpc.Server();
   port = 0;
 
@@ -55,6 +83,8 @@ export class FirestoreCommitFake {
         call: grpc.ServerUnaryCall<CommitRequestWire, unknown>,
         callback: Callback<unknown>,
       ) => this.onCommit(call, callback),
+      RunQuery: (call: grpc.ServerWritableStream<RunQueryRequestWire, unknown>) =>
+        this.onRunQuery(call),
     });
   }
 
@@ -69,6 +99,27 @@ export class FirestoreCommitFake {
 
   async stop(): Promise<void> {
     await shutdown(this.server);
+  }
+
+  private onRunQuery(call: grpc.ServerWritableStream<RunQueryRequestWire, unknown>): void {
+    const { parent, structuredQuery } = call.request;
+    const where = structuredQuery?.where;
+    const fieldFilters = [
+      ...(where?.fieldFilter === undefined ? [] : [where.fieldFilter]),
+      ...(where?.compositeFilter?.filters ?? []).flatMap((f) =>
+        f.fieldFilter === undefined ? [] : [f.fieldFilter],
+      ),
+    ];
+    this.queries.push({
+      parent,
+      collection: structuredQuery?.from?.[0]?.collectionId ?? '',
+      filters: fieldFilters.map(
+        (f) => `${f.field?.fieldPath} ${f.op} ${f.value?.stringValue ?? f.value?.valueType}`,
+      ),
+    });
+    const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
+    call.write({ readTime: now });
+    call.end();
   }
 
   private onCommit(

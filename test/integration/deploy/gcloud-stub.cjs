@@ -18,7 +18,10 @@ const verbAt = positional.findIndex((a) => VERBS.has(a));
 const verb = positional[verbAt];
 const group = positional.slice(0, verbAt).join(' ');
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const named = positional[verbAt + 1] ?? '';
+// `scheduler jobs create|update pubsub NAME`: the target type comes before the name.
+const typed =
+  group === 'scheduler jobs' && ['pubsub', 'http', 'app-engine'].includes(positional[verbAt + 1]);
+const named = positional[verbAt + (typed ? 2 : 1)] ?? '';
 // Keys name a resource the way `describe` does: databases by --database, accounts by e-mail.
 const name =
   group === 'firestore databases'

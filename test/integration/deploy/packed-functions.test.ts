@@ -7,8 +7,8 @@
  * loopback fake (FIRESTORE_EMULATOR_HOST), so the deliveries below are
  * acknowledged and recorded without reaching anything else.
  *
- * The three functions import the same packages, so one install serves all
- * three (checked, not assumed). Install scripts are skipped: the native
+ * The functions import the same packages, so one install serves all of
+ * them (checked, not assumed). Install scripts are skipped: the native
  * addons (better-sqlite3, hnswlib-node) download prebuilt binaries or Node
  * headers from GitHub/nodejs.org, which this machine cannot reach; Cloud
  * Functions' build runs them. What the functions load at start and on these
@@ -30,7 +30,7 @@ import {
 } from '../../../scripts/pack-function.js';
 import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
 import type { FunctionDeployment } from '../../../deploy/function-deployment.js';
-import { FirestoreCommitFake } from './firestore-commit-fake.js';
+import { FirestoreCommitFake, type RecordedQuery } from './firestore-commit-fake.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PROJECT = 'recdeploy-test';
@@ -216,6 +216,53 @@ describe('packed functions: bundle, install outside the repo, start with functio
     // Two shards: two worker threads started from chunks/hnsw-build-worker.js.
     assert.deepEqual(JSON.parse(run.stdout.trim()), ['hnsw-0.bin', 'hnsw-1.bin']);
     assert.deepEqual((await readdir(outDir)).sort(), ['hnsw-0.bin', 'hnsw-1.bin', 'index.json']);
+  });
+
+  it('reconcile: starts with its deploy env and acknowledges a tick, logging its pass', async function () {
+    const d = deploymentOf('reconcile');
+    const running = await startFunction(d);
+    try {
+      const commitsBefore = firestore.commits.length;
+      const queriesBefore = firestore.queries.length;
+      // Cloud Scheduler's message; its body means nothing to the handler.
+      const tick = Buffer.from('{"tick":"reconcile"}').toString('base64');
+      const response = await postCloudEvent(running.url, d.triggerTopic, 'tick-1', tick);
+      assert.equal(response.status, 204, await response.text());
+      // One pass over an empty store: the runs of every status in flight, the
+      // serving records and the live runs (in any order).
+      const parent = `projects/${PROJECT}/databases/(default)/documents`;
+      const sorted = (queries: readonly RecordedQuery[]) =>
+        queries.map((q) => JSON.stringify(q)).sort();
+      assert.deepEqual(
+        sorted(firestore.queries.slice(queriesBefore)),
+        sorted([
+          ...['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying'].map(
+            (status) => ({
+              parent,
+              collection: 'deployments',
+              filters: [`status EQUAL ${status}`],
+            }),
+          ),
+          { parent, collection: 'serving_records', filters: [] },
+          { parent, collection: 'deployments', filters: ['status EQUAL live'] },
+        ]),
+      );
+      assert.equal(firestore.commits.length, commitsBefore, 'nothing to correct: no write');
+      const pass = jsonLines(running.stdout()).find((line) =>
+        String(line.message).startsWith('reconcile: pass done'),
+      );
+      assert.ok(pass, running.stdout());
+      assert.equal(pass.severity, 'INFO');
+      assert.equal(pass.service, 'recdeploy-reconcile');
+      assert.equal(pass.tick, 'tick-1');
+      assert.deepEqual(
+        [pass.redrivenCount, pass.correctedCount, pass.errorCount],
+        [0, 0, 0],
+        JSON.stringify(pass),
+      );
+    } finally {
+      await running.stop();
+    }
   });
 
   it('register: acknowledges a failed pipeline job entry without writing anything', async function () {

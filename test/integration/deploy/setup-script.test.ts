@@ -255,6 +255,16 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
         `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.deploymentFinished} roles/pubsub.publisher`,
       ],
+      // Reads what serves (run.services.get) and index-build executions; no write on Cloud
+      // Run, no bucket, no act-as; publishes every hand-off it may re-drive, and outcomes.
+      'recdeploy-reconcile': [
+        'project roles/datastore.user',
+        'project roles/run.viewer',
+        `topic:${topics.trainingCompleted} roles/pubsub.publisher`,
+        `topic:${topics.modelRegistered} roles/pubsub.publisher`,
+        `topic:${topics.modelDeployed} roles/pubsub.publisher`,
+        `topic:${topics.deploymentFinished} roles/pubsub.publisher`,
+      ],
       [INDEX_BUILD_JOB.serviceAccount]: [
         'bucket roles/storage.objectAdmin',
         `topic:${topics.modelRegistered} roles/pubsub.publisher`,
@@ -282,6 +292,36 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     }
     // The descriptors run as accounts this table covers.
     for (const d of FUNCTION_DEPLOYMENTS) assert.ok(d.serviceAccount in expected, d.name);
+  });
+
+  it("enables Cloud Scheduler and has it publish a tick to the reconcile function's topic every minute", function () {
+    const reconcile = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'reconcile');
+    assert.equal(reconcile?.triggerTopic, topics.reconcileTick);
+    const enable = first.calls.find((c) => c.slice(0, 2).join(' ') === 'services enable');
+    assert.ok(enable?.includes('cloudscheduler.googleapis.com'), 'the Cloud Scheduler API');
+    const jobs = first.calls.filter((c) => c.slice(0, 2).join(' ') === 'scheduler jobs');
+    assert.deepEqual(
+      jobs.map((c) => c.slice(2, 5).filter((a) => !a.startsWith('--'))),
+      [
+        ['describe', 'recdeploy-reconcile-tick'],
+        ['create', 'pubsub', 'recdeploy-reconcile-tick'],
+      ],
+      'looked up, then created',
+    );
+    const create = jobs[1] ?? [];
+    assert.equal(flagOf(create, 'location'), REGION);
+    assert.equal(flagOf(create, 'schedule'), '* * * * *');
+    assert.equal(flagOf(create, 'time-zone'), 'Etc/UTC');
+    assert.equal(flagOf(create, 'topic'), topics.reconcileTick);
+    // Pub/Sub needs data or attributes; the handler ignores what it is.
+    assert.ok((flagOf(create, 'message-body') ?? '').length > 0);
+    // The topic exists before the job that publishes to it.
+    const topicCreated = first.calls.findIndex(
+      (c) =>
+        c.join(' ') ===
+        `pubsub topics create ${topics.reconcileTick} --message-retention-duration=7d`,
+    );
+    assert.ok(topicCreated >= 0 && topicCreated < first.calls.indexOf(create));
   });
 
   it('imports one trigger per deployable with the placeholders filled in', function () {
@@ -314,6 +354,15 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
       run.calls.filter((c) => c.includes('add-iam-policy-binding'));
     assert.deepEqual(bindings(second), bindings(first));
     assert.ok(second.calls.some((c) => c.slice(0, 3).join(' ') === 'logging sinks update'));
+    // The scheduler job is found and its schedule, topic and body applied again.
+    const update = second.calls.find(
+      (c) => c.slice(0, 4).join(' ') === 'scheduler jobs update pubsub',
+    );
+    assert.equal(update?.[4], 'recdeploy-reconcile-tick');
+    const firstCreate = first.calls.find(
+      (c) => c.slice(0, 4).join(' ') === 'scheduler jobs create pubsub',
+    );
+    assert.deepEqual(update?.slice(5), firstCreate?.slice(5), 'the same settings');
   });
 
   it('refuses to start without its inputs, naming each', async function () {
@@ -325,6 +374,11 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     assert.match(run.stderr, /MODEL_BUCKET is required/);
   });
 });
+
+/** The value of `--name=value` in a gcloud call. */
+function flagOf(call: readonly string[], name: string): string | undefined {
+  return call.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
 
 /** "scope role" for every binding the run granted `member`. */
 function grantsOf(run: SetupRun, member: string): string[] {

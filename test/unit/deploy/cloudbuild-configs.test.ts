@@ -187,6 +187,8 @@ describe('deploy files', function () {
         'deploy/firestore.indexes.json',
         'deploy/cloudbuild/function-register.yaml',
         'deploy/triggers/register.yaml',
+        'deploy/cloudbuild/function-reconcile.yaml',
+        'deploy/triggers/reconcile.yaml',
         'deploy/tf_serving_native/cloudbuild.yaml',
         'events/schemas/training-completed.v1.avsc',
         'events/examples/training-completed.v1.json',
@@ -331,7 +333,12 @@ describe('deploy files', function () {
       const topics = loadRuntimeConfig({}).topics;
       assert.deepEqual(
         FUNCTION_DEPLOYMENTS.map((d) => flagsOf(deployStepOf(d).args).get('trigger-topic')),
-        [topics.trainingCompleted, topics.modelRegistered, topics.modelDeployed],
+        [
+          topics.trainingCompleted,
+          topics.modelRegistered,
+          topics.modelDeployed,
+          topics.reconcileTick,
+        ],
       );
     });
   });
@@ -503,6 +510,8 @@ describe('deploy files', function () {
           .sort();
       assert.deepEqual(firing('functions/register/src/index.ts'), ['register']);
       assert.deepEqual(firing('functions/verify/src/deployment.ts'), ['verify']);
+      assert.deepEqual(firing('functions/reconcile/src/index.ts'), ['reconcile']);
+      assert.deepEqual(firing('deploy/cloudbuild/function-reconcile.yaml'), ['reconcile']);
       assert.deepEqual(firing('services/ann-serving/src/main.ts'), ['ann-serving']);
       assert.deepEqual(firing('services/dashboard/src/main.ts'), ['dashboard']);
       assert.deepEqual(firing('deploy/tf_serving_native/start.sh'), ['tf-serving-native']);

@@ -18,11 +18,12 @@ import { INDEX_BUILD_JOB, SERVING_SERVICE_ACCOUNT } from '../../../deploy/cloudb
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const topics = loadRuntimeConfig({}).topics;
-/** What each step consumes (docs/events.md). */
+/** What each step consumes (docs/events.md); the reconciler, Cloud Scheduler's ticks. */
 const CONSUMES: Record<string, string> = {
   register: topics.trainingCompleted,
   deploy: topics.modelRegistered,
   verify: topics.modelDeployed,
+  reconcile: topics.reconcileTick,
 };
 
 /** The descriptor's env with its placeholders filled in, as a deployed function sees it. */
@@ -36,16 +37,16 @@ function deployedEnv(d: FunctionDeployment): Record<string, string> {
 }
 
 describe('function deploy descriptors (functions/*/src/deployment.ts)', function () {
-  it('describe each function workspace once, in chain order', function () {
+  it('describe each function workspace once, in chain order, then the reconciler', function () {
     assert.deepEqual(
       FUNCTION_DEPLOYMENTS.map((d) => d.workspace),
-      ['register', 'deploy', 'verify'],
+      ['register', 'deploy', 'verify', 'reconcile'],
     );
     for (const d of FUNCTION_DEPLOYMENTS) {
       assert.ok(existsSync(`${repoRoot}functions/${d.workspace}/src/index.ts`), d.workspace);
     }
-    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.serviceAccount)).size, 3);
-    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.name)).size, 3);
+    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.serviceAccount)).size, 4);
+    assert.equal(new Set(FUNCTION_DEPLOYMENTS.map((d) => d.name)).size, 4);
   });
 
   for (const d of FUNCTION_DEPLOYMENTS) {
@@ -94,6 +95,19 @@ describe('function deploy descriptors (functions/*/src/deployment.ts)', function
     // Cloud Functions: 4Gi → 2 vCPU.
     assert.equal(deploy.memory, '4Gi');
     assert.equal(config.indexBuild.cores, 2);
+  });
+
+  it('reconcile: one small instance runs one pass per tick; a failed tick is retried the fewest times Pub/Sub allows', function () {
+    const reconcile = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'reconcile');
+    assert.ok(reconcile);
+    assert.equal(reconcile.name, 'recdeploy-reconcile');
+    assert.equal(reconcile.serviceAccount, 'recdeploy-reconcile');
+    assert.equal(reconcile.maxInstances, 1, 'one pass at a time');
+    assert.equal(reconcile.minInstances, 0);
+    assert.equal(reconcile.memory, '512Mi');
+    // 5 is the least problemsOf (and Pub/Sub's dead-letter policy) accepts.
+    assert.equal(reconcile.maxDeliveryAttempts, 5);
+    assert.ok(problemsOf({ ...reconcile, maxDeliveryAttempts: 4 }).length > 0);
   });
 
   it('problemsOf names the field and the value', function () {

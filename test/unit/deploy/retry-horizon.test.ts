@@ -11,10 +11,17 @@
  * backoff assumed to double per failure; its docs give no formula), and so is
  * the longest lease (step lease, hand-off window, rollback: the chain's leases
  * are the same in the cloud).
+ *
+ * The reconcile function is the exception, and is checked as one: its ticks
+ * (Cloud Scheduler, once a minute) never wait on a lease. A pass skips what
+ * an attempt holds and the next tick looks again, and it acknowledges its
+ * tick whatever it found; so its subscription keeps the fewest attempts, and
+ * a tick that failed is not retried for long.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadRuntimeConfig } from '@recdeploy/shared';
 import { ChainEnvSchema, loadChainConfig } from '@recdeploy/shared/chain';
 import { assertRetryHorizonOutlasts, retryHorizonMs } from '@recdeploy/shared/local';
 import { longestLeaseMs } from '../../../cli/src/stack/stack-bus.js';
@@ -35,6 +42,15 @@ function retryDelayFlagMs(flag: string): number {
 /** LEASE_TTL_S's largest accepted value: the invariant must hold for every configuration. */
 const maxTtlS = ChainEnvSchema.properties.LEASE_TTL_S.maximum;
 
+/** The topic Cloud Scheduler's ticks arrive on (deploy/setup.sh). */
+const TICKS = loadRuntimeConfig({}).topics.reconcileTick;
+/** How often a tick comes: setup.sh's Cloud Scheduler job runs every minute. */
+const TICK_PERIOD_MS = 60_000;
+const setupScript = readFileSync(
+  fileURLToPath(new URL('../../../deploy/setup.sh', import.meta.url)),
+  'utf8',
+);
+
 describe('Eventarc subscriptions: the retry horizon outlasts twice the longest lease', function () {
   const backoff = {
     minBackoffMs: retryDelayFlagMs('min-retry-delay'),
@@ -46,7 +62,28 @@ describe('Eventarc subscriptions: the retry horizon outlasts twice the longest l
     assert.ok(maxTtlS !== undefined, 'LEASE_TTL_S has a maximum');
   });
 
-  for (const d of FUNCTION_DEPLOYMENTS) {
+  it('exempt the reconcile function only: the one triggered by ticks', function () {
+    assert.deepEqual(
+      FUNCTION_DEPLOYMENTS.filter((d) => d.triggerTopic === TICKS).map((d) => d.workspace),
+      ['reconcile'],
+    );
+  });
+
+  for (const d of FUNCTION_DEPLOYMENTS.filter((f) => f.triggerTopic === TICKS)) {
+    it(`${d.name}: ${d.maxDeliveryAttempts} attempts, no lease to outlast`, function () {
+      const subscription = { name: d.name, ...backoff, maxDeliveryAttempts: d.maxDeliveryAttempts };
+      // Pub/Sub's fewest: a failed tick is dropped (dead-lettered) soon, while
+      // newer ticks keep coming; retrying it would only add a pass.
+      assert.equal(d.maxDeliveryAttempts, 5);
+      assert.match(setupScript, /^readonly RECONCILE_SCHEDULE='\* \* \* \* \*'$/m, 'every minute');
+      const horizonMs = retryHorizonMs(subscription);
+      assert.equal(horizonMs, 150_000);
+      const ticksMeanwhile = Math.ceil(horizonMs / TICK_PERIOD_MS);
+      this.test!.title += ` span ${horizonMs / 1000} s (${ticksMeanwhile} newer ticks meanwhile)`;
+    });
+  }
+
+  for (const d of FUNCTION_DEPLOYMENTS.filter((f) => f.triggerTopic !== TICKS)) {
     it(`${d.name}: ${d.maxDeliveryAttempts} attempts`, function () {
       const subscription = { name: d.name, ...backoff, maxDeliveryAttempts: d.maxDeliveryAttempts };
       const env = { ...d.env, GOOGLE_CLOUD_PROJECT: 'recs-project', REGION: 'europe-west1' };
