@@ -80,6 +80,10 @@ export function decideTransition(
   const kind = classifyTransition(run.status, request.to);
   if (kind === 'noop') return { result: { changed: false, run } };
   if (kind === 'illegal') throw illegalTransition(run, request.to);
+  if (request.to === 'live') {
+    // As for verify's completion: a run goes live only with what serves (recordServing).
+    throw illegalTransition(run, 'live (a run goes live only through recordServing)');
+  }
   let next = run;
   const owned = stepOfStatus(request.to);
   if (owned !== undefined) {

@@ -106,7 +106,9 @@ export function decideServingChange(
     changed.set(run.runId, run);
   };
   if (request.complete !== undefined) {
-    const done = decideCompleteStep(docs.get(request.complete.runId), request.complete, context);
+    const done = decideCompleteStep(docs.get(request.complete.runId), request.complete, context, {
+      recordsServing: true,
+    });
     if (done.write) put(done.write);
   }
   const onService = [...docs.values()].filter((run) => run.serving?.service === request.service);

@@ -1,4 +1,4 @@
-import { TransientError } from '../errors.js';
+import { PermanentError, TransientError } from '../errors.js';
 import type {
   ClaimStepRequest,
   ClaimStepResult,
@@ -97,8 +97,19 @@ export function decideCompleteStep(
   current: RunDocument | undefined,
   request: CompleteStepRequest,
   context: EditContext,
+  options: { readonly recordsServing?: boolean } = {},
 ): RunDecision<TransitionResult> {
   const run = requireRun(current, request.runId);
+  if (request.step === 'verify' && options.recordsServing !== true) {
+    // Going live means serving: only recordServing completes verify, in the
+    // transaction that records what serves and demotes the run it replaced,
+    // so a service never has two live runs.
+    throw new PermanentError(
+      'RUN.ILLEGAL_TRANSITION',
+      `run ${request.runId}: verify completes through recordServing (what the platform serves), not completeStep`,
+      { metadata: { runId: request.runId, step: request.step } },
+    );
+  }
   const step = run.steps[request.step];
   if (step.status === 'succeeded' || isTerminal(run.status)) {
     return { result: { changed: false, run } };

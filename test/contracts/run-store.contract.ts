@@ -16,6 +16,7 @@ import type {
 import {
   T0,
   at,
+  completeAsChain,
   deployedTo,
   observedTraffic,
   registeredAs,
@@ -108,7 +109,8 @@ export function runStoreContract(
           now: at((t += 10)),
         });
         assert.equal(claim.kind, 'claimed', step);
-        run = (await store.completeStep({ runId: RUN, step, owner: 'w', now: at((t += 10)) })).run;
+        run = (await completeAsChain(store, { runId: RUN, step, owner: 'w', now: at((t += 10)) }))
+          .run;
       }
       return run;
     }
@@ -290,7 +292,7 @@ export function runStoreContract(
             leaseMs: 60_000,
             now: at((t += 10)),
           });
-          await store.completeStep({
+          await completeAsChain(store, {
             runId: RUN,
             step,
             owner: 'w',
@@ -569,7 +571,7 @@ export function runStoreContract(
         assert.equal(claim.kind, 'claimed', `${run.runId} ${step}`);
         const patch = patches[step];
         run = (
-          await store.completeStep({
+          await completeAsChain(store, {
             runId: run.runId,
             step,
             owner: 'w',
@@ -831,12 +833,15 @@ export function runStoreContract(
           eventId: 'evt-verify-b',
         });
 
-      it('records a first observation; getServingRecord reads it back', async () => {
-        await walkRun(sampleIdentity({ trainingRunId: 'train-a', runNumber: 1 }), STEPS, {
-          revision: REV_A,
-        });
-        assert.equal(await store.getServingRecord(SERVICE), undefined);
-        const result = await serve({ [REV_A]: 100 }, 'start-up observation', 1_000);
+      it('going live writes the first record; getServingRecord reads it back', async () => {
+        const live = await walkRun(
+          sampleIdentity({ trainingRunId: 'train-a', runNumber: 1 }),
+          STEPS,
+          {
+            revision: REV_A,
+          },
+        );
+        assert.equal(live.status, 'live');
         const expected = {
           service: SERVICE,
           modelEndpointId: 'recs-home',
@@ -844,11 +849,13 @@ export function runStoreContract(
           liveRevision: REV_A,
           liveRunId: A,
           traffic: [{ revision: REV_A, percent: 100, runId: A }],
-          since: at(1_000).toISOString(),
-          cause: 'start-up observation',
-          observedAt: at(1_000).toISOString(),
+          since: live.updatedAt,
+          cause: 'test: verified and promoted',
+          observedAt: live.updatedAt,
         };
-        assert.deepEqual(result.record, expected);
+        assert.deepEqual(await store.getServingRecord(SERVICE), expected);
+        const result = await serve({ [REV_A]: 100 }, 'start-up observation', 1_000);
+        assert.deepEqual(result.record, expected, 'the same observation writes nothing');
         assert.deepEqual(result.changedRuns, []);
         assert.deepEqual(await store.getServingRecord(SERVICE), expected);
       });
@@ -961,11 +968,8 @@ export function runStoreContract(
           { revision: REV_A, percent: 90, runId: A },
           { revision: REV_B, percent: 10, runId: B, tag: 'candidate' },
         ]);
-        assert.equal(
-          record?.since,
-          at(1_000).toISOString(),
-          'A serves since the first observation',
-        );
+        const wentLive = (await store.getRun(A))?.history.find((h) => h.to === 'live')?.at;
+        assert.equal(record?.since, wentLive, 'A serves since it went live');
       });
 
       it("refuses verify's completion while the platform does not show it serving, writing nothing", async () => {

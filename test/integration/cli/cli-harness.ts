@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  STEP_NAMES,
   runKey,
+  type ObservedTraffic,
   type RunDocument,
   type RunIdentity,
   type RunStore,
@@ -18,6 +18,7 @@ import {
 } from '@recdeploy/shared';
 import { main } from '../../../cli/src/main.js';
 import { removeStackState, writeStackState } from '../../../cli/src/stack/stack-state.js';
+import { completeAsChain } from '../../fixtures/runs.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const LAUNCHER = path.join(ROOT, 'cli/bin/recdeploy.js');
@@ -112,23 +113,53 @@ export async function completeStep(
 ): Promise<RunDocument> {
   const claim = await store.claimStep({ runId, step, owner: 'test-chain', leaseMs: 60_000 });
   if (claim.kind !== 'claimed') throw new Error(`${step} of ${runId}: ${claim.kind}`);
-  return (await store.completeStep({ runId, step, owner: 'test-chain', patch })).run;
+  // Verify completes the way the chain completes it: with what serves (recordServing).
+  return (await completeAsChain(store, { runId, step, owner: 'test-chain', patch })).run;
 }
 
-/** Creates the run and takes it through every step to live, serving `serving`. */
+/**
+ * Creates the run and takes it through every step to live, serving `serving`,
+ * as verify does: the verify step completes in the same store transaction
+ * that records what the platform serves (`observed`, by default 100% on the
+ * run's revision), so the run it takes over from becomes `replaced`.
+ */
 export async function liveRun(
   store: RunStore,
   identity: RunIdentity,
   serving: ServingRef,
+  observed: ObservedTraffic = allTrafficOn(serving),
 ): Promise<RunDocument> {
   await store.createRun(identity);
   const runId = runKey(identity);
-  let run: RunDocument | undefined;
-  for (const step of STEP_NAMES) {
-    run = await completeStep(store, runId, step, patchFor(step, serving));
-  }
+  await completeStep(store, runId, 'register', patchFor('register', serving));
+  await completeStep(store, runId, 'deploy', patchFor('deploy', serving));
+  const claim = await store.claimStep({
+    runId,
+    step: 'verify',
+    owner: 'test-chain',
+    leaseMs: 60_000,
+  });
+  if (claim.kind !== 'claimed') throw new Error(`verify of ${runId}: ${claim.kind}`);
+  const { changedRuns } = await store.recordServing({
+    service: serving.service,
+    modelEndpointId: identity.modelEndpointId,
+    observed,
+    cause: `run ${runId} verified and promoted`,
+    complete: { runId, step: 'verify', owner: 'test-chain', patch: patchFor('verify', serving) },
+  });
+  const run = changedRuns.find((changed) => changed.runId === runId);
   if (run?.status !== 'live') throw new Error(`run ${runId} did not go live`);
   return run;
+}
+
+/** What a platform reports right after promoting the run's revision. */
+export function allTrafficOn(serving: ServingRef): ObservedTraffic {
+  if (serving.revision === undefined) throw new Error('a live run needs a revision');
+  return {
+    serviceUrl: serving.url ?? 'http://127.0.0.1:9',
+    liveRevision: serving.revision,
+    targets: [{ revision: serving.revision, percent: 100 }],
+  };
 }
 
 /** What each step records, as the chain's steps do. */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import {
   RUN_LIMITS,
-  RecdeployError,
   boundRejectedEvent,
   decideClaimStep,
   decideCompleteStep,
@@ -13,19 +12,9 @@ import {
   type RunIdentity,
 } from '@recdeploy/shared';
 import { T0, at, sampleIdentity } from '../../fixtures/runs.js';
-import { DocumentCell, must, newRun } from './run-decisions.js';
+import { DocumentCell, errorOf, must, newRun, walk } from './run-decisions.js';
 
 const RUN = 'recs-home-train-001';
-
-function errorOf(fn: () => unknown): RecdeployError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RecdeployError, String(error));
-    return error;
-  }
-  assert.fail('expected an error');
-}
 
 /** Every nested value, to check that no `undefined` field is ever written. */
 function hasUndefined(value: unknown): boolean {
@@ -180,6 +169,17 @@ describe('run decisions', () => {
     });
 
     it('rolls back a live run', () => {
+      const live = walk(newRun(), ['register', 'deploy', 'verify']);
+      const { result } = decideTransition(
+        live,
+        { runId: RUN, to: 'rolled_back', reason: 'operator' },
+        { now: at(1_000) },
+      );
+      assert.equal(result.run.status, 'rolled_back');
+      assert.equal(result.run.statusReason, 'operator');
+    });
+
+    it('refuses to make a run live: only recordServing does, with what serves', () => {
       const cell = new DocumentCell(newRun());
       for (const to of [
         'registering',
@@ -187,17 +187,14 @@ describe('run decisions', () => {
         'deploying',
         'deployed',
         'verifying',
-        'live',
       ] as const) {
         cell.apply((d) => decideTransition(d, { runId: RUN, to }, { now: at(1) }));
       }
-      const { result } = decideTransition(
-        cell.doc,
-        { runId: RUN, to: 'rolled_back', reason: 'operator' },
-        { now: at(2) },
+      const error = errorOf(() =>
+        decideTransition(cell.doc, { runId: RUN, to: 'live' }, { now: at(2) }),
       );
-      assert.equal(result.run.status, 'rolled_back');
-      assert.equal(result.run.statusReason, 'operator');
+      assert.equal(error.code, 'RUN.ILLEGAL_TRANSITION');
+      assert.match(error.message, /only through recordServing/);
     });
   });
 

@@ -9,6 +9,9 @@ import {
   decideClaimStep,
   decideCompleteStep,
   decideCreateRun,
+  decideServingChange,
+  type CompleteStepRequest,
+  type RecordServingResult,
   type RunDecision,
   type RunDocument,
   type RunIdentity,
@@ -71,16 +74,60 @@ export function walk(
     assert.equal(claim.kind, 'claimed', `claim ${step}`);
     t += 10;
     const patch = options.patches?.[step];
-    cell.apply((d) =>
-      decideCompleteStep(
-        d,
-        { runId: d.runId, step, owner, ...(patch === undefined ? {} : { patch }) },
-        { now: at(t) },
-      ),
-    );
+    const complete = { runId: doc.runId, step, owner, ...(patch === undefined ? {} : { patch }) };
+    if (step === 'verify') {
+      // A run goes live only with what serves: its revision at 100%.
+      const now = at(t);
+      cell.apply((d) => goLive(d, complete, now));
+    } else {
+      cell.apply((d) => decideCompleteStep(d, complete, { now: at(t) }));
+    }
     t += 10;
   }
   return cell.doc;
+}
+
+/**
+ * Verify's completion the only way a store allows it: with the platform
+ * observing the run's revision serving 100% (recordServing's decision).
+ */
+function goLive(
+  doc: RunDocument,
+  given: CompleteStepRequest,
+  now: Date,
+): RunDecision<RecordServingResult> {
+  let complete = given;
+  const deployed = complete.patch?.serving ?? doc.serving;
+  // A walk without a deploy patch deploys a stand-in revision.
+  const serving =
+    deployed?.revision !== undefined
+      ? { ...deployed, revision: deployed.revision }
+      : {
+          runtime: 'ann-serving',
+          service: `rec-${doc.modelEndpointId}`,
+          revision: `${doc.runId}-r`,
+        };
+  if (deployed?.revision === undefined) {
+    complete = { ...complete, patch: { ...complete.patch, serving } };
+  }
+  const decision = decideServingChange(
+    undefined,
+    [doc],
+    {
+      service: serving.service,
+      modelEndpointId: doc.modelEndpointId,
+      observed: {
+        serviceUrl: 'http://127.0.0.1:1',
+        liveRevision: serving.revision,
+        targets: [{ revision: serving.revision, percent: 100 }],
+      },
+      cause: 'walk',
+      complete,
+    },
+    { now },
+  );
+  const write = decision.runWrites.find((run) => run.runId === doc.runId);
+  return { ...(write === undefined ? {} : { write }), result: decision.result };
 }
 
 /** Claims `step` for `owner` at `now` (the step must be claimable). */

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import {
-  RecdeployError,
   decideClaimStep,
   decideCompleteStep,
   decideFailStep,
@@ -9,7 +8,14 @@ import {
   type RunDocument,
 } from '@recdeploy/shared';
 import { T0, at } from '../../fixtures/runs.js';
-import { DocumentCell, must, newRun } from './run-decisions.js';
+import {
+  DocumentCell,
+  claimed as claimedBy,
+  errorOf,
+  must,
+  newRun,
+  walk,
+} from './run-decisions.js';
 
 const RUN = 'recs-home-train-001';
 const claimReq = (owner: string, overrides: Partial<ClaimStepRequest> = {}): ClaimStepRequest => ({
@@ -22,16 +28,6 @@ const claimReq = (owner: string, overrides: Partial<ClaimStepRequest> = {}): Cla
 
 function claimed(doc: RunDocument, owner = 'a', now = at(1_000)): RunDocument {
   return must(decideClaimStep(doc, claimReq(owner), { now, eventId: 'evt-1' }).write);
-}
-
-function errorOf(fn: () => unknown): RecdeployError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RecdeployError, String(error));
-    return error;
-  }
-  assert.fail('expected an error');
 }
 
 describe('step decisions', () => {
@@ -214,22 +210,25 @@ describe('step decisions', () => {
     });
 
     it('walks a run to live through all three steps', () => {
-      const cell = new DocumentCell(newRun());
-      let t = 0;
-      for (const step of ['register', 'deploy', 'verify'] as const) {
-        const c = cell.apply((d) =>
-          decideClaimStep(d, claimReq('w', { step }), { now: at((t += 10)) }),
-        );
-        assert.equal(c.kind, 'claimed', step);
-        cell.apply((d) =>
-          decideCompleteStep(d, { runId: RUN, step, owner: 'w' }, { now: at((t += 10)) }),
-        );
-      }
-      assert.equal(cell.doc.status, 'live');
+      const live = walk(newRun(), ['register', 'deploy', 'verify']);
+      assert.equal(live.status, 'live');
       assert.deepEqual(
-        cell.doc.history.map((h) => h.to),
+        live.history.map((h) => h.to),
         ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying', 'live'],
       );
+    });
+
+    it("refuses verify's completion outside recordServing (a run goes live only with what serves)", () => {
+      const verifying = claimedBy(walk(newRun(), ['register', 'deploy']), 'verify', 'w', at(1_000));
+      const error = errorOf(() =>
+        decideCompleteStep(
+          verifying,
+          { runId: RUN, step: 'verify', owner: 'w' },
+          { now: at(1_010) },
+        ),
+      );
+      assert.equal(error.code, 'RUN.ILLEGAL_TRANSITION');
+      assert.equal(error.retryable, false);
     });
   });
 
