@@ -1,22 +1,27 @@
 /**
  * The recdeploy command line. Exit codes: 0 success (and --help/--version),
- * 1 the command failed, 2 usage error (unknown command or option, bad value).
- * Adding a command is one `register…(program, io)` line below.
+ * 1 the command failed, 2 usage error (unknown command or option, bad value),
+ * 3 refused: the run's state rules out what was asked (nothing was done; the
+ * message names the command that fits). Adding a command is one
+ * `register…(program, io)` line below.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerBuildIndex } from './commands/build-index.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerPublish } from './commands/publish.js';
 import { registerRollback } from './commands/rollback.js';
+import { registerRetry } from './commands/retry.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSampleModel } from './commands/sample-model.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
+import { REFUSED_EXIT_CODE, Refusal } from './output/refusal.js';
 
 /** Process exit codes. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, refused: REFUSED_EXIT_CODE } as const;
 
 /** The program with every command registered; commander never exits the process itself. */
 export function buildProgram(io: CliIo): Command {
@@ -34,6 +39,8 @@ export function buildProgram(io: CliIo): Command {
   registerRuns(program, io);
   registerStatus(program, io);
   registerRollback(program, io);
+  registerRetry(program, io);
+  registerDeploy(program, io);
   registerSampleModel(program, io);
   registerBuildIndex(program, io);
   return program;
@@ -52,7 +59,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     io.err(`recdeploy: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT.failure;
+    return error instanceof Refusal ? EXIT.refused : EXIT.failure;
   }
 }
 
@@ -68,5 +75,13 @@ function cliVersion(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // A reader that went away (`recdeploy runs | head -3`) ends the output, not
+  // the command with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? EXIT.ok);
+    });
+  }
   process.exitCode = await main(process.argv);
 }

@@ -51,6 +51,9 @@ export interface RollbackResult {
 /** How long the rollback holds the service against a deployment starting meanwhile. */
 export const ROLLBACK_LEASE_MS = 5 * 60_000;
 
+/** Runs a plain rollback (no `--to`) goes back to: they served until a newer run took over. */
+const ROLLBACK_TARGETS: readonly RunDocument['status'][] = ['live', 'replaced'];
+
 /** Statuses whose revision has passed verification and may take traffic again. */
 const SERVED_STATUSES: readonly RunDocument['status'][] = ['live', 'rolled_back', 'replaced'];
 
@@ -98,7 +101,6 @@ export async function rollbackService(
     traffic,
     current,
     fromRevision,
-    serviceRuns: liveRuns,
     endpointRuns,
   });
 
@@ -159,8 +161,6 @@ interface TargetContext {
   readonly traffic: ServiceTraffic;
   readonly current: RunDocument;
   readonly fromRevision: string;
-  /** Live runs of the service, newest first. */
-  readonly serviceRuns: readonly RunDocument[];
   /** Every run of the endpoint on the service. */
   readonly endpointRuns: readonly RunDocument[];
 }
@@ -172,7 +172,7 @@ interface Target {
 }
 
 function chooseTarget(request: RollbackRequest, context: TargetContext): Target {
-  const { traffic, current, fromRevision, serviceRuns, endpointRuns } = context;
+  const { traffic, current, fromRevision, endpointRuns } = context;
   const service = request.service;
   const runOf = (revision: string) =>
     endpointRuns.find((run) => run.serving?.revision === revision);
@@ -206,21 +206,31 @@ function chooseTarget(request: RollbackRequest, context: TargetContext): Target 
   }
   const previous = traffic.previousRevision;
   const previousRun = previous === undefined ? undefined : runOf(previous);
+  // A run that a newer one replaced served until then: the natural target. A
+  // rolled-back run was taken off on purpose: only `--to` brings it back.
   if (
     previous !== undefined &&
     previous !== fromRevision &&
-    (previousRun === undefined || previousRun.status === 'live')
+    (previousRun === undefined || ROLLBACK_TARGETS.includes(previousRun.status))
   ) {
     return target(previous, 'platform_previous');
   }
-  const earlierLive = serviceRuns.find((run) => run.serving?.revision !== fromRevision);
-  const earlierRevision = earlierLive?.serving?.revision;
+  const earlier = endpointRuns
+    .filter(
+      (run) =>
+        ROLLBACK_TARGETS.includes(run.status) &&
+        run.serving?.revision !== undefined &&
+        run.serving.revision !== fromRevision &&
+        compareRunRecency(run, current) < 0,
+    )
+    .sort((a, b) => compareRunRecency(b, a))[0];
+  const earlierRevision = earlier?.serving?.revision;
   if (earlierRevision !== undefined) return target(earlierRevision, 'previous_live_run');
 
   const why =
     previousRun !== undefined
-      ? `the platform's previous revision ${previous} belongs to run ${previousRun.runId}, which is ${previousRun.status}, and no earlier run is live`
-      : `run ${current.runId} (revision ${fromRevision}) is its only live run and the platform remembers no previous revision`;
+      ? `the platform's previous revision ${previous} belongs to run ${previousRun.runId}, which is ${previousRun.status}, and no earlier run was replaced by a newer one`
+      : `run ${current.runId} (revision ${fromRevision}) replaced no earlier run and the platform remembers no previous revision`;
   throw new PermanentError(
     'PLATFORM.NOT_FOUND',
     `service ${service} has nothing to roll back to: ${why}; name a revision explicitly to roll back to it`,

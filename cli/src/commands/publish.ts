@@ -4,45 +4,34 @@
  * directory), or with --project to a real Pub/Sub topic. Prints the message
  * id and the run id it starts.
  *
+ * A message whose run already exists would be dropped by the register step
+ * (it keeps a run's first message): publish refuses it, says what happened to
+ * the run and which command to use (retry, deploy), unless --force publishes
+ * it as a duplicate delivery on purpose.
+ *
  * Exit codes: 0 published; 1 not published (no local stack running, no
- * subscription on the topic, no sample model, Pub/Sub refused); 2 the file
- * cannot be read or is not a valid training-completed message (the message
- * names the field paths).
+ * subscription on the topic, no sample model, the run store could not be
+ * checked, Pub/Sub refused); 2 the file cannot be read or is not a valid
+ * training-completed message (the message names the field paths); 3 the run
+ * already exists (nothing was published; see the message).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import {
-  MAX_EVENT_DATA_BYTES,
-  buildTrainingCompletedV1,
-  parseTrainingCompletedPayload,
-  trainingRunKey,
-  type TrainingCompleted,
-  type TrainingCompletedV1,
-} from '@recdeploy/events';
-import type { RuntimeConfig } from '@recdeploy/shared';
-import { localDataFiles } from '@recdeploy/shared/wiring';
+import type { TrainingCompleted } from '@recdeploy/events';
+import type { RunDocument } from '@recdeploy/shared';
 import { addBackendOptions, runtimeConfig, type BackendFlags } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
-import { SAMPLE_ENDPOINT, SAMPLE_MODEL_DIR, sampleManifestMetrics } from '../stack/sample-model.js';
 import { printJson } from '../output/json.js';
 import { usageError } from '../output/usage-error.js';
-import { runningStack } from '../stack/stack-state.js';
-
-/** Where the local stack keeps the sample bundle, below the data directory. */
+import { requireLocalDelivery } from './local-delivery.js';
+import { checkExistingRun } from './publish-existing-run.js';
+import { readEventFile, sampleEvent, type EventToPublish } from './publish-input.js';
 
 interface PublishFlags extends BackendFlags {
   sample?: boolean;
   queue?: boolean;
+  force?: boolean;
   topic?: string;
   json?: boolean;
-}
-
-/** A validated message: the JSON as it will be published, and what it asks for. */
-export interface EventToPublish {
-  readonly payload: unknown;
-  readonly event: TrainingCompleted;
 }
 
 /** What was published, as printed with --json. */
@@ -59,6 +48,8 @@ export interface PublishReport {
   readonly pipelineJob?: string;
   /** Published with --queue while no local stack runs. */
   readonly queued: boolean;
+  /** With --force for a run that exists: its status; the message is a duplicate delivery of it. */
+  readonly duplicateOf?: { readonly runId: string; readonly status: RunDocument['status'] };
 }
 
 /** Adds the command to `program`. */
@@ -75,12 +66,19 @@ export function registerPublish(program: Command, io: CliIo): void {
       '--queue',
       'publish to the local bus even when no stack runs (delivered when one starts)',
     )
+    .option(
+      '--force',
+      'publish even when the run already exists: the stack treats it as a duplicate delivery',
+    )
     .option('--topic <name>', 'topic (default: $TOPIC_TRAINING_COMPLETED, else training-completed)')
     .option('--json', 'print what was published as one JSON object');
-  addBackendOptions(command)
+  addBackendOptions(command, { firestore: true })
     .addHelpText(
       'after',
-      '\nExit codes: 0 published, 1 not published (see the message), 2 bad arguments or an invalid event file.',
+      `
+Exit codes: 0 published; 1 not published (see the message); 2 bad arguments or an invalid event
+file; 3 the run already exists, so the stack would drop the message: not published (the message
+says what happened to the run and which command to use: recdeploy retry or recdeploy deploy).`,
     )
     .action(async (file: string | undefined, flags: PublishFlags) => {
       if ((file === undefined) === !flags.sample) {
@@ -94,113 +92,28 @@ export function registerPublish(program: Command, io: CliIo): void {
         );
       }
       const toPublish = file === undefined ? sampleEvent(config) : readEventFile(io, file);
+      const existing = await checkExistingRun(io, config, toPublish.event, flags.force === true);
       const topic = flags.topic ?? config.topics.trainingCompleted;
-      const report =
+      const published =
         config.backend === 'local'
           ? await publishLocally(config.dataDir, topic, toPublish, flags.queue === true)
           : await publishToPubSub(io, config.projectId, topic, toPublish);
+      const report: PublishReport =
+        existing === undefined
+          ? published
+          : { ...published, duplicateOf: { runId: existing.runId, status: existing.status } };
       if (flags.json) printJson(io, report);
       else describe(io, report);
-      if (report.runId !== undefined) {
+      if (existing !== undefined) {
+        io.err(
+          `run ${existing.runId} already exists (${existing.status}): the stack treats this message as a duplicate delivery and registers nothing again`,
+        );
+      } else if (report.runId !== undefined) {
         io.err(`follow it with: recdeploy status ${report.runId} --watch`);
       }
       if (report.queued)
         io.err('no local stack is running: the message is delivered when one starts');
     });
-}
-
-/** Reads and validates an event file; anything wrong with it is a usage error. */
-export function readEventFile(io: CliIo, file: string): EventToPublish {
-  const text = readSmallText(io, file);
-  let payload: unknown;
-  try {
-    payload = JSON.parse(text);
-  } catch (error) {
-    usageError(io, `${file} is not valid JSON: ${describeJsonError(error, text)}`);
-  }
-  const parsed = parseTrainingCompletedPayload(payload);
-  if (!parsed.ok) {
-    const { code, reason } = parsed.rejection;
-    usageError(
-      io,
-      code === 'EVENT.IGNORED'
-        ? `${file} would be ignored by the register step: ${reason}`
-        : `${file} is not a valid training-completed message: ${reason}`,
-    );
-  }
-  return { payload, event: parsed.value };
-}
-
-/** The file's text; a missing, unreadable or oversized file is a usage error. */
-function readSmallText(io: CliIo, file: string): string {
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    usageError(io, `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}`);
-  }
-  if (size > MAX_EVENT_DATA_BYTES) {
-    usageError(io, `${file} has ${size} bytes; a message is at most ${MAX_EVENT_DATA_BYTES} bytes`);
-  }
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    usageError(io, `cannot read ${file}: ${code === 'EISDIR' ? 'it is a directory' : code}`);
-  }
-}
-
-/** A JSON.parse error on one line, with the line and column when V8 gives a position. */
-export function describeJsonError(error: unknown, text: string): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
-  const position = /at position (\d+)/.exec(message)?.[1];
-  if (position === undefined || /line \d+/.test(message)) return message;
-  const before = text.slice(0, Number(position));
-  const line = before.split('\n').length;
-  const column = Number(position) - before.lastIndexOf('\n');
-  return `${message} (line ${line}, column ${column})`;
-}
-
-/**
- * A new run of the local stack's sample model: the bundle the stack trained
- * into `{dataDir}/models/sample`, a fresh training run id, and a run number
- * from the clock so it is newer than every earlier sample run.
- */
-export function sampleMessage(bundleDir: string, now: Date = new Date()): TrainingCompletedV1 {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return buildTrainingCompletedV1({
-    training_run_id: `sample-${stamp.toLowerCase()}`,
-    model_endpoint_id: SAMPLE_ENDPOINT,
-    model_slug: 'sample-two-tower',
-    run_number: Math.floor(now.getTime() / 1_000),
-    model_type: 'retrieval',
-    retrieval_algorithm: 'hnsw',
-    artifact_uri: pathToFileURL(bundleDir).href,
-    is_blessed: true,
-    metrics: sampleManifestMetrics(bundleDir),
-    completed_at: now.toISOString(),
-  });
-}
-
-function sampleEvent(config: RuntimeConfig): EventToPublish {
-  if (config.backend !== 'local') throw new Error('the sample needs the local backend');
-  const dir = path.resolve(config.dataDir, SAMPLE_MODEL_DIR);
-  if (!fs.existsSync(path.join(dir, 'ann', 'manifest.json'))) {
-    throw new Error(
-      `no sample model at ${dir}: \`recdeploy start\` (npm start) creates it on its first start, or create it with \`recdeploy sample-model --out ${dir}\``,
-    );
-  }
-  const message = sampleMessage(dir);
-  const event: TrainingCompleted = {
-    kind: 'training_completed',
-    idempotencyKey: trainingRunKey(message),
-    message,
-  };
-  return { payload: message, event };
 }
 
 async function publishLocally(
@@ -209,28 +122,18 @@ async function publishLocally(
   toPublish: EventToPublish,
   queue: boolean,
 ): Promise<PublishReport> {
-  const stack = runningStack(dataDir);
-  const where = path.resolve(dataDir);
-  if (stack === undefined && !queue) {
-    throw new Error(
-      `no local stack is running on ${where}: the message would sit undelivered in its bus until one starts. Start it with \`npm start\` (or \`recdeploy start --data-dir ${dataDir}\`) first, or pass --queue to publish it anyway`,
-    );
-  }
-  const file = localDataFiles(dataDir).eventBus;
-  const noSubscription = `topic ${topic} has no subscription in ${path.resolve(file)}, so the message would be dropped (a topic keeps messages only for its subscriptions, as in Pub/Sub); the local stack creates them on its first start`;
-  if (!fs.existsSync(file)) throw new Error(noSubscription);
+  const delivery = await requireLocalDelivery(dataDir, [topic], { queue, action: 'publish it' });
   const { LocalEventBus } = await import('@recdeploy/shared/local');
-  const bus = new LocalEventBus({ file });
+  const bus = new LocalEventBus({ file: delivery.busFile });
   try {
-    if (!bus.stats().subscriptions.some((s) => s.topic === topic)) throw new Error(noSubscription);
     const messageId = await bus.publish(topic, outgoing(toPublish));
     return {
       messageId,
       topic,
       bus: 'local',
-      location: path.resolve(file),
+      location: delivery.busFile,
       ...identify(toPublish.event),
-      queued: stack === undefined,
+      queued: delivery.stack === undefined,
     };
   } finally {
     await bus.close();

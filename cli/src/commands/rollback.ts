@@ -1,7 +1,10 @@
 /**
  * `recdeploy rollback <service> [--to <revision>]`: sends the service's
- * traffic back to an earlier revision, records the live run as rolled back
- * and publishes deployment-finished (shared/usecases/rollback-service.ts).
+ * traffic back to an earlier revision and records what the platform then
+ * serves in the service's serving record: the run that was live becomes
+ * rolled_back (or replaced, when the target's run is newer), the target's run
+ * is live again, and deployment-finished announces both
+ * (shared/usecases/rollback-service.ts).
  *
  * Locally the platform is the data directory's serving.db: the running
  * stack's router reads it on every request, so it follows at once. A
@@ -36,7 +39,9 @@ import {
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { printJson } from '../output/json.js';
+import { describeRollback, rollbackReport } from '../output/rollback-outcome.js';
 import { runningStack, type StackState } from '../stack/stack-state.js';
+import { recordingBus } from './published-messages.js';
 
 interface RollbackFlags extends BackendFlags {
   to?: string;
@@ -55,7 +60,7 @@ export function registerRollback(program: Command, io: CliIo): void {
   const command = program
     .command('rollback')
     .description(
-      "send a service's traffic back to an earlier revision; its live run becomes rolled_back",
+      "send a service's traffic back to an earlier revision; its live run becomes rolled_back (or replaced), the target's run live",
     )
     .argument(
       '<service>',
@@ -63,7 +68,7 @@ export function registerRollback(program: Command, io: CliIo): void {
     )
     .option(
       '--to <revision>',
-      "revision to roll back to (default: the platform's previous revision, else the previous live run's)",
+      'revision to roll back to (default: the revision that served before the current one)',
     )
     .option('--json', 'print what was done as one JSON object');
   addBackendOptions(command, { firestore: true, region: true })
@@ -76,15 +81,16 @@ export function registerRollback(program: Command, io: CliIo): void {
       const logger = cliLogger(io);
       if (config.runtime.backend === 'local') requireLocalState(config.runtime.dataDir);
       const adapters = await createAdapters(config.runtime, logger);
+      const recording = recordingBus(adapters.eventBus);
       try {
         const { platform, notes } = await openPlatform(config, logger, io);
         try {
           const result = await rollbackService(
-            { ...adapters, platform, config, logger },
+            { runStore: adapters.runStore, eventBus: recording.bus, platform, config, logger },
             { service, ...(flags.to === undefined ? {} : { toRevision: flags.to }) },
           );
-          if (flags.json) printJson(io, report(result));
-          else for (const line of describe(result, config)) io.out(line);
+          if (flags.json) printJson(io, rollbackReport(result, recording.published));
+          else for (const line of describeRollback(result, recording.published)) io.out(line);
           for (const line of notes(result)) io.err(line);
         } finally {
           await platform.close();
@@ -93,36 +99,6 @@ export function registerRollback(program: Command, io: CliIo): void {
         await adapters.close();
       }
     });
-}
-
-/** What --json prints. */
-function report(result: RollbackResult): Record<string, unknown> {
-  return {
-    service: result.service,
-    serviceUrl: result.traffic.serviceUrl,
-    fromRevision: result.fromRevision,
-    toRevision: result.toRevision,
-    targetSource: result.targetSource,
-    rolledBackRunId: result.rolledBack.runId,
-    ...(result.targetRun === undefined ? {} : { targetRunId: result.targetRun.runId }),
-    run: result.rolledBack,
-  };
-}
-
-function describe(result: RollbackResult, config: ChainConfig): string[] {
-  const target = result.targetRun;
-  const lines = [
-    `rolled back service ${result.service}: revision ${result.fromRevision} → ${result.toRevision}`,
-    `  run ${result.rolledBack.runId} is ${result.rolledBack.status}: ${result.rolledBack.statusReason ?? ''}`,
-    `  now serving revision ${result.toRevision}${target === undefined ? '' : ` (run ${target.runId}, run number ${target.runNumber}, ${target.status})`} at ${result.traffic.serviceUrl}`,
-    `  deployment-finished (outcome rolled_back) published to ${config.runtime.topics.deploymentFinished}`,
-  ];
-  if (result.targetSource === 'already_serving') {
-    lines.push(
-      '  the traffic was already there: an earlier rollback had moved it without recording it',
-    );
-  }
-  return lines;
 }
 
 /** The local files a rollback needs; without them nothing was ever deployed here. */

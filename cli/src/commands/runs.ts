@@ -1,11 +1,18 @@
 /**
  * `recdeploy runs`: the runs of the local stack (or of Firestore with
  * --project), newest first, as a table or, with --json, as the documents.
+ * The table's TRAFFIC column comes from the serving records (what the
+ * platform observes serving), read once for the whole table.
  * Exit codes: 0 listed (an empty list too), 1 the store could not be read,
  * 2 bad arguments.
  */
 import { Option, type Command } from 'commander';
-import { RUN_STATUSES, type RunDocument, type RunStatus } from '@recdeploy/shared';
+import {
+  RUN_STATUSES,
+  type RunDocument,
+  type RunStatus,
+  type ServingRecord,
+} from '@recdeploy/shared';
 import {
   addBackendOptions,
   cliLogger,
@@ -30,7 +37,9 @@ interface RunsFlags extends BackendFlags {
 export function registerRuns(program: Command, io: CliIo): void {
   const command = program
     .command('runs')
-    .description('list runs, newest first: status, endpoint, runtime, revision, age, last error')
+    .description(
+      'list runs, newest first: status, endpoint, runtime, revision, traffic share, age, notes',
+    )
     .option('--endpoint <id>', 'only runs of this model endpoint')
     .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
     .option('--limit <n>', 'at most this many runs', integerIn(1, 500), 20)
@@ -39,6 +48,7 @@ export function registerRuns(program: Command, io: CliIo): void {
     const config = runtimeConfig(io, flags);
     const store = await openRunStore(config, cliLogger(io));
     let runs: readonly RunDocument[] = [];
+    let records: readonly ServingRecord[] = [];
     if (store === undefined) {
       io.err(`no runs yet: ${describeRunStore(config)} does not exist (is --data-dir right?)`);
     } else {
@@ -48,6 +58,8 @@ export function registerRuns(program: Command, io: CliIo): void {
           ...(flags.endpoint === undefined ? {} : { modelEndpointId: flags.endpoint }),
           ...(flags.status === undefined ? {} : { status: flags.status }),
         });
+        // The traffic column only; --json prints the run documents alone.
+        if (!flags.json && runs.length > 0) records = await store.listServingRecords();
       } finally {
         await store.close();
       }
@@ -57,6 +69,6 @@ export function registerRuns(program: Command, io: CliIo): void {
       if (store !== undefined) io.err(`no runs match in ${describeRunStore(config)}`);
       return;
     }
-    for (const line of runsTable(runs, new Date())) io.out(line);
+    for (const line of runsTable(runs, records, new Date())) io.out(line);
   });
 }

@@ -1,12 +1,13 @@
 /**
  * `recdeploy status <run> [--watch]`: one run in detail (steps with
- * durations, attempts and errors; serving; verification checks), as text or,
- * with --json, as the run document. --watch prints each change on stderr
- * until the run ends, then the run as without --watch.
+ * durations, attempts and errors; serving, with whether its revision serves
+ * and its share from the service's serving record; verification checks), as
+ * text or, with --json, as the run document. --watch prints each change on
+ * stderr until the run ends, then the run as without --watch.
  *
  * Exit codes: 0 the run was shown (with --watch: it went live); 1 no such run,
- * or with --watch the run ended failed, skipped or rolled back, or watching
- * stopped first (Ctrl-C, --timeout); 2 bad arguments.
+ * or with --watch the run ended failed, skipped, rolled back or replaced, or
+ * watching stopped first (Ctrl-C, --timeout); 2 bad arguments.
  */
 import type { Command } from 'commander';
 import type { RunDocument, RunStatus, RunStore } from '@recdeploy/shared';
@@ -20,13 +21,19 @@ import {
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
-import { closeMatches } from '../output/close-matches.js';
 import { printJson } from '../output/json.js';
 import { describeRun } from '../output/run-details.js';
 import { describeProgress } from '../output/run-progress.js';
+import { notFoundHint as hint } from './run-lookup.js';
 
 /** Where a watch stops: the run has nothing more to do on its own. */
-export const WATCH_ENDS: readonly RunStatus[] = ['live', 'failed', 'skipped', 'rolled_back'];
+export const WATCH_ENDS: readonly RunStatus[] = [
+  'live',
+  'failed',
+  'skipped',
+  'rolled_back',
+  'replaced',
+];
 
 interface StatusFlags extends BackendFlags {
   watch?: boolean;
@@ -46,7 +53,10 @@ export function registerStatus(program: Command, io: CliIo): void {
     .command('status')
     .description('show one run in detail; --watch follows it until it ends')
     .argument('<run>', 'the run id, {model_endpoint_id}-{training_run_id}')
-    .option('--watch', 'print each change until the run is live, failed, skipped or rolled back')
+    .option(
+      '--watch',
+      'print each change until the run is live, failed, skipped, rolled back or replaced',
+    )
     .option(
       '--timeout <seconds>',
       'with --watch: stop waiting after this long',
@@ -56,7 +66,7 @@ export function registerStatus(program: Command, io: CliIo): void {
   addBackendOptions(command, { firestore: true })
     .addHelpText(
       'after',
-      '\nExit codes: 0 shown (with --watch: the run went live); 1 no such run, or with --watch the run\nended failed, skipped or rolled back, or watching stopped (Ctrl-C, --timeout); 2 bad arguments.',
+      '\nExit codes: 0 shown (with --watch: the run went live); 1 no such run, or with --watch the run\nended failed, skipped, rolled back or replaced, or watching stopped (Ctrl-C, --timeout); 2 bad\narguments.',
     )
     .action(async (runId: string, flags: StatusFlags) => {
       const config = runtimeConfig(io, flags);
@@ -74,14 +84,14 @@ export function registerStatus(program: Command, io: CliIo): void {
               `run ${runId} not found in ${describeRunStore(config)}${await hint(store, runId)}`,
             );
           }
-          return show(io, run, flags);
+          return await show(io, store, run, flags);
         }
         if (run === undefined) {
           // Just published: the register step creates the run a moment later.
           io.err(`run ${runId} does not exist yet; waiting for it${await hint(store, runId)}`);
         }
         const outcome = await watchUntilSignal(store, runId, io, flags.timeout);
-        if (outcome.run !== undefined) show(io, outcome.run, flags);
+        if (outcome.run !== undefined) await show(io, store, outcome.run, flags);
         if (outcome.kind === 'stopped') {
           throw new Error(
             `${outcome.why}: run ${runId} ${outcome.run === undefined ? 'never appeared' : `is still ${outcome.run.status}`}`,
@@ -97,17 +107,17 @@ export function registerStatus(program: Command, io: CliIo): void {
     });
 }
 
-/** "; did you mean …?" with the closest run ids, or how to list them. */
-async function hint(store: RunStore, runId: string): Promise<string> {
-  const known = (await store.listRuns({ limit: 500 })).map((r) => r.runId);
-  const close = closeMatches(runId, known);
-  if (close.length > 0) return `; did you mean ${close.join(', ')}?`;
-  return known.length === 0 ? ' (there are no runs yet)' : '; `recdeploy runs` lists the runs';
-}
-
-function show(io: CliIo, run: RunDocument, flags: StatusFlags): void {
-  if (flags.json) printJson(io, run);
-  else for (const line of describeRun(run, new Date())) io.out(line);
+/** The run as text (with its service's serving record), or its document with --json. */
+async function show(
+  io: CliIo,
+  store: RunStore,
+  run: RunDocument,
+  flags: StatusFlags,
+): Promise<void> {
+  if (flags.json) return printJson(io, run);
+  const service = run.serving?.service;
+  const record = service === undefined ? undefined : await store.getServingRecord(service);
+  for (const line of describeRun(run, new Date(), record)) io.out(line);
 }
 
 /** Follows the run until it ends, printing changes on stderr; Ctrl-C or the timeout stop it early. */

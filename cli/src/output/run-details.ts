@@ -1,18 +1,32 @@
 /**
  * `recdeploy status <run>`: one run in detail, as text: what it is, where each
- * step stands (attempts, durations, errors), where it serves and why that
- * runtime, and every verification check.
+ * step stands (attempts, durations, errors), where it is deployed and why that
+ * runtime, whether its revision serves (from the service's serving record:
+ * what the platform observes, not what the run's status implies), and every
+ * verification check.
  */
-import { STEP_NAMES, type RunDocument, type Verification } from '@recdeploy/shared';
+import {
+  STEP_NAMES,
+  type RunDocument,
+  type ServingRecord,
+  type Verification,
+} from '@recdeploy/shared';
 import { elapsedMs, formatAge, formatDuration } from './durations.js';
 import { describeError } from './run-summary.js';
+import { trafficShare } from './serving-share.js';
 import { renderTable } from './table.js';
 
-/** The run as lines of text, with ages and running steps' durations counted to `now`. */
-export function describeRun(run: RunDocument, now: Date): string[] {
+/**
+ * The run as lines of text, with ages and running steps' durations counted to
+ * `now`. `record` is the serving record of the run's service, if it has one.
+ */
+export function describeRun(run: RunDocument, now: Date, record?: ServingRecord): string[] {
   return [
     ...field('run', run.runId),
     ...field('status', `${run.status} (since ${formatAge(run.updatedAt, now)} ago)`),
+    ...(run.status === 'replaced'
+      ? field('replaced', `by run ${run.replacedBy ?? '?'}: a newer run took its traffic`)
+      : []),
     ...(run.statusReason === undefined ? [] : field('reason', run.statusReason)),
     ...field(
       'model',
@@ -28,7 +42,7 @@ export function describeRun(run: RunDocument, now: Date): string[] {
     '',
     'steps',
     ...indent(steps(run, now)),
-    ...serving(run),
+    ...serving(run, record, now),
     ...verification(run.verification),
   ];
 }
@@ -60,7 +74,7 @@ function steps(run: RunDocument, now: Date): string[] {
   );
 }
 
-function serving(run: RunDocument): string[] {
+function serving(run: RunDocument, record: ServingRecord | undefined, now: Date): string[] {
   const s = run.serving;
   if (s === undefined) return [];
   return [
@@ -72,10 +86,29 @@ function serving(run: RunDocument): string[] {
       ...(s.image === undefined ? [] : field('image', s.image)),
       ...field('service', s.service),
       ...(s.revision === undefined ? [] : field('revision', s.revision)),
+      ...(s.revision === undefined ? [] : field('traffic', traffic(run, record, now))),
       ...(s.url === undefined ? [] : field('url', s.url)),
       ...(s.tagUrl === undefined ? [] : field('tag url', s.tagUrl)),
     ]),
   ];
+}
+
+/** Whether the run's revision serves, and with which share, as the serving record says. */
+function traffic(run: RunDocument, record: ServingRecord | undefined, now: Date): string {
+  const service = run.serving?.service ?? '?';
+  const share = trafficShare(run, record);
+  if (share === undefined) {
+    return `unknown: service ${service} has no serving record yet (nothing observed serving it)`;
+  }
+  const observed = `observed ${formatAge(share.observedAt, now)} ago`;
+  const since =
+    share.since === undefined ? '' : ` since ${share.since} (${formatAge(share.since, now)} ago)`;
+  if (share.percent > 0) {
+    return `${share.percent}% of service ${service}${share.liveRevision === run.serving?.revision ? since : ''}; ${observed}`;
+  }
+  if (share.liveRevision === undefined) return `0%: nothing serves service ${service}; ${observed}`;
+  const whose = share.liveRunId === undefined ? '' : ` (run ${share.liveRunId})`;
+  return `0%: service ${service} serves revision ${share.liveRevision}${whose}${since}; ${observed}`;
 }
 
 function verification(v: Verification | undefined): string[] {

@@ -1,7 +1,13 @@
-/** The `recdeploy runs` table: one line per run, newest first as the store lists them. */
-import type { RunDocument } from '@recdeploy/shared';
+/**
+ * The `recdeploy runs` table: one line per run, newest first as the store
+ * lists them. TRAFFIC is the run's share of its service's traffic as the
+ * serving record says the platform observes it (DESIGN.md §4: every view
+ * reads that one record), never inferred from run statuses.
+ */
+import type { RunDocument, ServingRecord } from '@recdeploy/shared';
 import { formatAge } from './durations.js';
 import { lastError, runtimeOf } from './run-summary.js';
+import { trafficShare } from './serving-share.js';
 import { renderTable, type Column } from './table.js';
 
 const COLUMNS: readonly Column[] = [
@@ -11,12 +17,21 @@ const COLUMNS: readonly Column[] = [
   { header: 'RUN NO', align: 'right' },
   { header: 'RUNTIME' },
   { header: 'REVISION' },
+  { header: 'TRAFFIC', align: 'right' },
   { header: 'AGE', align: 'right' },
-  { header: 'LAST ERROR', maxWidth: 60 },
+  { header: 'NOTES', maxWidth: 60 },
 ];
 
-/** The table's lines; the age is counted from the run's creation to `now`. */
-export function runsTable(runs: readonly RunDocument[], now: Date): string[] {
+/**
+ * The table's lines; the age is counted from the run's creation to `now`.
+ * `records` are the serving records (listServingRecords), any order.
+ */
+export function runsTable(
+  runs: readonly RunDocument[],
+  records: readonly ServingRecord[],
+  now: Date,
+): string[] {
+  const byService = new Map(records.map((record) => [record.service, record]));
   return renderTable(
     COLUMNS,
     runs.map((run) => [
@@ -26,8 +41,23 @@ export function runsTable(runs: readonly RunDocument[], now: Date): string[] {
       String(run.runNumber),
       runtimeOf(run),
       run.serving?.revision ?? '-',
+      trafficCell(run, byService),
       formatAge(run.createdAt, now),
-      lastError(run) ?? '',
+      notes(run) ?? '',
     ]),
   );
+}
+
+/** `100%`, `0%`; `-` before a revision exists; `—` when its service has no serving record yet. */
+function trafficCell(run: RunDocument, byService: ReadonlyMap<string, ServingRecord>): string {
+  const service = run.serving?.service;
+  if (service === undefined || run.serving?.revision === undefined) return '-';
+  const share = trafficShare(run, byService.get(service));
+  return share === undefined ? '—' : `${share.percent}%`;
+}
+
+/** Who replaced a replaced run; else the last thing that went wrong. */
+function notes(run: RunDocument): string | undefined {
+  if (run.status === 'replaced') return `replaced by run ${run.replacedBy ?? '?'}`;
+  return lastError(run);
 }

@@ -14,6 +14,7 @@ import type { PublishReport } from '../../../cli/src/commands/publish.js';
 import { PubSubPublisherFake } from '../../support/fakes/pubsub-publisher-fake.js';
 import { PushReceiver, decodeData } from '../../support/push-receiver.js';
 import { pretendStackRuns, recdeploy, recdeployProcess } from './cli-harness.js';
+import { FirestoreLookupFake } from './firestore-lookup-fake.js';
 
 const EXAMPLE = fileURLToPath(
   new URL('../../../events/examples/training-completed.v1.json', import.meta.url),
@@ -180,11 +181,15 @@ describe('recdeploy publish', function () {
     assert.equal(`local-sample-${message.value.training_run_id}`, report.runId);
   });
 
-  it('--project/--topic: publishes to the Pub/Sub topic through the real client', async () => {
+  it('--project/--topic: checks Firestore for the run, then publishes to the Pub/Sub topic through the real clients', async () => {
     const fake = new PubSubPublisherFake(['projects/test-project/topics/trained']);
     const port = await fake.start();
+    const firestore = new FirestoreLookupFake();
+    await firestore.start();
     const before = process.env.PUBSUB_EMULATOR_HOST;
+    const beforeFirestore = process.env.FIRESTORE_EMULATOR_HOST;
     process.env.PUBSUB_EMULATOR_HOST = `127.0.0.1:${port}`;
+    process.env.FIRESTORE_EMULATOR_HOST = firestore.host;
     try {
       const { code, stdout, stderr } = await recdeploy(
         'publish',
@@ -207,13 +212,26 @@ describe('recdeploy publish', function () {
         `published message ${request?.messageIds[0]} to topic trained (projects/test-project/topics/trained)`,
       );
 
+      // Before publishing, the run's document was looked up (and found missing).
+      assert.deepEqual(firestore.lookups, [
+        {
+          database: 'projects/test-project/databases/(default)',
+          documents: [
+            'projects/test-project/databases/(default)/documents/deployments/ep-1-run-42',
+          ],
+        },
+      ]);
+
       const unknown = await recdeploy('publish', EXAMPLE, '--project', 'test-project');
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /\nrecdeploy: .*training-completed/);
     } finally {
       if (before === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
       else process.env.PUBSUB_EMULATOR_HOST = before;
+      if (beforeFirestore === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+      else process.env.FIRESTORE_EMULATOR_HOST = beforeFirestore;
       await fake.stop();
+      await firestore.stop();
     }
   });
 

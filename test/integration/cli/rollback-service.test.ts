@@ -1,167 +1,83 @@
 /**
  * The rollback use case (shared/usecases/rollback-service.ts) on a real
- * SQLite run store, with a recording serving platform and event bus: how it
- * picks the current run and the target, what it records and announces, and
- * what it refuses without changing anything.
+ * SQLite run store (rollback-bench.ts): how it picks the target, what it
+ * records through the serving record (the displaced run rolled_back or
+ * replaced, the target's run live again: one live run per service) and what
+ * it announces. Refusals: rollback-service-refusals.test.ts.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
-  RecordingLogger,
-  runKey,
-  type EventBus,
-  type OutgoingMessage,
-  type RunDocument,
-  type ServiceTraffic,
-  type ServingPlatform,
-} from '@recdeploy/shared';
-import { loadChainConfig, rollbackService, type RollbackDeps } from '@recdeploy/shared/chain';
-import { SqliteRunStore } from '@recdeploy/shared/local';
-import { sampleIdentity } from '../../fixtures/runs.js';
-import { liveRun } from './cli-harness.js';
-
-const SERVICE = 'rec-recs-home';
-const URL = 'http://127.0.0.1:40000';
-
-/** A platform that only answers describe and rollback, and records rollbacks. */
-class RecordingPlatform implements ServingPlatform {
-  readonly rollbacks: [string, string | undefined][] = [];
-  constructor(public traffic: ServiceTraffic | undefined) {}
-  describe(service: string): Promise<ServiceTraffic | undefined> {
-    return Promise.resolve(this.traffic?.service === service ? this.traffic : undefined);
-  }
-  rollback(service: string, toRevision?: string): Promise<ServiceTraffic> {
-    this.rollbacks.push([service, toRevision]);
-    const before = this.traffic;
-    if (before === undefined || toRevision === undefined) throw new Error('unexpected rollback');
-    this.traffic = { ...before, liveRevision: toRevision, previousRevision: before.liveRevision };
-    return Promise.resolve(this.traffic);
-  }
-  deployRevision(): never {
-    throw new Error('not used by rollback');
-  }
-  promote(): never {
-    throw new Error('not used by rollback');
-  }
-  discardRevision(): never {
-    throw new Error('not used by rollback');
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-class RecordingBus implements EventBus {
-  readonly published: { topic: string; message: OutgoingMessage }[] = [];
-  publish(topic: string, message: OutgoingMessage): Promise<string> {
-    this.published.push({ topic, message });
-    return Promise.resolve(String(this.published.length));
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-function traffic(live: string, previous?: string): ServiceTraffic {
-  return {
-    service: SERVICE,
-    serviceUrl: URL,
-    liveRevision: live,
-    ...(previous === undefined ? {} : { previousRevision: previous }),
-    targets: [],
-  };
-}
+import { rollbackService } from '@recdeploy/shared/chain';
+import { RollbackBench, SERVICE, traffic } from './rollback-bench.js';
 
 describe('rollbackService', () => {
-  let dir: string;
-  let store: SqliteRunStore;
-  let bus: RecordingBus;
-  let platform: RecordingPlatform;
-  let deps: RollbackDeps;
+  let bench: RollbackBench;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recdeploy-rollback-'));
-    store = new SqliteRunStore({ file: path.join(dir, 'runs.db') });
-    bus = new RecordingBus();
-    platform = new RecordingPlatform(undefined);
-    deps = {
-      runStore: store,
-      eventBus: bus,
-      platform,
-      config: loadChainConfig({ RECDEPLOY_DATA_DIR: dir }),
-      logger: new RecordingLogger(),
-    };
+    bench = new RollbackBench();
   });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => bench.close());
 
-  /** A live run of recs-home with run number n, serving revision r{n}. */
-  function live(n: number, service = SERVICE): Promise<RunDocument> {
-    return liveRun(store, sampleIdentity({ trainingRunId: `train-${n}`, runNumber: n }), {
-      runtime: 'ann-serving',
-      service,
-      revision: `r${n}`,
-      url: URL,
-    });
-  }
+  it("goes back to the platform's previous revision, the run it replaced; records and announces both", async () => {
+    await bench.live(1);
+    const current = await bench.live(2);
+    assert.equal((await bench.store.getRun('recs-home-train-1'))?.status, 'replaced');
+    bench.platform.traffic = traffic('r2', 'r1');
 
-  async function rejectsUnchanged(
-    request: Parameters<typeof rollbackService>[1],
-    code: string,
-    message: string | RegExp,
-  ): Promise<void> {
-    const before = await store.listRuns();
-    await assert.rejects(rollbackService(deps, request), (error: Error & { code?: string }) => {
-      assert.equal(error.code, code);
-      if (typeof message === 'string') assert.equal(error.message, message);
-      else assert.match(error.message, message);
-      return true;
-    });
-    assert.deepEqual(await store.listRuns(), before, 'no run changed');
-    assert.deepEqual(platform.rollbacks, [], 'traffic not moved');
-    assert.deepEqual(bus.published, [], 'nothing announced');
-  }
+    const result = await rollbackService(bench.deps, { service: SERVICE });
 
-  it("goes back to the platform's previous revision, records the run rolled back and announces it", async () => {
-    await live(1);
-    const current = await live(2);
-    platform.traffic = traffic('r2', 'r1');
-
-    const result = await rollbackService(deps, { service: SERVICE });
-
-    assert.deepEqual(platform.rollbacks, [[SERVICE, 'r1']]);
+    assert.deepEqual(bench.platform.rollbacks, [[SERVICE, 'r1']]);
     assert.equal(result.fromRevision, 'r2');
     assert.equal(result.toRevision, 'r1');
     assert.equal(result.targetSource, 'platform_previous');
-    assert.equal(result.targetRun?.runId, 'recs-home-train-1');
     assert.equal(result.traffic.liveRevision, 'r1');
-    const stored = await store.getRun(current.runId);
+    const stored = await bench.store.getRun(current.runId);
     assert.equal(stored?.status, 'rolled_back');
-    assert.equal(stored?.statusReason, 'rolled back by an operator to revision r1');
+    assert.equal(
+      stored?.statusReason,
+      'rolled back by an operator to revision r1: traffic moved to revision r1 of run recs-home-train-1',
+    );
     assert.deepEqual(result.rolledBack, stored);
-    assert.equal((await store.getRun('recs-home-train-1'))?.status, 'live');
+    assert.equal(result.targetRun?.runId, 'recs-home-train-1');
+    assert.equal(result.targetRun?.status, 'live', 'the run it replaced serves again');
+    assert.deepEqual(await bench.statuses(), {
+      'recs-home-train-1': 'live',
+      'recs-home-train-2': 'rolled_back',
+    });
+    const record = await bench.store.getServingRecord(SERVICE);
+    assert.equal(record?.liveRunId, 'recs-home-train-1');
 
-    assert.equal(bus.published.length, 1);
-    const [{ topic, message }] = bus.published as [{ topic: string; message: OutgoingMessage }];
-    assert.equal(topic, 'deployment-finished');
-    assert.deepEqual(message.attributes, { run_id: current.runId, schema_version: '1' });
-    assert.deepEqual(message.data, {
+    // Both moves are announced, each with what serves now.
+    const servingNow = {
+      service: SERVICE,
+      revision: 'r1',
+      run_id: 'recs-home-train-1',
+      traffic_percent: 100,
+      since: record?.since,
+    };
+    assert.deepEqual(
+      bench.bus.published.map(({ topic, message }) => [topic, message.attributes]),
+      [
+        ['deployment-finished', { run_id: current.runId, schema_version: '1' }],
+        ['deployment-finished', { run_id: 'recs-home-train-1', schema_version: '1' }],
+      ],
+    );
+    const [rolledBack, liveAgain] = bench.bus.published.map(({ message }) => message.data);
+    assert.deepEqual(rolledBack, {
       schema_version: '1',
       run_id: 'recs-home-train-2',
       training_run_id: 'train-2',
       model_endpoint_id: 'recs-home',
       outcome: 'rolled_back',
-      reason: 'rolled back by an operator to revision r1',
+      reason: stored?.statusReason,
       revision: 'r2',
       finished_at: stored?.updatedAt,
       verification: { passed: true, checks: [{ name: 'model_available', passed: true }] },
+      serving_now: servingNow,
     });
+    assert.equal((liveAgain as { outcome: string }).outcome, 'live');
+    assert.deepEqual((liveAgain as { serving_now: unknown }).serving_now, servingNow);
     // The service lease was released: a deployment can take the service now.
-    const lease = await store.acquireServiceLease({
+    const lease = await bench.store.acquireServiceLease({
       service: SERVICE,
       runId: 'next',
       ttlMs: 1_000,
@@ -169,130 +85,78 @@ describe('rollbackService', () => {
     assert.equal(lease.acquired, true);
   });
 
-  it("skips a previous revision whose run was rolled back, for the previous live run's", async () => {
-    await live(1);
-    await live(2);
-    const three = await live(3);
-    platform.traffic = traffic('r3', 'r2');
-    await store.transition({
-      runId: runKey(sampleIdentity({ trainingRunId: 'train-2' })),
-      to: 'rolled_back',
+  it('rolling back twice skips the revision it just rolled back, for the run before', async () => {
+    await bench.live(1);
+    await bench.live(2);
+    await bench.live(3);
+    bench.platform.traffic = traffic('r3', 'r2');
+    await rollbackService(bench.deps, { service: SERVICE });
+    assert.deepEqual(await bench.statuses(), {
+      'recs-home-train-1': 'replaced',
+      'recs-home-train-2': 'live',
+      'recs-home-train-3': 'rolled_back',
     });
 
-    const result = await rollbackService(deps, { service: SERVICE });
-    assert.deepEqual(platform.rollbacks, [[SERVICE, 'r1']]);
-    assert.equal(result.targetSource, 'previous_live_run');
-    assert.equal(result.rolledBack.runId, three.runId);
+    // The platform's previous revision is r3 now, whose run was just rolled back.
+    const result = await rollbackService(bench.deps, { service: SERVICE });
+    assert.deepEqual(bench.platform.rollbacks, [
+      [SERVICE, 'r2'],
+      [SERVICE, 'r1'],
+    ]);
+    assert.equal(result.rolledBack.runId, 'recs-home-train-2');
+    assert.deepEqual(await bench.statuses(), {
+      'recs-home-train-1': 'live',
+      'recs-home-train-2': 'rolled_back',
+      'recs-home-train-3': 'rolled_back',
+    });
   });
 
-  it('rolls back to a requested revision of a run that went live before', async () => {
-    await live(1);
-    await live(2);
-    await live(3);
-    platform.traffic = traffic('r3', 'r2');
-    const result = await rollbackService(deps, { service: SERVICE, toRevision: 'r1' });
-    assert.deepEqual(platform.rollbacks, [[SERVICE, 'r1']]);
-    assert.equal(result.targetSource, 'requested');
+  it('--to back and forth: an older target rolls the run back, a newer one replaces it', async () => {
+    await bench.live(1);
+    await bench.live(2);
+    await bench.live(3);
+    bench.platform.traffic = traffic('r3', 'r2');
+    const back = await rollbackService(bench.deps, { service: SERVICE, toRevision: 'r1' });
+    assert.equal(back.targetSource, 'requested');
+    assert.equal(back.rolledBack.status, 'rolled_back');
+    assert.deepEqual(await bench.statuses(), {
+      'recs-home-train-1': 'live',
+      'recs-home-train-2': 'replaced',
+      'recs-home-train-3': 'rolled_back',
+    });
+
+    const forth = await rollbackService(bench.deps, { service: SERVICE, toRevision: 'r2' });
+    assert.equal(forth.rolledBack.runId, 'recs-home-train-1');
+    assert.equal(
+      forth.rolledBack.status,
+      'replaced',
+      'r2 is newer: run 1 is replaced, not rolled back',
+    );
+    assert.equal(forth.rolledBack.replacedBy, 'recs-home-train-2');
+    assert.equal(forth.targetRun?.status, 'live');
+    assert.deepEqual(await bench.statuses(), {
+      'recs-home-train-1': 'replaced',
+      'recs-home-train-2': 'live',
+      'recs-home-train-3': 'rolled_back',
+    });
+    // A replaced run is not announced (deployment-finished v1 has no such outcome).
+    assert.deepEqual(
+      bench.bus.published
+        .slice(2)
+        .map(({ message }) => (message.data as { run_id: string; outcome: string }).outcome),
+      ['live'],
+    );
   });
 
-  it('finishes an earlier rollback that moved the traffic but did not record it', async () => {
-    await live(1);
-    const two = await live(2);
-    platform.traffic = traffic('r1', 'r2');
-    const result = await rollbackService(deps, { service: SERVICE });
-    assert.deepEqual(platform.rollbacks, [], 'the traffic is already there');
+  it('records a move the platform made without it being recorded (an interrupted rollback)', async () => {
+    await bench.live(1);
+    const two = await bench.live(2);
+    bench.platform.traffic = traffic('r1', 'r2');
+    const result = await rollbackService(bench.deps, { service: SERVICE });
+    assert.deepEqual(bench.platform.rollbacks, [], 'the traffic is already there');
     assert.equal(result.targetSource, 'already_serving');
-    assert.equal((await store.getRun(two.runId))?.status, 'rolled_back');
-    assert.equal(bus.published.length, 1);
-  });
-
-  it('refuses an unknown service, listing the services with a live run', async () => {
-    await live(1);
-    platform.traffic = traffic('r1');
-    await rejectsUnchanged(
-      { service: 'rec-nope' },
-      'PLATFORM.NOT_FOUND',
-      'service rec-nope does not exist on the serving platform (services with a live run: rec-recs-home)',
-    );
-  });
-
-  it('refuses a service no live run serves', async () => {
-    await live(1, 'rec-other');
-    platform.traffic = traffic('r9');
-    await rejectsUnchanged(
-      { service: SERVICE },
-      'RUN.NOT_FOUND',
-      "no live run serves service rec-recs-home (the platform's live revision: r9) (services with a live run: rec-other)",
-    );
-  });
-
-  it('refuses when there is nothing to roll back to', async () => {
-    await live(1);
-    platform.traffic = traffic('r1');
-    await rejectsUnchanged(
-      { service: SERVICE },
-      'PLATFORM.NOT_FOUND',
-      'service rec-recs-home has nothing to roll back to: run recs-home-train-1 (revision r1) is its only live run and the platform remembers no previous revision; name a revision explicitly to roll back to it',
-    );
-  });
-
-  it('refuses the live revision itself, and the revision of a run that never passed verification', async () => {
-    await live(1);
-    const failedIdentity = sampleIdentity({ trainingRunId: 'train-2', runNumber: 2 });
-    await store.createRun(failedIdentity);
-    const failedId = runKey(failedIdentity);
-    for (const step of ['register', 'deploy'] as const) {
-      await store.claimStep({ runId: failedId, step, owner: 't', leaseMs: 60_000 });
-      await store.completeStep({
-        runId: failedId,
-        step,
-        owner: 't',
-        patch: { serving: { runtime: 'ann-serving', service: SERVICE, revision: 'r2' } },
-      });
-    }
-    await store.claimStep({ runId: failedId, step: 'verify', owner: 't', leaseMs: 60_000 });
-    await store.failStep({
-      runId: failedId,
-      step: 'verify',
-      owner: 't',
-      permanent: true,
-      error: { code: 'VERIFY.FAILED', message: 'latency' },
-    });
-    platform.traffic = traffic('r1');
-    await rejectsUnchanged(
-      { service: SERVICE, toRevision: 'r1' },
-      'PLATFORM.REJECTED',
-      'revision r1 is the one being rolled back (run recs-home-train-1); name an earlier revision',
-    );
-    await rejectsUnchanged(
-      { service: SERVICE, toRevision: 'r2' },
-      'PLATFORM.REJECTED',
-      'revision r2 belongs to run recs-home-train-2, which is failed: it never passed verification, so it cannot take traffic by a rollback',
-    );
-  });
-
-  it('waits for a deployment holding the service (a passing failure)', async () => {
-    await live(1);
-    await live(2);
-    platform.traffic = traffic('r2', 'r1');
-    await store.acquireServiceLease({
-      service: SERVICE,
-      runId: 'recs-home-train-3',
-      ttlMs: 60_000,
-    });
-    await assert.rejects(
-      rollbackService(deps, { service: SERVICE }),
-      (error: Error & { code?: string; retryable?: boolean }) => {
-        assert.equal(error.code, 'RUN.STEP_BUSY');
-        assert.equal(error.retryable, true);
-        assert.match(
-          error.message,
-          /^service rec-recs-home is held by run recs-home-train-3 until .* \(a deployment is in progress\); try again once it has finished$/,
-        );
-        return true;
-      },
-    );
-    assert.deepEqual(platform.rollbacks, []);
-    assert.equal((await store.getRun('recs-home-train-2'))?.status, 'live');
+    assert.equal((await bench.store.getRun(two.runId))?.status, 'rolled_back');
+    assert.equal((await bench.store.getRun('recs-home-train-1'))?.status, 'live');
+    assert.equal(bench.bus.published.length, 2, 'run 2 rolled back, run 1 live again');
   });
 });

@@ -9,14 +9,7 @@ import path from 'node:path';
 import { runKey, type RunDocument } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
-import {
-  completeStep,
-  liveRun,
-  patchFor,
-  recdeploy,
-  recdeployProcess,
-  startRecdeployProcess,
-} from './cli-harness.js';
+import { completeStep, liveRun, patchFor, recdeploy, recdeployProcess } from './cli-harness.js';
 
 const SERVING = {
   runtime: 'ann-serving',
@@ -67,7 +60,7 @@ describe('recdeploy runs and status', function () {
   }
 
   describe('runs', () => {
-    it('prints a table, newest first, with status, runtime, revision and the last error', async () => {
+    it('prints a table, newest first, with status, runtime, revision, traffic and notes', async () => {
       await threeRuns();
       const { code, stdout, stderr } = await recdeploy('runs', '--data-dir', dataDir);
       assert.equal(code, 0, stderr);
@@ -75,16 +68,16 @@ describe('recdeploy runs and status', function () {
       assert.equal(lines.length, 4, stdout);
       assert.match(
         lines[0] ?? '',
-        /^RUN\s+STATUS\s+ENDPOINT\s+RUN NO\s+RUNTIME\s+REVISION\s+AGE\s+LAST ERROR$/,
+        /^RUN\s+STATUS\s+ENDPOINT\s+RUN NO\s+RUNTIME\s+REVISION\s+TRAFFIC\s+AGE\s+NOTES$/,
       );
-      assert.match(lines[1] ?? '', /^search-train-009\s+received\s+search\s+9\s+-\s+-\s+\d+s$/);
+      assert.match(lines[1] ?? '', /^search-train-009\s+received\s+search\s+9\s+-\s+-\s+-\s+\d+s$/);
       assert.match(
         lines[2] ?? '',
-        /^recs-home-train-002\s+failed\s+recs-home\s+2\s+-\s+-\s+\d+s\s+register attempt 1 failed: ARTIFACT\.NOT_FOUND: gs:\/\/models\/…$/,
+        /^recs-home-train-002\s+failed\s+recs-home\s+2\s+-\s+-\s+-\s+\d+s\s+register attempt 1 failed: ARTIFACT\.NOT_FOUND: gs:\/\/models\/…$/,
       );
       assert.match(
         lines[3] ?? '',
-        /^recs-home-train-001\s+live\s+recs-home\s+1\s+ann-serving\/ann\s+rec-recs-home-r1-0a1b2c3d\s+\d+s$/,
+        /^recs-home-train-001\s+live\s+recs-home\s+1\s+ann-serving\/ann\s+rec-recs-home-r1-0a1b2c3d\s+100%\s+\d+s$/,
       );
     });
 
@@ -149,6 +142,10 @@ describe('recdeploy runs and status', function () {
       assert.equal(lines[0], 'run       recs-home-train-001');
       assert.match(lines[1] ?? '', /^status {4}live \(since \d+s ago\)$/);
       assert.ok(lines.includes('  service   rec-recs-home'), text.stdout);
+      assert.ok(
+        lines.some((line) => /^ {2}traffic {3}100% of service rec-recs-home since /.test(line)),
+        text.stdout,
+      );
       assert.ok(lines.includes('  url       http://127.0.0.1:40000'), text.stdout);
       assert.ok(lines.includes('  pass  model_available'), text.stdout);
 
@@ -241,61 +238,6 @@ describe('recdeploy runs and status', function () {
       const printed = JSON.parse(stdout) as RunDocument;
       assert.equal(printed.status, 'failed');
       assert.deepEqual(printed, await store.getRun(runId));
-    });
-
-    it('--watch, as a child process: stays up while waiting, exits 0 when the run goes live', async () => {
-      const identity = sampleIdentity();
-      const runId = runKey(identity);
-      await store.createRun(identity);
-      const watcher = startRecdeployProcess(['status', runId, '--watch', '--data-dir', dataDir]);
-      await watcher.waitForStderr(/recs-home-train-001 is received/);
-      // Nothing changes for a while: the watching process must not exit on its own.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      assert.equal(watcher.child.exitCode, null, watcher.stderr());
-      for (const step of ['register', 'deploy', 'verify'] as const) {
-        await completeStep(store, runId, step, patchFor(step, SERVING));
-      }
-      const { code, stdout, stderr } = await watcher.exited;
-      assert.equal(code, 0, stderr);
-      assert.match(stderr, /verifying → live/);
-      assert.match(stdout, /^run {7}recs-home-train-001\nstatus {4}live /);
-    });
-
-    it('--watch, as a child process: Ctrl-C stops it with exit 1 and the run as it stands', async () => {
-      const identity = sampleIdentity();
-      const runId = runKey(identity);
-      await store.createRun(identity);
-      const watcher = startRecdeployProcess(['status', runId, '--watch', '--data-dir', dataDir]);
-      await watcher.waitForStderr(/recs-home-train-001 is received/);
-      watcher.child.kill('SIGINT');
-      const { code, stdout, stderr } = await watcher.exited;
-      assert.equal(code, 1);
-      assert.match(stdout, /^run {7}recs-home-train-001\nstatus {4}received /);
-      assert.match(
-        stderr,
-        /\nrecdeploy: interrupted: run recs-home-train-001 is still received\n$/,
-      );
-    });
-
-    it('--watch --timeout stops waiting with exit 1 and says where the run stands', async () => {
-      const identity = sampleIdentity();
-      await store.createRun(identity);
-      const started = Date.now();
-      const { code, stderr } = await recdeploy(
-        'status',
-        runKey(identity),
-        '--watch',
-        '--timeout',
-        '1',
-        '--data-dir',
-        dataDir,
-      );
-      assert.equal(code, 1);
-      assert.ok(Date.now() - started >= 1_000);
-      assert.match(
-        stderr,
-        /recdeploy: no end within 1 s: run recs-home-train-001 is still received$/,
-      );
     });
   });
 });

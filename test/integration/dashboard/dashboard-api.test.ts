@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunDocument, RunStatus } from '@recdeploy/shared';
+import type { RunDocument, ServingRecord } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { localDataFiles } from '@recdeploy/shared/wiring';
 import {
-  runDashboardUntilExit,
   startDashboardProcess,
   type DashboardProcess,
 } from '../../support/dashboard/dashboard-process.js';
@@ -17,22 +16,12 @@ import {
   walk,
   type RunFixture,
 } from '../../support/dashboard/chain-walk.js';
-import { openEventStream } from '../../support/dashboard/sse-client.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-const CHAIN: RunStatus[] = [
-  'received',
-  'registering',
-  'registered',
-  'deploying',
-  'deployed',
-  'verifying',
-  'live',
-];
 
 interface Overview {
   runs: RunDocument[];
-  live: Record<string, unknown>[];
+  serving: ServingRecord[];
   rejectedEvents: Record<string, unknown>[];
   generatedAt: string;
 }
@@ -101,8 +90,8 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
       const { status, body } = await getJson<Overview>('/api/runs');
       assert.equal(status, 200);
       assert.deepEqual(
-        { runs: body.runs, live: body.live, rejectedEvents: body.rejectedEvents },
-        { runs: [], live: [], rejectedEvents: [] },
+        { runs: body.runs, serving: body.serving, rejectedEvents: body.rejectedEvents },
+        { runs: [], serving: [], rejectedEvents: [] },
       );
       assert.ok(!Number.isNaN(Date.parse(body.generatedAt)));
     });
@@ -180,37 +169,61 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
       });
     });
 
-    it('lists the runs newest first, the live revision per service and the rejected events', async () => {
+    it('lists the runs newest first, the serving record per service and the rejected events', async () => {
       const { status, body } = await getJson<Overview>('/api/runs');
       assert.equal(status, 200);
+      // Run 2 took run 1's traffic in the same write that made it live: run 1 is replaced.
+      const replaced = await store.getRun(first.runId);
+      assert.equal(replaced?.status, 'replaced');
+      assert.equal(replaced?.replacedBy, second.runId);
+      assert.deepEqual(body.runs, await store.listRuns({ limit: 200 }));
       assert.deepEqual(
-        body.runs.map((run) => run.runId),
-        [other.runId, failed.runId, second.runId, first.runId],
+        body.runs.slice(0, 2).map((run) => run.runId),
+        [other.runId, failed.runId],
       );
       assert.deepEqual(body.runs[1], failed);
-      // Run 1 and run 2 are both `live` in the store; the newer one serves the service.
-      assert.deepEqual(body.live, [
-        {
-          service: 'rec-recs-cart',
-          runId: other.runId,
-          modelEndpointId: 'recs-cart',
-          runNumber: 1,
-          revision: 'rec-recs-cart-r1-0badcafe',
-          url: 'https://rec-recs-cart-abc.a.run.app',
-          liveSince: other.updatedAt,
-          updatedAt: other.updatedAt,
-        },
-        {
-          service: 'rec-recs-home',
-          runId: second.runId,
-          modelEndpointId: 'recs-home',
-          runNumber: 2,
-          revision: secondFixture.serving.revision,
-          url: secondFixture.serviceUrl,
-          liveSince: second.updatedAt,
-          updatedAt: second.updatedAt,
-        },
-      ]);
+      // What serves comes from the serving records, as stored, one per service by name.
+      assert.deepEqual(body.serving, await store.listServingRecords());
+      assert.deepEqual(
+        body.serving.map((record) => ({
+          service: record.service,
+          modelEndpointId: record.modelEndpointId,
+          serviceUrl: record.serviceUrl,
+          liveRevision: record.liveRevision,
+          liveRunId: record.liveRunId,
+          traffic: record.traffic,
+          since: record.since,
+          previous: record.previous,
+        })),
+        [
+          {
+            service: 'rec-recs-cart',
+            modelEndpointId: 'recs-cart',
+            serviceUrl: 'https://rec-recs-cart-abc.a.run.app',
+            liveRevision: 'rec-recs-cart-r1-0badcafe',
+            liveRunId: other.runId,
+            traffic: [{ revision: 'rec-recs-cart-r1-0badcafe', percent: 100, runId: other.runId }],
+            since: other.updatedAt,
+            previous: undefined,
+          },
+          {
+            service: 'rec-recs-home',
+            modelEndpointId: 'recs-home',
+            serviceUrl: secondFixture.serviceUrl,
+            liveRevision: secondFixture.serving.revision,
+            liveRunId: second.runId,
+            traffic: [
+              { revision: secondFixture.serving.revision, percent: 100, runId: second.runId },
+            ],
+            since: second.updatedAt,
+            previous: {
+              revision: first.serving?.revision,
+              runId: first.runId,
+              until: second.updatedAt,
+            },
+          },
+        ],
+      );
       assert.deepEqual(body.rejectedEvents, [
         {
           eventId: 'evt-bad-1',
@@ -229,8 +242,8 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
         limited.body.runs.map((run) => run.runId),
         [other.runId, failed.runId],
       );
-      // The live revisions do not depend on the page of runs listed.
-      assert.equal(limited.body.live.length, 2);
+      // The serving records do not depend on the page of runs listed.
+      assert.equal(limited.body.serving.length, 2);
       for (const bad of ['0', '501', '2.5', 'ten']) {
         assert.deepEqual(await getJson(`/api/runs?limit=${bad}`), {
           status: 400,
@@ -270,66 +283,6 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
       );
       const { body } = await getJson<RunDocument>(`/api/runs/${hostile.runId}`);
       assert.equal(body.modelSlug, '</script><script>alert(1)</script>');
-    });
-  });
-
-  describe('live updates', () => {
-    it('streams every change committed by another process after connecting, then heartbeats', async () => {
-      const stream = await openEventStream(new URL('/api/events', dashboard.url).href);
-      try {
-        assert.equal(stream.status, 200);
-        assert.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8');
-        assert.equal(stream.headers['cache-control'], 'no-store');
-        assert.deepEqual(JSON.parse((await stream.next('ready')).data), {
-          heartbeatIntervalMs: 100,
-        });
-
-        const fixture = sampleRunFixture({ modelEndpointId: 'recs-sse' }, '5e5e5e5e');
-        const written: RunDocument[] = [];
-        for (const step of stepsToLive(store, fixture)) written.push(await step.write());
-        const received: RunDocument[] = [];
-        while (received.length < CHAIN.length) {
-          received.push(JSON.parse((await stream.next('run')).data) as RunDocument);
-        }
-        // Every version, in commit order, each exactly as the writer's store returned it.
-        assert.deepEqual(
-          received.map((run) => run.status),
-          CHAIN,
-        );
-        assert.deepEqual(received, written);
-
-        const heartbeat = JSON.parse((await stream.next('heartbeat')).data) as { at: string };
-        assert.ok(Date.now() - Date.parse(heartbeat.at) < 5_000, heartbeat.at);
-      } finally {
-        stream.close();
-      }
-    });
-  });
-
-  describe('the process', () => {
-    it('ends open event streams and exits 0 on SIGTERM', async () => {
-      const own = await startDashboardProcess({ dataDir: dir });
-      const stream = await openEventStream(new URL('/api/events', own.url).href);
-      await stream.next('ready');
-      const exit = await own.stop('SIGTERM');
-      await stream.ended;
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.deepEqual(own.logs.map((entry) => entry.message).slice(-2), [
-        'signal received',
-        'dashboard stopped',
-      ]);
-      assert.equal(own.logs.at(-1)?.drained, true);
-    });
-
-    it('exits 2 naming every invalid variable', async () => {
-      const result = await runDashboardUntilExit({
-        RECDEPLOY_DATA_DIR: dir,
-        PORT: 'eighty',
-        RECDEPLOY_BACKEND: 'gcp',
-      });
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, /GOOGLE_CLOUD_PROJECT is required when RECDEPLOY_BACKEND=gcp/);
-      assert.match(result.stderr, /PORT="eighty" is invalid/);
     });
   });
 });

@@ -1,121 +1,56 @@
+/**
+ * The dashboard in chromium (browser-bench.ts): runs reaching live or
+ * failing, shown step by step without a reload, as their documents say;
+ * hostile run fields rendered as text. Serving records: dashboard-serving-browser.test.ts.
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Locator, Page } from 'playwright-core';
-import type { RunDocument } from '@recdeploy/shared';
-import { SqliteRunStore } from '@recdeploy/shared/local';
-import { localDataFiles } from '@recdeploy/shared/wiring';
 import {
   ChainWriter,
   sampleRunFixture,
   stepsToFailedVerification,
   stepsToLive,
-  type ChainStep,
 } from '../../support/dashboard/chain-walk.js';
-import { launchChromium } from '../../support/dashboard/chromium.js';
-import {
-  startDashboardProcess,
-  type DashboardProcess,
-} from '../../support/dashboard/dashboard-process.js';
+import { BrowserBench, LAPTOP, STEP_TIMEOUT_MS } from '../../support/dashboard/browser-bench.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = path.join(ROOT, 'test-artifacts/dashboard.png');
-const LAPTOP = { width: 1366, height: 768 };
-const STEP_TIMEOUT_MS = 5_000;
 
 describe('dashboard in a browser (chromium via playwright-core)', function () {
   this.timeout(60_000);
-  let dir = '';
-  let store: SqliteRunStore;
-  let dashboard: DashboardProcess;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
+  let bench: BrowserBench;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recdeploy-dashboard-browser-'));
-    store = new SqliteRunStore({ file: localDataFiles(dir).runStore });
-    [dashboard, browser] = await Promise.all([
-      startDashboardProcess({ dataDir: dir }),
-      launchChromium(),
-    ]);
-    page = await browser.newPage({ viewport: LAPTOP });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(dashboard.url);
-    await page.locator('[data-testid="connection"][data-state="open"]').waitFor();
-    await page.locator('[data-testid="runs-empty"]').waitFor();
-    // Survives only if the page is never reloaded.
-    await page.evaluate('window.__sameDocument = "yes"');
+    bench = await BrowserBench.open();
   });
-  after(async () => {
-    await browser?.close();
-    await dashboard?.stop();
-    await store?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => bench?.close());
   afterEach(() => {
     // A script error or a blocked resource (CSP) shows up here.
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(bench.pageErrors, []);
   });
-
-  function card(runId: string): Locator {
-    return page.locator(`[data-testid="run"][data-run-id="${runId}"]`);
-  }
-  function text(scope: Locator, testid: string): Promise<string | null> {
-    return scope.locator(`[data-testid="${testid}"]`).first().textContent();
-  }
-
-  /** Writes each step, then waits for the page to show it and checks it against the document. */
-  async function walkWatching(steps: readonly ChainStep[]): Promise<RunDocument> {
-    let doc: RunDocument | undefined;
-    for (const step of steps) {
-      doc = await step.write();
-      assert.equal(doc.status, step.status);
-      const run = card(doc.runId);
-      // The page shows exactly this version of the run (every write stamps updatedAt).
-      await page
-        .locator(
-          `[data-testid="run"][data-run-id="${doc.runId}"][data-updated-at="${doc.updatedAt}"]`,
-        )
-        .waitFor({ timeout: STEP_TIMEOUT_MS });
-      assert.equal(await text(run, 'run-status'), step.status);
-      for (const name of ['register', 'deploy', 'verify'] as const) {
-        assert.equal(
-          await run.locator(`[data-step="${name}"]`).getAttribute('data-step-status'),
-          doc.steps[name].status,
-          `${name} while ${step.status}`,
-        );
-      }
-    }
-    assert.ok(doc);
-    return doc;
-  }
 
   it('shows a run reaching live, without a reload, as its run document says', async () => {
     const fixture = sampleRunFixture();
-    const live = await walkWatching(stepsToLive(store, fixture));
-    const run = card(live.runId);
+    const live = await bench.walkWatching(stepsToLive(bench.store, fixture));
+    const run = bench.card(live.runId);
     const serving = live.serving;
     const verification = live.verification;
     assert.ok(serving && verification);
 
-    assert.equal(await text(run, 'run-status'), 'live');
-    assert.equal(await text(run, 'run-number'), '#1');
-    assert.equal(await text(run, 'run-id'), live.runId);
-    assert.equal(await text(run, 'model-type'), 'retrieval · scann');
-    assert.equal(await text(run, 'blessed'), 'blessed');
+    assert.equal(await bench.text(run, 'run-status'), 'live');
+    assert.equal(await bench.text(run, 'run-number'), '#1');
+    assert.equal(await bench.text(run, 'run-id'), live.runId);
+    assert.equal(await bench.text(run, 'model-type'), 'retrieval · scann');
+    assert.equal(await bench.text(run, 'blessed'), 'blessed');
     assert.deepEqual(await run.locator('[data-testid="metrics"] .chip').allTextContents(), [
       'recall_at_100 0.4213',
       'loss 0.0811',
     ]);
-    assert.equal(await text(run, 'serving-runtime'), 'ann-serving (mode ann)');
-    assert.equal(await text(run, 'runtime-reason'), serving.runtimeReason);
-    assert.equal(await text(run, 'serving-revision'), serving.revision);
+    assert.equal(await bench.text(run, 'serving-runtime'), 'ann-serving (mode ann)');
+    assert.equal(await bench.text(run, 'runtime-reason'), serving.runtimeReason);
+    assert.equal(await bench.text(run, 'serving-revision'), serving.revision);
     assert.equal(
       await run.locator('a[data-testid="serving-url"]').getAttribute('href'),
       serving.url,
@@ -123,25 +58,34 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
     for (const check of verification.checks) {
       const item = run.locator(`[data-testid="check"][data-check="${check.name}"]`);
       assert.equal(await item.getAttribute('data-passed'), String(check.passed), check.name);
-      assert.equal(await text(item, 'check-detail'), check.detail, check.name);
+      assert.equal(await bench.text(item, 'check-detail'), check.detail, check.name);
     }
     assert.equal(await run.locator('[data-testid="check"]').count(), verification.checks.length);
-    assert.equal(await text(run, 'latency-p50'), `${verification.latencyP50Ms} ms`);
-    assert.equal(await text(run, 'latency-p99'), `${verification.latencyP99Ms} ms`);
-    assert.equal(await text(run, 'recall'), String(verification.recallAtK?.recall));
+    assert.equal(await bench.text(run, 'latency-p50'), `${verification.latencyP50Ms} ms`);
+    assert.equal(await bench.text(run, 'latency-p99'), `${verification.latencyP99Ms} ms`);
+    assert.equal(await bench.text(run, 'recall'), String(verification.recallAtK?.recall));
     assert.match((await run.locator('.figure').last().textContent()) ?? '', /^recall@10 /);
     assert.deepEqual(await run.locator('[data-testid="step-attempts"]').allTextContents(), [
       '1 attempt',
       '1 attempt',
       '1 attempt',
     ]);
-    assert.equal(await text(run, 'serving-live'), 'serving traffic');
-
-    const row = page.locator('[data-testid="live-revision"][data-service="rec-recs-home"]');
-    assert.equal(await row.getAttribute('data-run-id'), live.runId);
-    assert.equal(await text(row, 'live-revision-name'), serving.revision);
+    // "Live revision per service" is the service's serving record, which reaches the page
+    // as its own event right after the run's; what the card says of traffic comes from it.
+    const row = bench.page.locator('[data-testid="live-revision"][data-service="rec-recs-home"]');
+    await bench.page
+      .locator(
+        `[data-testid="live-revision"][data-service="rec-recs-home"][data-run-id="${live.runId}"]`,
+      )
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await bench.text(run, 'serving-live'), 'serving 100% of traffic');
+    assert.equal(await bench.text(run, 'serving-traffic'), '100% of rec-recs-home');
+    assert.equal(await bench.text(row, 'live-revision-name'), serving.revision);
+    assert.equal(await bench.text(row, 'live-run'), `${live.runId} (#1)`);
+    assert.equal(await bench.text(row, 'live-traffic'), `${serving.revision} 100%`);
+    assert.equal(await bench.text(row, 'live-previous'), '—');
     assert.equal(await row.locator('a[data-testid="live-url"]').getAttribute('href'), serving.url);
-    assert.equal(await page.evaluate('window.__sameDocument'), 'yes');
+    assert.equal(await bench.sameDocument(), true);
   });
 
   it('shows a failed run with its error in plain words, and keeps the live revision', async () => {
@@ -164,25 +108,25 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
         recallAtK: { k: 10, recall: 0.93 },
       },
     };
-    const steps = stepsToFailedVerification(store, fixture);
+    const steps = stepsToFailedVerification(bench.store, fixture);
     // Up to the first deploy attempt's passing failure: the page says it will retry.
-    await walkWatching(steps.slice(0, 5));
+    await bench.walkWatching(steps.slice(0, 5));
     const runId = 'recs-cart-train-007';
-    const deploy = card(runId).locator('[data-step="deploy"]');
+    const deploy = bench.card(runId).locator('[data-step="deploy"]');
     assert.equal(
-      await text(deploy, 'step-error'),
+      await bench.text(deploy, 'step-error'),
       'Attempt 1 failed, will retry. A cloud service was unavailable (DEPENDENCY.UNAVAILABLE): ' +
         'Cloud Run: 503 UNAVAILABLE: the service is temporarily unavailable',
     );
 
-    const failed = await walkWatching(steps.slice(5));
-    const run = card(runId);
-    assert.equal(await text(run, 'run-status'), 'failed');
+    const failed = await bench.walkWatching(steps.slice(5));
+    const run = bench.card(runId);
+    assert.equal(await bench.text(run, 'run-status'), 'failed');
     assert.equal(
-      await text(run, 'run-problem-headline'),
+      await bench.text(run, 'run-problem-headline'),
       'Failed at verify: The new revision failed verification, so traffic was not moved',
     );
-    assert.equal(await text(run, 'status-reason'), failed.statusReason);
+    assert.equal(await bench.text(run, 'status-reason'), failed.statusReason);
     assert.match(failed.statusReason ?? '', /^verify attempt 1 failed: VERIFY\.FAILED: 1 of 5/);
     const verifyError = run.locator('[data-step="verify"] [data-testid="step-error"]');
     assert.equal(await verifyError.getAttribute('data-code'), 'VERIFY.FAILED');
@@ -190,25 +134,27 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
       await verifyError.textContent(),
       `The new revision failed verification, so traffic was not moved (VERIFY.FAILED): ${failed.steps.verify.error?.message}`,
     );
-    assert.equal(await text(deploy, 'step-attempts'), '2 attempts');
+    assert.equal(await bench.text(deploy, 'step-attempts'), '2 attempts');
     const latency = run.locator('[data-testid="check"][data-check="latency"]');
     assert.equal(await latency.getAttribute('data-passed'), 'false');
-    assert.equal(await text(latency, 'check-detail'), 'p99 1450 ms > 1000 ms');
-    assert.equal(await text(run, 'latency-p50'), '310.5 ms');
+    assert.equal(await bench.text(latency, 'check-detail'), 'p99 1450 ms > 1000 ms');
+    assert.equal(await bench.text(run, 'latency-p50'), '310.5 ms');
     // A failed revision never takes traffic: the cart endpoint has no live revision.
     assert.equal(
-      await page.locator('[data-testid="live-revision"][data-service="rec-recs-cart"]').count(),
+      await bench.page
+        .locator('[data-testid="live-revision"][data-service="rec-recs-cart"]')
+        .count(),
       0,
     );
-    assert.equal(await page.locator('[data-testid="live-revision"]').count(), 1);
+    assert.equal(await bench.page.locator('[data-testid="live-revision"]').count(), 1);
 
     // Readable on a laptop screen: nothing wider than the window.
-    const pageWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
+    const pageWidth = await bench.page.evaluate<number>('document.documentElement.scrollWidth');
     assert.ok(pageWidth <= LAPTOP.width, `the page is ${pageWidth} px wide`);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
+    await bench.page.screenshot({ path: SCREENSHOT });
     assert.ok(fs.statSync(SCREENSHOT).size > 10_000);
-    assert.equal(await page.evaluate('window.__sameDocument'), 'yes');
+    assert.equal(await bench.sameDocument(), true);
   });
 
   it('renders hostile run fields as text, never as markup or links', async () => {
@@ -217,9 +163,9 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
       modelSlug: '<img src=x onerror="window.__xss=1">',
       metrics: { '<script>window.__xss=5</script>': 1 },
     });
-    const chain = new ChainWriter(store, fixture);
+    const chain = new ChainWriter(bench.store, fixture);
     const message = '<script>window.__xss=2</script> is not a model';
-    await walkWatching([
+    await bench.walkWatching([
       { status: 'received', write: () => chain.create() },
       { status: 'registering', write: () => chain.claim('register') },
       {
@@ -242,19 +188,19 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
           ),
       },
     ]);
-    const run = card(chain.runId);
-    assert.equal(await text(run, 'model-slug'), '<img src=x onerror="window.__xss=1">');
-    assert.equal(await text(run, 'runtime-reason'), '<img src=y onerror="window.__xss=4">');
-    assert.equal(await text(run, 'serving-runtime'), '<b>ann-serving</b>');
-    assert.ok((await text(run, 'step-error'))?.endsWith(`(REGISTRY.REJECTED): ${message}`));
+    const run = bench.card(chain.runId);
+    assert.equal(await bench.text(run, 'model-slug'), '<img src=x onerror="window.__xss=1">');
+    assert.equal(await bench.text(run, 'runtime-reason'), '<img src=y onerror="window.__xss=4">');
+    assert.equal(await bench.text(run, 'serving-runtime'), '<b>ann-serving</b>');
+    assert.ok((await bench.text(run, 'step-error'))?.endsWith(`(REGISTRY.REJECTED): ${message}`));
     assert.equal(
       await run.locator('[data-testid="metrics"] .chip').textContent(),
       '<script>window.__xss=5</script> 1',
     );
     // A javascript: URL is shown, never linked.
     assert.equal(await run.locator('a[data-testid="serving-url"]').count(), 0);
-    assert.equal(await text(run, 'serving-url'), 'javascript:window.__xss=3');
+    assert.equal(await bench.text(run, 'serving-url'), 'javascript:window.__xss=3');
     assert.equal(await run.locator('img, script, b').count(), 0);
-    assert.equal(await page.evaluate('typeof window.__xss'), 'undefined');
+    assert.equal(await bench.page.evaluate('typeof window.__xss'), 'undefined');
   });
 });

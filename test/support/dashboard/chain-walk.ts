@@ -1,44 +1,14 @@
 /**
  * Moves a run through the run store the way the chain's three functions do
- * (create, claim, complete or fail each step), one write at a time, so a
- * test can watch the dashboard after every write. The documents are the
+ * (create, claim, complete or fail each step; verify completes in the same
+ * transaction that records what the platform serves), one write at a time,
+ * so a test can watch the dashboard after every write. The documents are the
  * store's own: nothing is written around the state machine.
  */
-import type {
-  RegistryRef,
-  RunDocument,
-  RunIdentity,
-  RunStatus,
-  RunStore,
-  ServingRef,
-  StepError,
-  StepName,
-  Verification,
-} from '@recdeploy/shared';
+import type { RunDocument, RunIdentity, RunStore } from '@recdeploy/shared';
+import { ChainWriter, type ChainStep, type RunFixture, type WalkOptions } from './chain-writer.js';
 
-/** Everything the steps fill in for one run. */
-export interface RunFixture {
-  readonly identity: RunIdentity;
-  readonly registry: RegistryRef;
-  /** What deploy records (no `url`: the revision has no traffic yet). */
-  readonly serving: ServingRef;
-  /** The service URL verify records when it promotes. */
-  readonly serviceUrl: string;
-  readonly verification: Verification;
-}
-
-/** One write and the status the run has after it. */
-export interface ChainStep {
-  readonly status: RunStatus;
-  readonly write: () => Promise<RunDocument>;
-}
-
-export interface WalkOptions {
-  /** The time of each write (defaults to the store's clock). */
-  readonly clock?: () => Date;
-}
-
-const LEASE_MS = 300_000;
+export { ChainWriter, type ChainStep, type RunFixture, type WalkOptions } from './chain-writer.js';
 
 /** A retrieval run on ann-serving that passes every check. */
 export function sampleRunFixture(
@@ -98,17 +68,7 @@ export function stepsToLive(
   options: WalkOptions = {},
 ): ChainStep[] {
   const chain = new ChainWriter(store, fixture, options);
-  return [
-    ...chain.toVerifying(),
-    {
-      status: 'live',
-      write: () =>
-        chain.complete('verify', {
-          verification: fixture.verification,
-          serving: { ...fixture.serving, url: fixture.serviceUrl },
-        }),
-    },
-  ];
+  return [...chain.toVerifying(), { status: 'live', write: () => chain.goLive() }];
 }
 
 /**
@@ -165,101 +125,4 @@ export async function walk(steps: readonly ChainStep[]): Promise<RunDocument> {
 
 function isStep(step: ChainStep | undefined): step is ChainStep {
   return step !== undefined;
-}
-
-/** The store calls of one run, with the owner and lease the functions would use. */
-export class ChainWriter {
-  readonly runId: string;
-
-  constructor(
-    private readonly store: RunStore,
-    private readonly fixture: RunFixture,
-    private readonly options: WalkOptions = {},
-  ) {
-    this.runId = `${fixture.identity.modelEndpointId}-${fixture.identity.trainingRunId}`;
-  }
-
-  /** received … verifying (deploy records the serving revision without traffic). */
-  toVerifying(): ChainStep[] {
-    return [
-      { status: 'received', write: () => this.create() },
-      { status: 'registering', write: () => this.claim('register') },
-      {
-        status: 'registered',
-        write: () => this.complete('register', { registry: this.fixture.registry }),
-      },
-      { status: 'deploying', write: () => this.claim('deploy') },
-      {
-        status: 'deployed',
-        write: () => this.complete('deploy', { serving: this.fixture.serving }),
-      },
-      { status: 'verifying', write: () => this.claim('verify') },
-    ];
-  }
-
-  async create(): Promise<RunDocument> {
-    const result = await this.store.createRun(this.fixture.identity, {
-      eventId: `evt-${this.runId}-trained`,
-      ...this.now(),
-    });
-    if (result.kind !== 'created') throw new Error(`run ${this.runId} already exists`);
-    return result.run;
-  }
-
-  async claim(step: StepName): Promise<RunDocument> {
-    const result = await this.store.claimStep({
-      runId: this.runId,
-      step,
-      owner: this.owner(step),
-      leaseMs: LEASE_MS,
-      eventId: `evt-${this.runId}-${step}`,
-      ...this.now(),
-    });
-    if (result.kind !== 'claimed') throw new Error(`claiming ${step} answered ${result.kind}`);
-    return result.run;
-  }
-
-  async complete(
-    step: StepName,
-    patch: { registry?: RegistryRef; serving?: ServingRef; verification?: Verification },
-  ): Promise<RunDocument> {
-    const result = await this.store.completeStep({
-      runId: this.runId,
-      step,
-      owner: this.owner(step),
-      patch,
-      ...this.now(),
-    });
-    return result.run;
-  }
-
-  async fail(
-    step: StepName,
-    error: StepError,
-    options: {
-      permanent?: boolean;
-      endAs?: 'failed' | 'skipped';
-      patch?: { serving?: ServingRef; verification?: Verification };
-    } = {},
-  ): Promise<RunDocument> {
-    const result = await this.store.failStep({
-      runId: this.runId,
-      step,
-      owner: this.owner(step),
-      error,
-      permanent: options.permanent ?? false,
-      ...(options.endAs === undefined ? {} : { endAs: options.endAs }),
-      ...(options.patch === undefined ? {} : { patch: options.patch }),
-      ...this.now(),
-    });
-    return result.run;
-  }
-
-  private owner(step: StepName): string {
-    return `function-${step}/evt-${this.runId}-${step}`;
-  }
-
-  private now(): { now?: Date } {
-    return this.options.clock === undefined ? {} : { now: this.options.clock() };
-  }
 }

@@ -1,17 +1,16 @@
 /**
  * The CLI's pure output helpers: tables, durations and ages, "did you mean"
- * matches, and how runs read as a table, in detail and as watch progress.
+ * matches, and how runs read as a table and in detail (watch progress:
+ * run-progress.test.ts).
  */
 import assert from 'node:assert/strict';
-import type { RunDocument } from '@recdeploy/shared';
 import { closeMatches, editDistance } from '../../../cli/src/output/close-matches.js';
 import { elapsedMs, formatAge, formatDuration } from '../../../cli/src/output/durations.js';
 import { describeRun } from '../../../cli/src/output/run-details.js';
-import { describeProgress } from '../../../cli/src/output/run-progress.js';
 import { lastError, runtimeOf } from '../../../cli/src/output/run-summary.js';
 import { runsTable } from '../../../cli/src/output/runs-table.js';
 import { clip, renderTable } from '../../../cli/src/output/table.js';
-import { liveRun, receivedRun } from './run-documents.js';
+import { liveRun, receivedRun, servingRecord } from './run-documents.js';
 
 const NOW = new Date('2030-01-01T10:05:00.000Z');
 
@@ -138,7 +137,7 @@ describe('CLI output', () => {
   });
 
   describe('runsTable', () => {
-    it('lists id, status, endpoint, run number, runtime, revision, age and the last error', () => {
+    it('lists id, status, endpoint, run number, runtime, revision, traffic, age and notes', () => {
       const failed = receivedRun({
         runId: 'home-train-8',
         runNumber: 8,
@@ -146,17 +145,17 @@ describe('CLI output', () => {
         statusReason: `VERIFY.FAILED: ${'x'.repeat(100)}`,
         createdAt: '2030-01-01T08:00:00.000Z',
       });
-      assert.deepEqual(runsTable([liveRun(), failed], NOW), [
-        'RUN           STATUS  ENDPOINT  RUN NO  RUNTIME          REVISION              AGE  LAST ERROR',
-        'home-train-7  live    home           7  ann-serving/ann  rec-home-r7-abcd1234   5m',
-        `home-train-8  failed  home           8  -                -                      2h  VERIFY.FAILED: ${'x'.repeat(44)}…`,
+      assert.deepEqual(runsTable([liveRun(), failed], [servingRecord()], NOW), [
+        'RUN           STATUS  ENDPOINT  RUN NO  RUNTIME          REVISION              TRAFFIC  AGE  NOTES',
+        'home-train-7  live    home           7  ann-serving/ann  rec-home-r7-abcd1234     100%   5m',
+        `home-train-8  failed  home           8  -                -                           -   2h  VERIFY.FAILED: ${'x'.repeat(44)}…`,
       ]);
     });
   });
 
   describe('describeRun', () => {
     it('shows identity, step attempts and durations, serving and every check', () => {
-      const lines = describeRun(liveRun(), NOW);
+      const lines = describeRun(liveRun(), NOW, servingRecord());
       assert.deepEqual(lines.slice(0, 8), [
         'run       home-train-7',
         'status    live (since 3m ago)',
@@ -175,12 +174,13 @@ describe('CLI output', () => {
         '  deploy    succeeded         2  1 m 08 s',
         '  verify    succeeded         1      19 s',
       ]);
-      assert.deepEqual(from('serving').slice(0, 7), [
+      assert.deepEqual(from('serving').slice(0, 8), [
         'serving',
         '  runtime   ann-serving (mode ann)',
         '  why       retrieval with hnsw: approximate nearest neighbours',
         '  service   rec-home',
         '  revision  rec-home-r7-abcd1234',
+        '  traffic   100% of service rec-home since 2030-01-01T10:01:30.000Z (3m ago); observed 3m ago',
         '  url       http://127.0.0.1:4100',
         '  tag url   http://127.0.0.1:4101',
       ]);
@@ -218,99 +218,6 @@ describe('CLI output', () => {
       assert.deepEqual(lines.slice(-2), [
         'verification  failed (0 of 1 checks passed)',
         '  FAIL  latency  p99 1200 ms',
-      ]);
-    });
-  });
-
-  describe('describeProgress', () => {
-    const received = receivedRun();
-    const registering: RunDocument = {
-      ...received,
-      status: 'registering',
-      steps: {
-        ...received.steps,
-        register: { status: 'in_progress', attempts: 1, startedAt: '2030-01-01T10:00:00.000Z' },
-      },
-    };
-
-    it('describes a first sight, status moves, attempts, successes and retries', () => {
-      assert.deepEqual(describeProgress(undefined, registering, NOW), [
-        'home-train-7 is registering',
-        'register: attempt 1 running',
-      ]);
-      assert.deepEqual(describeProgress(received, registering, NOW), [
-        'received → registering',
-        'register: attempt 1 started',
-      ]);
-      const released: RunDocument = {
-        ...registering,
-        steps: {
-          ...registering.steps,
-          register: {
-            status: 'pending',
-            attempts: 1,
-            startedAt: '2030-01-01T10:00:00.000Z',
-            error: { code: 'DEPENDENCY.UNAVAILABLE', message: 'registry answered 503' },
-          },
-        },
-      };
-      assert.deepEqual(describeProgress(registering, released, NOW), [
-        'register: attempt 1 failed, will be retried: DEPENDENCY.UNAVAILABLE: registry answered 503',
-      ]);
-      const retried: RunDocument = {
-        ...released,
-        steps: {
-          ...released.steps,
-          register: { ...released.steps.register, status: 'in_progress', attempts: 2 },
-        },
-      };
-      assert.deepEqual(describeProgress(released, retried, NOW), ['register: attempt 2 started']);
-      const registered: RunDocument = {
-        ...retried,
-        status: 'registered',
-        steps: {
-          ...retried.steps,
-          register: {
-            status: 'succeeded',
-            attempts: 2,
-            startedAt: '2030-01-01T10:00:00.000Z',
-            endedAt: '2030-01-01T10:00:02.500Z',
-          },
-        },
-      };
-      assert.deepEqual(describeProgress(retried, registered, NOW), [
-        'registering → registered',
-        'register: succeeded in 2.5 s (2 attempts)',
-      ]);
-      assert.deepEqual(describeProgress(registered, registered, NOW), [], 'no change, no line');
-    });
-
-    it('says why a run ended and where a live run serves', () => {
-      const verifying = liveRun({
-        status: 'verifying',
-        serving: { ...liveRun().serving!, url: undefined },
-        steps: { ...liveRun().steps, verify: { status: 'in_progress', attempts: 1 } },
-      });
-      assert.deepEqual(describeProgress(verifying, liveRun(), NOW), [
-        'verifying → live',
-        'verify: succeeded in 19 s (1 attempt)',
-        'serving at http://127.0.0.1:4100 (revision rec-home-r7-abcd1234)',
-      ]);
-      const failed = liveRun({
-        status: 'failed',
-        statusReason: 'VERIFY.FAILED: latency',
-        steps: {
-          ...liveRun().steps,
-          verify: {
-            status: 'failed',
-            attempts: 1,
-            error: { code: 'VERIFY.FAILED', message: 'latency' },
-          },
-        },
-      });
-      assert.deepEqual(describeProgress(verifying, failed, NOW), [
-        'verifying → failed: VERIFY.FAILED: latency',
-        'verify: failed after 1 attempt: VERIFY.FAILED: latency',
       ]);
     });
   });

@@ -13,7 +13,7 @@ import {
   describeJsonError,
   readEventFile,
   sampleMessage,
-} from '../../../cli/src/commands/publish.js';
+} from '../../../cli/src/commands/publish-input.js';
 import { main } from '../../../cli/src/main.js';
 import { SAMPLE_ENDPOINT } from '../../../cli/src/stack/sample-model.js';
 

@@ -1,5 +1,5 @@
-/** Run documents for the CLI's output tests, built by hand (no store). */
-import type { RunDocument, StepState } from '@recdeploy/shared';
+/** Run documents and serving records for the CLI's output tests, built by hand (no store). */
+import type { RunDocument, ServingRecord, StepState } from '@recdeploy/shared';
 
 const PENDING: StepState = { status: 'pending', attempts: 0 };
 
@@ -64,6 +64,22 @@ export function receivedRun(overrides: Partial<RunDocument> = {}): RunDocument {
   };
 }
 
+/** The record of service rec-home while liveRun() serves it: 100% since 10:01:30. */
+export function servingRecord(overrides: Partial<ServingRecord> = {}): ServingRecord {
+  return {
+    service: 'rec-home',
+    modelEndpointId: 'home',
+    serviceUrl: 'http://127.0.0.1:4100',
+    liveRevision: 'rec-home-r7-abcd1234',
+    liveRunId: 'home-train-7',
+    traffic: [{ revision: 'rec-home-r7-abcd1234', percent: 100, runId: 'home-train-7' }],
+    since: '2030-01-01T10:01:30.000Z',
+    cause: 'run home-train-7 verified and promoted',
+    observedAt: '2030-01-01T10:01:30.000Z',
+    ...overrides,
+  };
+}
+
 function step(
   start: string,
   end: string,
@@ -78,3 +94,39 @@ function step(
     ...extra,
   };
 }
+
+/** Run 9's revision: run 9 took run 7's traffic at 10:03:00. */
+export const R9 = 'rec-home-r9-99999999';
+
+/** Run 7 was live until run 9 took its traffic at 10:03:00. */
+export function replacedSeven(): RunDocument {
+  return liveRun({
+    status: 'replaced',
+    replacedBy: 'home-train-9',
+    statusReason: `replaced by run home-train-9: its revision ${R9} took the traffic (run home-train-9 verified and promoted)`,
+    updatedAt: '2030-01-01T10:03:00.000Z',
+  });
+}
+export function liveNine(): RunDocument {
+  return liveRun({
+    runId: 'home-train-9',
+    trainingRunId: 'train-9',
+    runNumber: 9,
+    serving: { ...liveRun().serving!, revision: R9 },
+    createdAt: '2030-01-01T10:02:00.000Z',
+    updatedAt: '2030-01-01T10:03:00.000Z',
+  });
+}
+/** Service rec-home's record once run 9 serves. */
+export const NINE_SERVES = servingRecord({
+  liveRevision: R9,
+  liveRunId: 'home-train-9',
+  traffic: [{ revision: R9, percent: 100, runId: 'home-train-9' }],
+  since: '2030-01-01T10:03:00.000Z',
+  previous: {
+    revision: 'rec-home-r7-abcd1234',
+    runId: 'home-train-7',
+    until: '2030-01-01T10:03:00.000Z',
+  },
+  observedAt: '2030-01-01T10:03:00.000Z',
+});

@@ -1,7 +1,7 @@
 /**
  * The dashboard's HTTP surface, read-only:
  *   GET /                 the page
- *   GET /api/runs         recent runs, live revision per service, rejected events
+ *   GET /api/runs         recent runs, the serving record per service, rejected events
  *   GET /api/runs/{runId} one run document
  *   GET /api/events       server-sent events (see live/event-stream.ts)
  *   GET /healthz          liveness (503 while shutting down)
@@ -130,6 +130,6 @@ function openEventStream(deps: RouteDeps, req: IncomingMessage, res: ServerRespo
   deps.streams.add(stream);
   // Subscribed before `ready` goes out: a client that loads the state on
   // `ready` then misses no change.
-  unsubscribe = deps.broadcaster.subscribe((run) => stream.send('run', run));
+  unsubscribe = deps.broadcaster.subscribe((event) => stream.send(event.type, event.data));
   stream.send('ready', { heartbeatIntervalMs: deps.heartbeatIntervalMs });
 }

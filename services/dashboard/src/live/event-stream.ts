@@ -2,7 +2,8 @@
  * One server-sent events response (text/event-stream). Event names: `ready`
  * once the stream is subscribed (a client loads the current state then, so
  * nothing falls between its snapshot and the stream), `run` with a run
- * document after every change, `heartbeat` every interval.
+ * document after every change, `serving` with a service's serving record
+ * when it changed with a run, `heartbeat` every interval.
  */
 import type { ServerResponse } from 'node:http';
 import { COMMON_HEADERS } from '../http/responses.js';
