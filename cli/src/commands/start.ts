@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import type { RunDocument } from '@recdeploy/shared';
+import { trafficPercent, type RunDocument } from '@recdeploy/shared';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
 import { startLocalStack, type RunningStack } from '../stack/local-stack.js';
@@ -58,11 +58,13 @@ export function registerStart(program: Command, io: CliIo): void {
         logLevel: flags.logLevel,
         ...(flags.products === undefined ? {} : { products: flags.products }),
       });
-      report(io, stack, flags);
+      await report(io, stack, flags);
       if (flags.exitWhenLive) {
         await stack.stop();
-        if (stack.sampleRun !== undefined && stack.sampleRun.status !== 'live') {
-          throw new Error(`the sample run ended ${stack.sampleRun.status}`);
+        const ended = stack.sampleRun?.status;
+        // Replaced or rolled back: it went live, and a later run or rollback took over.
+        if (ended !== undefined && !['live', 'replaced', 'rolled_back'].includes(ended)) {
+          throw new Error(`the sample run ended ${ended}`);
         }
         return;
       }
@@ -74,12 +76,24 @@ export function registerStart(program: Command, io: CliIo): void {
     });
 }
 
-function report(io: CliIo, stack: RunningStack, flags: StartFlags): void {
+/**
+ * What serves, and where: read from the serving records (what the routers
+ * serve), not from the sample run, which a later run may have replaced.
+ */
+async function report(io: CliIo, stack: RunningStack, flags: StartFlags): Promise<void> {
   const run = stack.sampleRun;
-  const predictUrl = run?.serving?.url
-    ? `${run.serving.url}/v1/models/recommender:predict`
-    : undefined;
-  const example = run ? firstExample(run) : undefined;
+  const records = await stack.runStore.listServingRecords();
+  const sampleService = run?.serving?.service;
+  const record =
+    records.find((r) => r.service === sampleService) ??
+    (run === undefined ? records.find((r) => r.liveRunId !== undefined) : undefined);
+  const servingRun =
+    record?.liveRunId === undefined ? undefined : await stack.runStore.getRun(record.liveRunId);
+  const predictUrl =
+    record?.serviceUrl !== undefined && servingRun !== undefined
+      ? `${record.serviceUrl}/v1/models/recommender:predict`
+      : undefined;
+  const example = servingRun ? firstExample(servingRun) : undefined;
   const curl =
     predictUrl && example
       ? `curl -s -d '${JSON.stringify({ instances: [example] })}' ${predictUrl}`
@@ -93,6 +107,13 @@ function report(io: CliIo, stack: RunningStack, flags: StartFlags): void {
         ...(run === undefined
           ? {}
           : { run: { runId: run.runId, status: run.status, reason: run.statusReason } }),
+        serving: records.map((r) => ({
+          service: r.service,
+          revision: r.liveRevision,
+          runId: r.liveRunId,
+          trafficPercent: trafficPercent(r, r.liveRevision),
+          since: r.since,
+        })),
         ...(predictUrl === undefined ? {} : { predictUrl }),
         ...(curl === undefined ? {} : { curl }),
       }),
@@ -100,13 +121,23 @@ function report(io: CliIo, stack: RunningStack, flags: StartFlags): void {
     return;
   }
   const lines = [''];
-  if (run?.status === 'live' && predictUrl) {
-    lines.push(`The sample model is live (run ${run.runId}, revision ${run.serving?.revision}).`);
-    lines.push(`  predict:   ${predictUrl}`);
-    if (curl) lines.push(`  try:       ${curl}`);
-  } else if (run !== undefined) {
-    lines.push(`The sample run ended ${run.status}: ${run.statusReason ?? 'see the dashboard'}`);
+  if (run !== undefined && run.status !== 'live' && run.runId !== servingRun?.runId) {
+    lines.push(
+      `The sample run ${run.runId} is ${run.status}: ${run.statusReason ?? 'see the dashboard'}`,
+    );
   }
+  for (const r of records) {
+    if (r.liveRevision === undefined) {
+      lines.push(`${r.service}: no revision serves (${r.cause})`);
+      continue;
+    }
+    const since = r.since === undefined ? '' : ` since ${r.since}`;
+    lines.push(
+      `${r.service} serves revision ${r.liveRevision} of run ${r.liveRunId ?? '(not a recdeploy run)'} (${trafficPercent(r, r.liveRevision)}%${since}).`,
+    );
+  }
+  if (predictUrl) lines.push(`  predict:   ${predictUrl}`);
+  if (curl) lines.push(`  try:       ${curl}`);
   lines.push(`  dashboard: ${stack.dashboardUrl}`);
   for (const line of lines) io.out(line);
 }

@@ -5,12 +5,12 @@
  * work; Ctrl-C stops every child process; a second start reuses the state.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { isProcessAlive } from '@recdeploy/shared/local';
 
@@ -82,16 +82,75 @@ function servingPids(dataDir: string): number[] {
 }
 
 /** Runs the printed curl command's request (the same URL and body) with fetch. */
-async function runCurl(
-  curl: string,
-): Promise<{ status: number; body: { predictions?: { product_ids: unknown[] }[] } }> {
+async function runCurl(curl: string): Promise<{
+  status: number;
+  revision: string | null;
+  body: { predictions?: { product_ids: unknown[] }[] };
+}> {
   const match = /^curl -s -d '(.*)' (\S+)$/.exec(curl);
   assert.ok(match, `unexpected curl line: ${curl}`);
   const response = await fetch(match[2]!, { method: 'POST', body: match[1]! });
   return {
     status: response.status,
+    revision: response.headers.get('x-recdeploy-revision'),
     body: (await response.json()) as { predictions?: { product_ids: unknown[] }[] },
   };
+}
+
+const FIRST_RUN = 'local-sample-sample-run-1';
+const SECOND_RUN = 'local-sample-sample-run-2';
+
+/** Publishes run 2 of the sample endpoint (the same bundle) with `recdeploy publish`. */
+async function publishSecondRun(dataDir: string): Promise<void> {
+  const bundle = path.join(dataDir, 'models', 'sample');
+  const file = path.join(dataDir, 'run-2.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      schema_version: '1',
+      training_run_id: 'sample-run-2',
+      model_endpoint_id: 'local-sample',
+      model_slug: 'sample-two-tower',
+      run_number: 2,
+      model_type: 'retrieval',
+      retrieval_algorithm: 'hnsw',
+      artifact_uri: pathToFileURL(bundle).href,
+      is_blessed: true,
+      metrics: {},
+    }),
+  );
+  const published = spawnSync(process.execPath, [BIN, 'publish', file, '--data-dir', dataDir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(published.status, 0, published.stderr);
+}
+
+async function statusOf(dataDir: string, runId: string): Promise<string | undefined> {
+  const db = new Database(path.join(dataDir, 'runs.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT status FROM deployments WHERE id = ?').get(runId) as
+      { status: string } | undefined;
+    return row?.status;
+  } finally {
+    db.close();
+  }
+}
+
+async function waitForStatus(
+  dataDir: string,
+  runId: string,
+  status: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: string | undefined;
+  while (Date.now() < deadline) {
+    seen = await statusOf(dataDir, runId);
+    if (seen === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${runId} is ${seen ?? 'absent'}, not ${status}, after ${timeoutMs} ms`);
 }
 
 describe('recdeploy start (npm start): the local stack end to end', function () {
@@ -109,12 +168,20 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
       const predict = await waitForOutput(first, /predict: +(\S+)/, 240_000);
       const curl = (await waitForOutput(first, /try: +(curl .*)\n/, 5_000))[1]!;
       const dashboard = (await waitForOutput(first, /dashboard: (\S+)/, 5_000))[1]!;
-      assert.match(first.stdout(), /The sample model is live/);
+      assert.match(
+        first.stdout(),
+        /rec-local-sample serves revision \S+ of run local-sample-sample-run-1 \(100% since /,
+      );
       assert.match(predict[1]!, /^http:\/\/127\.0\.0\.1:\d+\/v1\/models\/recommender:predict$/);
       const answer = await runCurl(curl);
       assert.equal(answer.status, 200);
       assert.equal(answer.body.predictions?.[0]?.product_ids.length, 100);
       assert.equal((await fetch(dashboard)).status, 200);
+
+      // A newer run of the sample endpoint takes over while the stack runs...
+      await publishSecondRun(dataDir);
+      await waitForStatus(dataDir, SECOND_RUN, 'live', 120_000);
+      assert.equal(await statusOf(dataDir, FIRST_RUN), 'replaced');
       const pids = servingPids(dataDir);
       assert.ok(pids.length >= 1 && pids.every(isProcessAlive), `serving pids ${pids.join(',')}`);
 
@@ -130,10 +197,16 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
     const second = start(dataDir);
     try {
       const curl = (await waitForOutput(second, /try: +(curl .*)\n/, 120_000))[1]!;
-      assert.match(second.stderr(), /exists \(live\); not publishing it again/);
+      assert.match(second.stderr(), /exists \(replaced\); not publishing it again/);
       assert.doesNotMatch(second.stderr(), /training a two-tower model/);
+      // ...and the restart banner names what the router really serves: run 2's revision.
+      const banner = /rec-local-sample serves revision (\S+) of run (\S+) \(100%/.exec(
+        second.stdout(),
+      );
+      assert.equal(banner?.[2], SECOND_RUN, second.stdout());
       const answer = await runCurl(curl);
       assert.equal(answer.status, 200);
+      assert.equal(answer.revision, banner?.[1], 'the banner names the revision that answers');
       second.child.kill('SIGINT');
       assert.equal(await second.exited, 0, second.stderr());
     } finally {
