@@ -126,6 +126,20 @@ export function decideServingChange(
     );
   }
 
+  if (
+    request.complete === undefined &&
+    owner !== undefined &&
+    BEING_VERIFIED.includes(owner.status)
+  ) {
+    // Verify has moved the traffic and not recorded it yet: its own
+    // transaction moves both runs at once. Recording half of it now (the old
+    // run demoted, the new one not yet live) would leave no live run; if
+    // verify died here, its redelivery or the reconciler's re-drive of it
+    // finishes the job.
+    const unchanged = current ?? recordOf(request, traffic, serving, owner, undefined, context);
+    return { runWrites: [], result: { record: unchanged, changedRuns: [] } };
+  }
+
   if (serving !== undefined) {
     for (const run of onService) {
       if (run.status !== 'live' || run.runId === owner?.runId) continue;
@@ -136,6 +150,29 @@ export function decideServingChange(
     }
   }
 
+  const record = recordOf(request, traffic, serving, owner, current, context);
+  const recordChanged = current === undefined || !sameServing(current, record);
+  const stored = recordChanged ? record : current;
+  const runWrites = [...changed.values()].map(finishDocument);
+  return {
+    ...(recordChanged ? { record } : {}),
+    runWrites,
+    result: { record: stored, changedRuns: runWrites },
+  };
+}
+
+/** Statuses of a run whose revision may serve before verify has recorded it live. */
+const BEING_VERIFIED: readonly RunDocument['status'][] = ['deployed', 'verifying'];
+
+/** The record for this observation: `since` and `previous` move only when the live revision does. */
+function recordOf(
+  request: RecordServingRequest,
+  traffic: readonly ServingShare[],
+  serving: string | undefined,
+  owner: RunDocument | undefined,
+  current: ServingRecord | undefined,
+  context: EditContext,
+): ServingRecord {
   const at = context.now.toISOString();
   const moved = current?.liveRevision !== serving;
   const previous =
@@ -146,7 +183,7 @@ export function decideServingChange(
           until: at,
         }
       : current?.previous;
-  const record: ServingRecord = dropUndefined({
+  return dropUndefined({
     service: request.service,
     modelEndpointId: request.modelEndpointId,
     serviceUrl: request.observed.serviceUrl,
@@ -158,14 +195,6 @@ export function decideServingChange(
     cause: request.cause,
     observedAt: at,
   });
-  const recordChanged = current === undefined || !sameServing(current, record);
-  const stored = recordChanged ? record : current;
-  const runWrites = [...changed.values()].map(finishDocument);
-  return {
-    ...(recordChanged ? { record } : {}),
-    runWrites,
-    result: { record: stored, changedRuns: runWrites },
-  };
 }
 
 /** True when two records say the same about what serves (times and cause aside). */

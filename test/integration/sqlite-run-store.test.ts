@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteRunStore } from '@recdeploy/shared/local';
@@ -99,6 +101,43 @@ describe('SqliteRunStore', () => {
         (await store.listRejectedEvents(10)).map((e) => e.eventId),
         ['e5', 'e4', 'e3'],
       );
+      await store.close();
+    });
+
+    it("waits out another process's lock without blocking the event loop, then writes", async function () {
+      this.timeout(20_000);
+      const file = newFile();
+      const store = new SqliteRunStore({ file });
+      const holder = await lockFor(file, 1_000);
+      let ticks = 0;
+      const ticker = setInterval(() => (ticks += 1), 10);
+      try {
+        const created = await store.createRun(sampleIdentity(), { now: T0 });
+        assert.equal(created.kind, 'created');
+        assert.ok(Date.now() >= holder.releasedAt, 'written only once the lock was released');
+        // A 10 s synchronous busy_timeout would have frozen the ticker for the whole second.
+        assert.ok(ticks >= 20, `the event loop ran ${ticks} ticks while the store waited`);
+      } finally {
+        clearInterval(ticker);
+        await holder.exited;
+        await store.close();
+      }
+    });
+
+    it('answers STORE.UNAVAILABLE (retryable) when the lock outlasts busyWaitMs, having written nothing', async function () {
+      this.timeout(20_000);
+      const file = newFile();
+      const store = new SqliteRunStore({ file, busyWaitMs: 200 });
+      const holder = await lockFor(file, 1_500);
+      try {
+        await assert.rejects(store.createRun(sampleIdentity(), { now: T0 }), {
+          code: 'STORE.UNAVAILABLE',
+          retryable: true,
+        });
+      } finally {
+        await holder.exited;
+      }
+      assert.equal(await store.getRun(RUN), undefined);
       await store.close();
     });
 
@@ -248,4 +287,32 @@ function count(kinds: readonly string[]): string {
   const tally = new Map<string, number>();
   for (const k of kinds) tally.set(k, (tally.get(k) ?? 0) + 1);
   return [...tally].map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+/**
+ * Another process takes the write lock of `file` (BEGIN EXCLUSIVE) and holds
+ * it `holdMs`; resolves once it holds it, with when it lets go.
+ */
+async function lockFor(
+  file: string,
+  holdMs: number,
+): Promise<{ releasedAt: number; exited: Promise<void> }> {
+  const script = `
+    const Database = require(process.argv[1]);
+    const db = new Database(process.argv[2]);
+    db.exec('BEGIN EXCLUSIVE');
+    const until = Date.now() + Number(process.argv[3]);
+    process.stdout.write(String(until) + '\\n');
+    setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[3]));
+  `;
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const child = spawn(process.execPath, ['-e', script, driver, file, String(holdMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').once('data', (chunk: string) => resolve(chunk));
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return { releasedAt: Number(line.trim()), exited };
 }

@@ -11,12 +11,22 @@ const BUSY_TIMEOUT_MS = 10_000;
  * synchronous=FULL so a committed transaction survives a crash before we answer
  * 2xx to a push delivery (DESIGN.md §4).
  */
-export function openSqliteDatabase(file: string): Database.Database {
+export function openSqliteDatabase(
+  file: string,
+  options: {
+    /**
+     * How long one statement blocks (synchronously: the whole event loop)
+     * waiting for another process's lock. A caller that waits longer should
+     * retry asynchronously instead, as SqliteRunStore does.
+     */
+    readonly busyTimeoutMs?: number;
+  } = {},
+): Database.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
   db.pragma('foreign_keys = ON');
   return db;
 }

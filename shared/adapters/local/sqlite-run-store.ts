@@ -55,6 +55,7 @@ import type {
 import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
 import { migrateRunStore } from './sqlite-run-store-schema.js';
 import { SqliteChangeFeed } from './sqlite-change-feed.js';
+import { settleWhileBusy } from './sqlite-busy-wait.js';
 import { SqliteRunStatements } from './sqlite-run-statements.js';
 import { SqliteServingStatements } from './sqlite-serving-statements.js';
 
@@ -70,7 +71,21 @@ export interface SqliteRunStoreOptions {
   readonly maxRejectedEvents?: number;
   /** Where watch() reports a listener that throws; without one, a process warning. */
   readonly logger?: Logger;
+  /**
+   * How long an operation keeps retrying while another process holds the
+   * write lock, before it fails with STORE.UNAVAILABLE. @defaultValue 10 s
+   */
+  readonly busyWaitMs?: number;
 }
+
+/**
+ * How long one SQLite call may block the event loop on a lock. Short: the
+ * local stack runs the functions, the bus and the serving routers in one
+ * process, and a store locked by another process must not stall predictions
+ * (a 10 s busy_timeout did, 17 s for one request); the wait is taken in
+ * asynchronous retries instead (settle).
+ */
+const BLOCKING_BUSY_TIMEOUT_MS = 50;
 
 /**
  * The embedded RunStore: one SQLite file (WAL, synchronous=FULL) that several
@@ -86,9 +101,10 @@ export class SqliteRunStore implements RunStore {
   private readonly feed: SqliteChangeFeed;
   private readonly clock: () => Date;
   private readonly maxRejectedEvents: number;
+  private readonly busyWaitMs: number;
 
   constructor(options: SqliteRunStoreOptions) {
-    this.db = openSqliteDatabase(options.file);
+    this.db = openSqliteDatabase(options.file, { busyTimeoutMs: BLOCKING_BUSY_TIMEOUT_MS });
     try {
       migrateRunStore(this.db);
       this.sql = new SqliteRunStatements(this.db);
@@ -99,6 +115,7 @@ export class SqliteRunStore implements RunStore {
     }
     this.clock = options.clock ?? (() => new Date());
     this.maxRejectedEvents = options.maxRejectedEvents ?? DEFAULT_MAX_REJECTED_EVENTS;
+    this.busyWaitMs = options.busyWaitMs ?? 10_000;
     const logger = options.logger;
     this.feed = new SqliteChangeFeed(this.db, options.pollIntervalMs ?? 200, (error) => {
       if (logger) logger.error('run store watch failed', { error: String(error) });
@@ -170,16 +187,28 @@ export class SqliteRunStore implements RunStore {
 
   recordServing(request: RecordServingRequest): Promise<RecordServingResult> {
     const context = this.context(request);
+    const decide = () => {
+      const lookup = servingLookup(request);
+      const runs = this.servingSql.runsFor(request.modelEndpointId, lookup.revisions);
+      for (const runId of lookup.runIds) {
+        const run = runs.some((r) => r.runId === runId) ? undefined : this.sql.getRun(runId);
+        if (run !== undefined) runs.push(run);
+      }
+      return decideServingChange(
+        this.servingSql.getRecord(request.service),
+        runs,
+        request,
+        context,
+      );
+    };
     return this.settle(() => {
+      // Most observations (every reconciler pass) change nothing: decide on a
+      // plain read first (WAL readers take no lock) and take the write lock
+      // only to write, deciding again inside it.
+      const peek = decide();
+      if (peek.record === undefined && peek.runWrites.length === 0) return peek.result;
       const result = writeTransaction(this.db, () => {
-        const lookup = servingLookup(request);
-        const runs = this.servingSql.runsFor(request.modelEndpointId, lookup.revisions);
-        for (const runId of lookup.runIds) {
-          const run = runs.some((r) => r.runId === runId) ? undefined : this.sql.getRun(runId);
-          if (run !== undefined) runs.push(run);
-        }
-        const current = this.servingSql.getRecord(request.service);
-        const decision = decideServingChange(current, runs, request, context);
+        const decision = decide();
         for (const run of decision.runWrites) this.sql.putRun(run);
         if (decision.record) this.servingSql.putRecord(decision.record);
         return decision.result;
@@ -269,28 +298,11 @@ export class SqliteRunStore implements RunStore {
     if (!this.db.open) throw new TransientError('STORE.UNAVAILABLE', 'the run store is closed');
   }
 
-  /**
-   * A locked or closed database is a passing condition (another process holds
-   * the write lock past busy_timeout, the disk is full): TransientError
-   * 'STORE.UNAVAILABLE', so the delivery is retried. Domain errors pass as
-   * they are. Runs `work` now (better-sqlite3 is synchronous) and settles a
-   * promise with the outcome, because the port is asynchronous.
-   */
+  /** Runs `work` now, waiting out another process's lock (sqlite-busy-wait.ts). */
   private settle<T>(work: () => T): Promise<T> {
-    try {
+    return settleWhileBusy(() => {
       this.assertOpen();
-      return Promise.resolve(work());
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(code)) {
-        return Promise.reject(
-          new TransientError('STORE.UNAVAILABLE', `run store: ${String(error)}`, {
-            cause: error,
-            metadata: { sqliteCode: code },
-          }),
-        );
-      }
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+      return work();
+    }, this.busyWaitMs);
   }
 }
