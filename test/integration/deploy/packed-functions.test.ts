@@ -18,7 +18,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -31,6 +30,7 @@ import {
 import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
 import type { FunctionDeployment } from '../../../deploy/function-deployment.js';
 import { FirestoreCommitFake, type RecordedQuery } from './firestore-commit-fake.js';
+import { accepts, freePort } from '../../support/loopback-ports.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PROJECT = 'recdeploy-test';
@@ -391,24 +391,4 @@ function jsonLines(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** Whether something listens on the loopback port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

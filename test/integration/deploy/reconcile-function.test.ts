@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -22,6 +21,7 @@ import { loadChainConfig } from '@recdeploy/shared/chain';
 import { LocalEventBus, SqliteRunStore } from '@recdeploy/shared/local';
 import { registeredAs, sampleIdentity } from '../../fixtures/runs.js';
 import { PushReceiver } from '../../support/push-receiver.js';
+import { accepts, freePort } from '../../support/loopback-ports.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const HANDLER = path.join(repoRoot, 'functions/reconcile/src/index.ts');
@@ -244,23 +244,4 @@ function reportLines(text: string): Record<string, unknown>[] {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => String(line.message).startsWith('reconcile: pass done'));
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
