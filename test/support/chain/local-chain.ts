@@ -17,7 +17,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
 import type { RunDocument, RunStatus } from '@recdeploy/shared';
-import { LocalEventBus, LocalModelRegistry, SqliteRunStore } from '@recdeploy/shared/local';
+import {
+  LocalEventBus,
+  LocalModelRegistry,
+  SqliteRunStore,
+  assertRetryHorizonOutlasts,
+} from '@recdeploy/shared/local';
+import { loadChainConfig } from '@recdeploy/shared/chain';
+import { longestLeaseMs } from '../../../cli/src/stack/stack-bus.js';
 import { closeChainDeps } from '@recdeploy/shared/chain-wiring';
 
 export interface LocalChain {
@@ -42,6 +49,13 @@ export interface LocalChain {
   ): Promise<RunDocument>;
   stop(): Promise<void>;
 }
+
+/** 0.1 s to 1 s backoff, 700 attempts: a guaranteed horizon of about 11.5 min (a rollback holds a service 5 min). */
+const CHAIN_TEST_RETRY = {
+  minBackoffMs: 100,
+  maxBackoffMs: 1_000,
+  maxDeliveryAttempts: 700,
+} as const;
 
 let started: Promise<LocalChain> | undefined;
 
@@ -78,6 +92,12 @@ async function startLocalChain(): Promise<LocalChain> {
     verify: urlOf(servers.verify),
   };
 
+  // Fast retries for tests, but the same invariant as the stack: the retry
+  // horizon outlasts twice the longest lease a delivery may wait on.
+  assertRetryHorizonOutlasts({
+    leaseMs: longestLeaseMs(loadChainConfig(process.env)),
+    subscription: CHAIN_TEST_RETRY,
+  });
   const bus = new LocalEventBus({ file: path.join(dataDir, 'bus.db'), pollIntervalMs: 100 });
   const subscriptions: [string, string][] = [
     ['training-completed', functionUrls.register],
@@ -92,9 +112,7 @@ async function startLocalChain(): Promise<LocalChain> {
       pushEndpoint: endpoint,
       // The push request timeout: a deploy builds an index and starts a server.
       ackDeadlineMs: 120_000,
-      minBackoffMs: 100,
-      maxBackoffMs: 1_000,
-      maxDeliveryAttempts: 50,
+      ...CHAIN_TEST_RETRY,
     });
   }
   bus.createTopic('deployment-finished');
