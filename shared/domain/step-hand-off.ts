@@ -9,9 +9,10 @@
  *   reconciler, an operator's retry), so duplicates cannot fan out.
  */
 import { TransientError } from '../errors.js';
-import type { RunDocument, StepName } from './run-document.js';
+import type { RunDocument, RunPatch, StepName } from './run-document.js';
 import {
   appendHistory,
+  applyPatch,
   finishDocument,
   isExpired,
   isoAfter,
@@ -29,6 +30,11 @@ export interface RenewStepLeaseRequest extends WriteContext {
   readonly step: StepName;
   readonly owner: string;
   readonly leaseMs: number;
+  /**
+   * What the attempt has found so far, kept if it dies (verify saves its
+   * passed checks before it moves traffic, so a takeover can show them).
+   */
+  readonly patch?: RunPatch;
 }
 
 /**
@@ -55,7 +61,10 @@ export function decideRenewStepLease(
   const expiresAt = isoAfter(context.now, request.leaseMs);
   const step = run.steps[request.step];
   const write = finishDocument(
-    setStep(run, request.step, { ...step, lease: { owner: request.owner, expiresAt } }, context),
+    applyPatch(
+      setStep(run, request.step, { ...step, lease: { owner: request.owner, expiresAt } }, context),
+      request.patch,
+    ),
   );
   return { write, result: { expiresAt } };
 }

@@ -90,6 +90,8 @@ async function verify(
         attempt,
         { ...serving, revision: serving.revision },
         {
+          // The checks the earlier attempt saved before it moved the traffic.
+          ...run.verification,
           checks: [
             ...(run.verification?.checks ?? []),
             {
@@ -115,6 +117,16 @@ async function verify(
     } else {
       const outcome = await check(deps, run, serving.tagUrl, serving.runtime, serving.mode);
       if (outcome.passed) {
+        // Kept before traffic moves: if this attempt dies after moving it, the
+        // attempt that takes over records these checks, not just that it found
+        // the revision serving.
+        await deps.runStore.renewStepLease({
+          runId: run.runId,
+          step: attempt.step,
+          owner: attempt.owner,
+          leaseMs: deps.config.leases.ttlMs,
+          patch: { verification: outcome.verification },
+        });
         ended = await goLive(
           deps,
           attempt,

@@ -88,7 +88,9 @@ export class LocalProcessPlatform implements ServingPlatform {
       const adopted: string[] = [];
       const restarted: string[] = [];
       const failed: { revision: string; error: string }[] = [];
-      for (const service of this.state.services()) {
+      // Every service at once: bringing them back one after another cost about
+      // 2.5 s per service before the stack could deliver anything.
+      const bringBack = async (service: ServiceRecord): Promise<void> => {
         const ready = this.state.revisions(service.name).filter((r) => r.state === 'ready');
         await Promise.all(
           ready.map(async (record) => {
@@ -108,7 +110,8 @@ export class LocalProcessPlatform implements ServingPlatform {
           }),
         );
         await this.routers.ensure(service.name);
-      }
+      };
+      await Promise.all(this.state.services().map(bringBack));
       return { adopted, restarted, failed };
     });
   }

@@ -48,6 +48,21 @@ describe('step hand-off decisions', () => {
       assert.equal(doc.updatedAt, at(800).toISOString());
     });
 
+    it('keeps what the attempt found so far (a patch) with the renewed lease', () => {
+      const held = claimed(newRun(), 'register', 'a', at(0), 1_000);
+      const registry = { model: 'models/m', version: '3' };
+      const doc = must(
+        decideRenewStepLease(
+          held,
+          { runId: RUN, step: 'register', owner: 'a', leaseMs: 1_000, patch: { registry } },
+          { now: at(500) },
+        ).write,
+      );
+      assert.deepEqual(doc.registry, registry);
+      assert.equal(doc.status, 'registering', 'the step is still running');
+      assert.equal(doc.steps.register.status, 'in_progress');
+    });
+
     it('stops renewing once the run ended under the attempt (RUN.LEASE_LOST)', () => {
       const held = claimed(newRun(), 'register', 'a', at(0), 1_000);
       const ended = must(
