@@ -126,7 +126,7 @@ async function publishSecondRun(dataDir: string): Promise<void> {
   assert.equal(published.status, 0, published.stderr);
 }
 
-async function statusOf(dataDir: string, runId: string): Promise<string | undefined> {
+function statusOf(dataDir: string, runId: string): string | undefined {
   const db = new Database(path.join(dataDir, 'runs.db'), { readonly: true });
   try {
     const row = db.prepare('SELECT status FROM deployments WHERE id = ?').get(runId) as
@@ -146,7 +146,7 @@ async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let seen: string | undefined;
   while (Date.now() < deadline) {
-    seen = await statusOf(dataDir, runId);
+    seen = statusOf(dataDir, runId);
     if (seen === status) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -181,7 +181,7 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
       // A newer run of the sample endpoint takes over while the stack runs...
       await publishSecondRun(dataDir);
       await waitForStatus(dataDir, SECOND_RUN, 'live', 120_000);
-      assert.equal(await statusOf(dataDir, FIRST_RUN), 'replaced');
+      assert.equal(statusOf(dataDir, FIRST_RUN), 'replaced');
       const pids = servingPids(dataDir);
       assert.ok(pids.length >= 1 && pids.every(isProcessAlive), `serving pids ${pids.join(',')}`);
 
