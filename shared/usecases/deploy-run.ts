@@ -18,7 +18,7 @@ import { readBundleFacts } from './bundle-facts.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished, publishModelDeployed } from './chain-events.js';
 import { revisionSpecFor, serviceFor } from './serving-container.js';
-import { claimHandOff } from './hand-off.js';
+import { claimStepOfHandOff } from './hand-off.js';
 import { republishHandOff } from './hand-off-publishing.js';
 import { completeAttempt, failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
 
@@ -37,7 +37,7 @@ export type DeployDeps = Pick<
 
 /** Handles one delivery from the model-registered topic. Resolves = acknowledge. */
 export async function handleModelRegistered(deps: DeployDeps, cloudEvent: unknown): Promise<void> {
-  const handOff = await claimHandOff(
+  const handOff = await claimStepOfHandOff(
     deps,
     cloudEvent,
     parseModelRegistered(cloudEvent),

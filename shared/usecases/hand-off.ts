@@ -19,7 +19,7 @@ export interface HandOffClaim {
 }
 
 /** The claim of `step` for the run a hand-off names, or undefined when the event was recorded as rejected. */
-export async function claimHandOff(
+export async function claimStepOfHandOff(
   deps: { runStore: RunStore; logger: Logger; instanceId: string; config: ChainConfig },
   cloudEvent: unknown,
   parsed: ParseResult<DeliveredEvent<unknown>>,

@@ -70,7 +70,5 @@ function wireConfigOf(
     runtime: config.runtime,
     public: config.public,
   };
-  return Object.fromEntries(
-    Object.entries(out).filter(([, value]) => value !== undefined),
-  );
+  return Object.fromEntries(Object.entries(out).filter(([, value]) => value !== undefined));
 }

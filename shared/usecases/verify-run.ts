@@ -12,7 +12,7 @@ import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
-import { claimHandOff } from './hand-off.js';
+import { claimStepOfHandOff } from './hand-off.js';
 import { failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
 
 export type VerifyDeps = Pick<
@@ -29,7 +29,7 @@ export type VerifyDeps = Pick<
 
 /** Handles one delivery from the model-deployed topic. Resolves = acknowledge. */
 export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown): Promise<void> {
-  const handOff = await claimHandOff(
+  const handOff = await claimStepOfHandOff(
     deps,
     cloudEvent,
     parseModelDeployed(cloudEvent),
