@@ -49,6 +49,11 @@ export function crashRounds(
   return rounds;
 }
 
+/** How a round is named: its jobs as `point#trial`. */
+export function roundLabel(round: readonly CrashJob[]): string {
+  return round.map((job) => `${job.point}#${job.trial}`).join(', ');
+}
+
 export class PauseMarkers {
   constructor(readonly dir: string) {}
 

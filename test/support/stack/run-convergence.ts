@@ -62,6 +62,14 @@ export function effectProblems(dataDir: string, subject: RunUnderTest): string[]
       `the run records revision ${doc.serving?.revision ?? 'none'}, expected ${run.revision}`,
     );
   }
+  // Whatever attempt recorded it live, the checks that passed are in the run
+  // (verify saves them before it moves traffic).
+  const checks = doc.verification?.checks.map((check) => check.name) ?? [];
+  if (!checks.includes('ann_recall') || !checks.includes('smoke_predictions')) {
+    problems.push(
+      `verification checks recorded: ${checks.join(', ') || 'none'}; expected ann_recall and smoke_predictions among them`,
+    );
+  }
 
   const versions = registryVersionsOf(dataDir, run.runId);
   if (versions.length !== 1) {
