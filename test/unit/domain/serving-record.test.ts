@@ -307,16 +307,26 @@ describe('decideServingChange', () => {
     const decision = decideServingChange(
       undefined,
       [a, b],
-      request(observedTraffic(SERVICE, { [REV_A]: 60, [REV_B]: 40 }, { liveRevision: REV_B }), 'x'),
+      request(observedTraffic(SERVICE, { [REV_A]: 40, [REV_B]: 60 }, { liveRevision: REV_A }), 'x'),
       { now: at(1_000) },
     );
-    assert.equal(decision.record?.liveRevision, REV_B);
-    assert.equal(decision.record?.liveRunId, b.runId);
-    // B is still verifying (its completion was not part of this decision): A loses
-    // the live status, B does not gain it.
-    const runs = applied([a, b], decision);
-    assert.equal(byId(runs, a.runId).status, 'replaced');
-    assert.equal(byId(runs, b.runId).status, 'verifying');
+    assert.equal(decision.record?.liveRevision, REV_A);
+    assert.equal(decision.record?.liveRunId, a.runId);
+    assert.deepEqual(decision.runWrites, [], 'A serves and stays live; B is still being verified');
+  });
+
+  it('traffic on a revision still being verified moves nothing: verify records both runs at once', () => {
+    const { a, b } = liveAndVerifying();
+    const decision = decideServingChange(
+      undefined,
+      [a, b],
+      request(observedTraffic(SERVICE, { [REV_B]: 100 }), 'observed by the reconciler'),
+      { now: at(1_000) },
+    );
+    // Demoting A now, with B not yet live, would leave the service no live run.
+    assert.deepEqual(decision.runWrites, []);
+    assert.equal(decision.record, undefined);
+    assert.equal(byId(applied([a, b], decision), a.runId).status, 'live');
   });
 
   it('merges repeated targets of one revision and drops zero shares', () => {
@@ -494,6 +504,19 @@ describe('decideServingChange', () => {
             const completing = must(runs.find((r) => r.runId === verifying.runId));
             const served = observed.liveRevision ?? largestShare(observed);
             assert.notEqual(served, completing.serving?.revision);
+            continue;
+          }
+          const served = observed.liveRevision ?? largestShare(observed);
+          const owner = runs.find((r) => served !== undefined && r.serving?.revision === served);
+          if (
+            verifying === undefined &&
+            owner !== undefined &&
+            (owner.status === 'deployed' || owner.status === 'verifying')
+          ) {
+            // Traffic on a revision still being verified: verify records it
+            // (both runs at once); an observation in between moves nothing.
+            assert.deepEqual(decision.runWrites, [], 'nothing moves while verify has not recorded');
+            assert.equal(decision.record, undefined, 'nor is the record written');
             continue;
           }
           runs = applied(runs, decision).sort((x, y) => (x.runId < y.runId ? -1 : 1));
