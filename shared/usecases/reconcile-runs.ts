@@ -7,6 +7,7 @@
  * Scheduler (functions/reconcile); the local stack on a timer and at start.
  */
 import type { RunDocument, RunStatus, StepName } from '../domain/run-document.js';
+import { RUN_CHAIN } from '../domain/run-state-machine.js';
 import { findStalledStep, type StalledRun } from '../domain/step-hand-off.js';
 import { toRecdeployError } from '../errors.js';
 import type { ChainDeps } from './chain-deps.js';
@@ -27,15 +28,8 @@ export interface ReconcileReport {
   readonly errors: readonly { readonly what: string; readonly code: string }[];
 }
 
-/** Statuses of runs in flight (the chain moves them; they can stall). */
-const IN_FLIGHT: readonly RunStatus[] = [
-  'received',
-  'registering',
-  'registered',
-  'deploying',
-  'deployed',
-  'verifying',
-];
+/** Statuses of runs in flight: the chain before live (the chain moves them; they can stall). */
+const IN_FLIGHT: readonly RunStatus[] = RUN_CHAIN.filter((status) => status !== 'live');
 
 /** One pass over every run in flight and every serving service. */
 export async function reconcile(deps: ReconcileDeps, now = new Date()): Promise<ReconcileReport> {
