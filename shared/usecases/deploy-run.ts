@@ -8,9 +8,9 @@
  * completion publishes model-registered again, so this step runs again and
  * finds the index.
  */
-import { failpoint } from '../failpoints.js';
 import { parseModelRegistered } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
 import type { ServingRef } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
@@ -20,7 +20,13 @@ import { publishDeploymentFinished, publishModelDeployed } from './chain-events.
 import { revisionSpecFor, serviceFor } from './serving-container.js';
 import { claimStepOfHandOff } from './hand-off.js';
 import { republishHandOff } from './hand-off-publishing.js';
-import { completeAttempt, failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
+import {
+  completeAttempt,
+  failAttempt,
+  withHeartbeat,
+  type Heartbeat,
+  type StepAttempt,
+} from './step-attempt.js';
 
 export type DeployDeps = Pick<
   ChainDeps,
@@ -65,11 +71,7 @@ export async function handleModelRegistered(deps: DeployDeps, cloudEvent: unknow
   );
 }
 
-async function deploy(
-  deps: DeployDeps,
-  attempt: StepAttempt,
-  heartbeat: { holdService(service: string): void },
-): Promise<void> {
+async function deploy(deps: DeployDeps, attempt: StepAttempt, heartbeat: Heartbeat): Promise<void> {
   const run = attempt.run;
   const service = serviceFor(deps.config, run);
   let holdsLease = false;
@@ -102,7 +104,7 @@ async function deploy(
         ),
         { endAs: 'skipped' },
       );
-      await release(deps, service, run.runId);
+      await release(deps, heartbeat, service, run.runId);
       return publishDeploymentFinished(deps, skipped);
     }
 
@@ -125,6 +127,7 @@ async function deploy(
     deps.logger.info('revision deployed with 0% traffic', { ...serving });
     // The service stays held for verify: for one hand-off window, after which
     // it lapses if verify never comes (verify renews it when it starts).
+    await heartbeat.letGoService();
     await deps.runStore.acquireServiceLease({
       service,
       runId: run.runId,
@@ -138,7 +141,7 @@ async function deploy(
     // for this run), so a newer run cannot slip in between our attempts; with
     // no heartbeat it lapses within one lease lifetime if this run never comes back.
     const failed = await failAttempt(deps.runStore, deps.logger, attempt, error);
-    if (holdsLease) await release(deps, service, run.runId);
+    if (holdsLease) await release(deps, heartbeat, service, run.runId);
     await publishDeploymentFinished(deps, failed);
   }
 }
@@ -215,6 +218,12 @@ function runtimeReason(deps: DeployDeps, choice: RuntimeChoice): string {
   return choice.reason;
 }
 
-async function release(deps: DeployDeps, service: string, runId: string): Promise<void> {
+async function release(
+  deps: DeployDeps,
+  heartbeat: Heartbeat,
+  service: string,
+  runId: string,
+): Promise<void> {
+  await heartbeat.letGoService();
   await deps.runStore.releaseServiceLease(service, runId);
 }

@@ -15,3 +15,4 @@ export * from './rollback-service.js';
 export * from './reconcile-runs.js';
 export * from './hand-off-publishing.js';
 export * from './operator-requests.js';
+export * from './step-attempt.js';

@@ -7,13 +7,13 @@
  * complete → publish. Invalid input is acknowledged and recorded; passing
  * failures are thrown so the bus redelivers.
  */
-import { failpoint } from '../failpoints.js';
 import {
   parseTrainingCompleted,
   type PipelineJobToResolve,
   type TrainingCompletedV1,
 } from '@recdeploy/events';
 import { PermanentError, RecdeployError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import { planRegistryLabels } from '../domain/registry-labels.js';
 import { chooseRuntime } from '../domain/routing-policy.js';
 import { runKey, type RunDocument } from '../domain/run-document.js';

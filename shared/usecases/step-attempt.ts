@@ -125,9 +125,21 @@ export async function failAttempt(
   return result.run;
 }
 
+/** What a step attempt tells its heartbeat about the per-service lease. */
+export interface Heartbeat {
+  /** From now on, renew the service lease too (the attempt holds it). */
+  holdService(service: string): void;
+  /**
+   * Stop renewing the service lease, and wait for a beat in flight, before
+   * the attempt releases it or hands it on with another lifetime: otherwise
+   * a late beat could take it again after the release.
+   */
+  letGoService(): Promise<void>;
+}
+
 /**
  * Runs `work` while renewing the attempt's step lease (and the service
- * lease, once `holdsService` says it is held) every heartbeat, so the leases
+ * lease, while `holdService` says it is held) every heartbeat, so the leases
  * outlive a slow step but lapse within one lifetime of a crash. A renewal
  * that finds the step taken over stops the heartbeat: the attempt's final
  * write then fails with RUN.LEASE_LOST and its message comes back to find
@@ -137,10 +149,11 @@ export async function failAttempt(
 export async function withHeartbeat<T>(
   deps: { readonly runStore: RunStore; readonly logger: Logger; readonly leases: LeaseSettings },
   attempt: StepAttempt,
-  work: (heartbeat: { holdService(service: string): void }) => Promise<T>,
+  work: (heartbeat: Heartbeat) => Promise<T>,
 ): Promise<T> {
   let service: string | undefined;
   let lost = false;
+  let beating: Promise<void> | undefined;
   const beat = async (): Promise<void> => {
     try {
       await deps.runStore.renewStepLease({
@@ -165,13 +178,22 @@ export async function withHeartbeat<T>(
       deps.logger.warn('lease heartbeat failed', { step: attempt.step, code: failure.code });
     }
   };
-  const timer = setInterval(() => void beat(), deps.leases.heartbeatMs);
+  const timer = setInterval(() => {
+    // One beat at a time: a slow store must not pile renewals up.
+    beating ??= beat().finally(() => {
+      beating = undefined;
+    });
+  }, deps.leases.heartbeatMs);
   // A heartbeat never keeps a process alive on its own.
   timer.unref();
   try {
     return await work({
       holdService(name) {
         if (!lost) service = name;
+      },
+      async letGoService() {
+        service = undefined;
+        await beating;
       },
     });
   } finally {

@@ -4,16 +4,16 @@
  * where it was, every failed check is recorded, the run is failed. Either way
  * deployment-finished announces the outcome and the service lease is freed.
  */
-import { failpoint } from '../failpoints.js';
 import { parseModelDeployed } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import type { RunDocument, ServingRef, Verification } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { claimStepOfHandOff } from './hand-off.js';
-import { failAttempt, withHeartbeat, type StepAttempt } from './step-attempt.js';
+import { failAttempt, withHeartbeat, type Heartbeat, type StepAttempt } from './step-attempt.js';
 
 export type VerifyDeps = Pick<
   ChainDeps,
@@ -50,11 +50,7 @@ export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown)
   );
 }
 
-async function verify(
-  deps: VerifyDeps,
-  attempt: StepAttempt,
-  heartbeat: { holdService(service: string): void },
-): Promise<void> {
+async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbeat): Promise<void> {
   const run = attempt.run;
   const serving = run.serving;
   let ended: RunDocument;
@@ -150,7 +146,10 @@ async function verify(
     // Passing failures rethrow here and keep the lease for the next attempt.
     ended = await failAttempt(deps.runStore, deps.logger, attempt, error);
   }
-  if (serving !== undefined) await deps.runStore.releaseServiceLease(serving.service, run.runId);
+  if (serving !== undefined) {
+    await heartbeat.letGoService();
+    await deps.runStore.releaseServiceLease(serving.service, run.runId);
+  }
   if (ended.status === 'live') await failpoint('verify.after-complete');
   await publishDeploymentFinished(deps, ended);
 }
