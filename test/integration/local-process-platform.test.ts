@@ -17,6 +17,7 @@ import {
 import { defaultServingCommand } from '../../shared/adapters/local/local-serving-command.js';
 import { isProcessAlive } from '../../shared/adapters/local/local-revision-process.js';
 import { TINY_EXAMPLES, writeTinyBundle } from '../support/ann/tiny-bundle.js';
+import { localRevisionSpec } from '../support/local-revision-spec.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE_COMMAND = {
@@ -83,31 +84,7 @@ describe('LocalProcessPlatform (ann-serving child processes behind per-service r
   }
 
   function spec(suffix: string, overrides: Partial<RevisionSpec> = {}): RevisionSpec {
-    return {
-      service: SERVICE,
-      revision: `${SERVICE}-${suffix}`,
-      tag: `run-${suffix}`,
-      runtime: 'ann-serving',
-      image: 'ann-serving:test',
-      env: {
-        MODEL_PATH: `file://${bundleDir}`,
-        MODEL_NAME: 'recs',
-        SHUTDOWN_TIMEOUT_MS: '1000',
-      },
-      containerPort: 8080,
-      startupProbePath: '/v1/models/recs',
-      resources: {
-        memory: '1Gi',
-        cpu: '1',
-        minInstances: 0,
-        maxInstances: 1,
-        timeoutS: 60,
-        concurrency: 8,
-      },
-      public: false,
-      labels: { run: suffix },
-      ...overrides,
-    };
+    return localRevisionSpec(SERVICE, suffix, bundleDir, overrides);
   }
 
   it('deploys with 0% traffic: the tag URL serves predictions, the router answers 503 until promote', async () => {

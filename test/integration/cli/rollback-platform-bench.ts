@@ -21,6 +21,7 @@ import {
 import { sampleIdentity } from '../../fixtures/runs.js';
 import { PushReceiver } from '../../support/push-receiver.js';
 import { ROOT, liveRun, pretendStackRuns } from './cli-harness.js';
+import { localRevisionSpec } from '../../support/local-revision-spec.js';
 
 export const SERVICE = 'rec-recs-home';
 const SOURCE_COMMAND = {
@@ -102,30 +103,7 @@ export class PlatformBench {
   }
 
   spec(n: number): RevisionSpec {
-    return {
-      service: SERVICE,
-      revision: `${SERVICE}-r${n}`,
-      tag: `run-${n}`,
-      runtime: 'ann-serving',
-      image: 'ann-serving:test',
-      env: {
-        MODEL_PATH: `file://${this.bundleDir}`,
-        MODEL_NAME: 'recs',
-        SHUTDOWN_TIMEOUT_MS: '1000',
-      },
-      containerPort: 8080,
-      startupProbePath: '/v1/models/recs',
-      resources: {
-        memory: '1Gi',
-        cpu: '1',
-        minInstances: 0,
-        maxInstances: 1,
-        timeoutS: 60,
-        concurrency: 8,
-      },
-      public: false,
-      labels: {},
-    };
+    return localRevisionSpec(SERVICE, `r${n}`, this.bundleDir, { tag: `run-${n}`, labels: {} });
   }
 
   /**
