@@ -53,6 +53,13 @@ export interface DeployedRevision {
   readonly serviceUrl: string;
 }
 
+/** One revision's share of a traffic split. */
+export interface TrafficShare {
+  readonly revision: string;
+  /** Whole percent, 1–100. */
+  readonly percent: number;
+}
+
 /** A service's traffic as the platform reports it. */
 export interface ServiceTraffic {
   readonly service: string;
@@ -80,6 +87,16 @@ export interface ServingPlatform {
   deployRevision(spec: RevisionSpec): Promise<DeployedRevision>;
   /** Sends 100% of traffic to `revision` (keeping tags); remembers the revision it replaces. */
   promote(service: string, revision: string): Promise<ServiceTraffic>;
+  /**
+   * Splits the service's traffic between named revisions (a canary step):
+   * exactly the listed shares, every other revision 0%, tags kept. The shares
+   * are whole percents that total 100, each revision at most once. Sending a
+   * split the service already has changes nothing. A later `promote` of one
+   * of them remembers the revision with the largest other share as the one it
+   * replaced. @throws PermanentError `PLATFORM.REJECTED` for a split that does
+   * not total 100 or names a revision the service does not have.
+   */
+  splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic>;
   /**
    * Sends 100% of traffic back to `toRevision`, or to the revision that was
    * live before the last promote. @throws PermanentError `PLATFORM.NOT_FOUND`

@@ -139,6 +139,7 @@ async function openPlatform(config: ChainConfig, logger: Logger, io: CliIo): Pro
   const platform: ServingPlatform = {
     deployRevision: (spec) => local.deployRevision(spec),
     promote: (service, revision) => local.promote(service, revision),
+    splitTraffic: (service, split) => local.splitTraffic(service, split),
     discardRevision: (service, revision) => local.discardRevision(service, revision),
     describe: (service) => local.describe(service),
     close: () => local.close(),

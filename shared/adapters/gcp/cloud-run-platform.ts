@@ -13,6 +13,7 @@ import type {
   DeployedRevision,
   RevisionSpec,
   ServiceTraffic,
+  TrafficShare,
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
 import { toApiError } from './google-api-errors.js';
@@ -134,6 +135,11 @@ export class CloudRunPlatform implements ServingPlatform {
       tagUrl: tagged.url,
       serviceUrl: traffic.serviceUrl,
     };
+  }
+
+  // TODO(canary): replaced by the real split in this change.
+  splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
+    return Promise.reject(new Error(`splitTraffic(${service}, ${split.length} shares) is not built yet`));
   }
 
   promote(service: string, revision: string): Promise<ServiceTraffic> {

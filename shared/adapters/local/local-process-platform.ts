@@ -5,6 +5,7 @@ import type {
   DeployedRevision,
   RevisionSpec,
   ServiceTraffic,
+  TrafficShare,
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
 import { baseUrl } from './local-revision-launcher.js';
@@ -125,6 +126,11 @@ export class LocalProcessPlatform implements ServingPlatform {
       await this.routers.ensure(spec.service);
       return this.deployed(this.mustGetRevision(spec.service, spec.revision));
     });
+  }
+
+  // TODO(canary): replaced by the real split in this change.
+  splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
+    return Promise.reject(new Error(`splitTraffic(${service}, ${split.length} shares) is not built yet`));
   }
 
   promote(service: string, revision: string): Promise<ServiceTraffic> {

@@ -49,6 +49,9 @@ export class RecordingPlatform implements ServingPlatform {
   promote(): never {
     throw new Error('not used by rollback');
   }
+  splitTraffic(): never {
+    throw new Error('not used by rollback');
+  }
   discardRevision(): never {
     throw new Error('not used by rollback');
   }
