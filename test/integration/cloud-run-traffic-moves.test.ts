@@ -108,7 +108,14 @@ describe('CloudRunPlatform promote, rollback, discard and describe over real gRP
 
     assert.ok(error instanceof PermanentError);
     assert.equal(error.code, 'PLATFORM.REJECTED');
-    assert.equal(error.message, "Cloud Run promote failed: Revision 'rec-shop-r9' does not exist.");
+    // Cloud Run accepts the update; its reconciliation fails with code 13,
+    // which is final for a missing revision (not retried as INTERNAL).
+    assert.equal(
+      error.message,
+      "Cloud Run promote failed: Revision 'rec-shop-r9' does not exist or is deleted. Update all traffic to route to currently available revisions.",
+    );
+    assert.equal(updates().length, 1);
+    assert.equal((await platform.describe('rec-shop'))?.liveRevision, 'rec-shop-r1');
   });
 
   it('discards a 0% revision by dropping its target and tag; a second discard is a no-op', async () => {

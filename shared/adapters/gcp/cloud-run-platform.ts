@@ -17,17 +17,23 @@ import type {
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
 import { toApiError } from './google-api-errors.js';
-import { ServiceAccess, callContext } from './cloud-run-service-access.js';
+import { ServiceAccess, callContext, trafficChangeError } from './cloud-run-service-access.js';
 import {
   PREVIOUS_REVISION_ANNOTATION,
   buildServiceFields,
   currentLiveRevision,
+  describeServing,
+  describeSplit,
+  hasSplit,
   hasTaggedTarget,
   holdsAllTraffic,
   readServiceTraffic,
   revisionOutcome,
+  servesSplit,
+  splitProblem,
   trafficForNewRevision,
   trafficForPromote,
+  trafficForSplit,
   trafficWithout,
 } from './cloud-run-service-spec.js';
 
@@ -137,9 +143,45 @@ export class CloudRunPlatform implements ServingPlatform {
     };
   }
 
-  // TODO(canary): replaced by the real split in this change.
-  splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
-    return Promise.reject(new Error(`splitTraffic(${service}, ${split.length} shares) is not built yet`));
+  async splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
+    const problem = splitProblem(split);
+    if (problem !== undefined) {
+      throw new PermanentError(
+        'PLATFORM.REJECTED',
+        `refusing to split the traffic of Cloud Run service ${service}: ${problem}`,
+        { metadata: { service } },
+      );
+    }
+    const log = this.logger.child({ service });
+    const name = this.access.serviceName(service);
+    const deadline = Date.now() + this.readyTimeoutMs;
+    const wanted = describeSplit(split);
+    const { operationError } = await this.access.write(
+      name,
+      'splitTraffic',
+      deadline,
+      (current) => {
+        if (current === undefined) throw missingService(service, 'split traffic');
+        if (hasSplit(current, split)) {
+          log.info('traffic already split this way; nothing to send', { split: wanted });
+          return undefined;
+        }
+        log.info('splitting traffic', { split: wanted });
+        // Traffic only: the template goes back as read, so no revision is created.
+        return {
+          kind: 'update',
+          service: { ...current, traffic: trafficForSplit(current, split) },
+        };
+      },
+    );
+    const settled = await this.access.waitUntilReconciled(name, deadline);
+    if (servesSplit(settled, split)) return readServiceTraffic(settled);
+    if (operationError !== undefined) throw trafficChangeError(operationError, 'splitTraffic');
+    throw new TransientError(
+      'PLATFORM.CONFLICT',
+      `after splitTraffic, Cloud Run service ${service} serves ${describeServing(settled)} instead of ${wanted}`,
+      { metadata: { service } },
+    );
   }
 
   promote(service: string, revision: string): Promise<ServiceTraffic> {
@@ -217,24 +259,24 @@ export class CloudRunPlatform implements ServingPlatform {
         log.info(`revision already has all traffic; nothing to ${call}`);
         return undefined;
       }
-      // The revision that really serves, which is what a rollback returns to.
-      const replaced = currentLiveRevision(current);
+      // The revision that really serves (during a split, the largest other
+      // share: the canary's stable one), which is what a rollback returns to.
+      const replaced = currentLiveRevision(current, revision);
       log.info(`${call}: moving 100% of traffic`, { from: replaced ?? null });
       const annotations = { ...current.annotations };
-      if (replaced !== undefined && replaced !== revision) {
-        annotations[PREVIOUS_REVISION_ANNOTATION] = replaced;
-      }
+      if (replaced !== undefined) annotations[PREVIOUS_REVISION_ANNOTATION] = replaced;
       return {
         kind: 'update',
         service: { ...current, annotations, traffic: trafficForPromote(current, revision) },
       };
     });
-    const traffic = readServiceTraffic(await this.access.waitUntilReconciled(name, deadline));
+    const settled = await this.access.waitUntilReconciled(name, deadline);
+    const traffic = readServiceTraffic(settled);
     if (traffic.liveRevision === revision) return traffic;
-    if (operationError !== undefined) throw toApiError(operationError, callContext(call));
+    if (operationError !== undefined) throw trafficChangeError(operationError, call);
     throw new TransientError(
       'PLATFORM.CONFLICT',
-      `after ${call}, Cloud Run service ${service} serves ${traffic.liveRevision ?? 'a traffic split'} instead of ${revision}`,
+      `after ${call}, Cloud Run service ${service} serves ${describeServing(settled)} instead of ${revision}`,
       { metadata: { service, revision } },
     );
   }

@@ -214,6 +214,31 @@ function writeError(error: unknown, call: string): Error {
   });
 }
 
+/**
+ * Why a traffic change (promote, rollback, split) did not reconcile. Traffic
+ * naming a revision that does not exist is accepted, and its reconciliation
+ * fails with code 13 "Revision '…' does not exist or is deleted. Update all
+ * traffic to route to currently available revisions."
+ * (terraform-google-modules/terraform-docs-samples#269): INTERNAL by its code,
+ * but final, so it is refused for good. Anything else follows toApiError (a
+ * revision that is not ready: FAILED_PRECONDITION, a conflict).
+ */
+export function trafficChangeError(operationError: unknown, call: string): Error {
+  if (!isMissingRevision(operationError)) return toApiError(operationError, callContext(call));
+  return new PermanentError(
+    'PLATFORM.REJECTED',
+    `Cloud Run ${call} failed: ${messageOf(operationError)}`,
+    {
+      cause: operationError,
+      metadata: { grpcCode: grpcCodeOf(operationError) ?? null, call: `Cloud Run ${call}` },
+    },
+  );
+}
+
+function isMissingRevision(error: unknown): boolean {
+  return /Revision '[^']*' does not exist or is deleted/.test(messageOf(error));
+}
+
 /** Cloud Run's refusal of a named revision whose template differs from the existing one. */
 function isDifferentConfiguration(error: unknown): boolean {
   return /with different configuration already exists/i.test(messageOf(error));

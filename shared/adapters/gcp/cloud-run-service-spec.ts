@@ -2,15 +2,16 @@
  * Pure translation between recdeploy's serving port and Cloud Run Admin API v2
  * messages: the revision template and service fields a RevisionSpec asks for,
  * and what became of a revision once the service reconciled. Traffic (what
- * serves, and the lists deploy, promote and discard send) is in
- * cloud-run-traffic.ts, re-exported here so the adapter's public surface stays
- * one module. No I/O; the SDK is imported for types only.
+ * serves, and the lists deploy, promote, split and discard send) is in
+ * cloud-run-traffic.ts and cloud-run-traffic-split.ts, re-exported here so the
+ * adapter's public surface stays one module. No I/O; the SDK is imported for types only.
  */
 import type { protos } from '@google-cloud/run';
 import type { RevisionSpec } from '../../ports/serving-platform.port.js';
 import { enumIs, shortRevisionName, type ServiceSnapshot } from './cloud-run-traffic.js';
 
 export * from './cloud-run-traffic.js';
+export * from './cloud-run-traffic-split.js';
 
 export type RevisionTemplateMessage = protos.google.cloud.run.v2.IRevisionTemplate;
 export type ServiceMessage = protos.google.cloud.run.v2.IService;

@@ -1,25 +1,31 @@
 /**
  * Traffic of a Cloud Run service: what it really serves, and the traffic
- * lists deploy, promote and discard send. No I/O; the SDK is imported for
- * types only.
- *
- * Two views of traffic exist on a Service (service.proto, field comments of
- * `traffic`, `traffic_statuses` and `reconciling`):
- * - `traffic` is what was last asked for (desired). It keeps whatever the last
- *   update sent, also when that update could never be served: after a failed
- *   reconciliation a revision that did not start still holds its share there.
- * - `trafficStatuses` and `latestReadyRevision` are what Cloud Run observes:
- *   "if reconciliation failed, `traffic_statuses`, `observed_generation`, and
- *   `latest_ready_revision` will have the state of the last serving revision,
- *   or empty for newly created Services".
- * Who serves is therefore read from the observed fields only. The desired
- * list still says what the last writer wanted (a tag a discard removed stays
- * removed, a deploy that already happened is found there).
+ * lists deploy, promote and discard send (a canary split's list is in
+ * cloud-run-traffic-split.ts). Who serves is read from what Cloud Run
+ * observes, never from the desired `traffic` alone (cloud-run-traffic-targets.ts
+ * explains the two views). No I/O.
  */
-import type { protos } from '@google-cloud/run';
 import type { RevisionSpec, ServiceTraffic } from '../../ports/serving-platform.port.js';
+import {
+  REVISION,
+  desiredTargets,
+  keyOf,
+  observedTargets,
+  planned,
+  servingTargets,
+  shortRevisionName,
+  tagOf,
+  withoutTag,
+  type PlannedTarget,
+  type ServiceSnapshot,
+} from './cloud-run-traffic-targets.js';
 
-type ServiceMessage = protos.google.cloud.run.v2.IService;
+export {
+  enumIs,
+  shortRevisionName,
+  type PlannedTarget,
+  type ServiceSnapshot,
+} from './cloud-run-traffic-targets.js';
 
 /**
  * Service annotation naming the revision that was live before the last
@@ -29,99 +35,6 @@ export const PREVIOUS_REVISION_ANNOTATION = 'recdeploy.dev/previous-revision';
 
 /** Tagged 0% targets of earlier revisions a deploy keeps (their tag URLs stay reachable). */
 export const KEPT_TAGGED_REVISIONS = 3;
-
-const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
-const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
-
-/** A traffic target as recdeploy sends it: always a named revision, never "latest". */
-export interface PlannedTarget {
-  readonly type: typeof REVISION;
-  readonly revision: string;
-  readonly percent: number;
-  readonly tag?: string;
-}
-
-/** A target Cloud Run reports as routed, with its tag URL when it has one. */
-interface ObservedTarget extends PlannedTarget {
-  readonly url?: string;
-}
-
-/** The fields of a Service that traffic planning and reading use. */
-export type ServiceSnapshot = Pick<
-  ServiceMessage,
-  | 'name'
-  | 'uri'
-  | 'annotations'
-  | 'traffic'
-  | 'trafficStatuses'
-  | 'latestReadyRevision'
-  | 'latestCreatedRevision'
->;
-
-type TargetLike = NonNullable<ServiceMessage['traffic']>[number];
-
-/** `projects/…/revisions/r` → `r`; short names pass unchanged. */
-export function shortRevisionName(name: string | null | undefined): string {
-  return (name ?? '').split('/').pop() ?? '';
-}
-
-/** Enum fields come back from reads as names, in decoded operation results as numbers. */
-export function enumIs(value: unknown, name: string, number: number): boolean {
-  return value === name || value === number;
-}
-
-/** A target with its revision resolved (a "latest" target names the latest ready revision). */
-function resolved(target: TargetLike, latestReady: string): PlannedTarget | undefined {
-  const revision = enumIs(target.type, LATEST, 1)
-    ? target.revision || latestReady
-    : target.revision;
-  if (!revision) return undefined;
-  return {
-    type: REVISION,
-    revision: shortRevisionName(revision),
-    percent: target.percent ?? 0,
-    ...(target.tag ? { tag: target.tag } : {}),
-  };
-}
-
-/**
- * The desired traffic with every target resolved to a named revision. An
- * empty list means 100% to the latest ready revision (service.proto,
- * `traffic`: "If traffic is empty or not provided, defaults to 100% traffic
- * to the latest `Ready` Revision").
- */
-function desiredTargets(service: ServiceSnapshot): PlannedTarget[] {
-  const latestReady = shortRevisionName(service.latestReadyRevision);
-  const traffic: readonly TargetLike[] = service.traffic?.length
-    ? service.traffic
-    : [{ type: LATEST, percent: 100 }];
-  return traffic.flatMap((t) => resolved(t, latestReady) ?? []);
-}
-
-/**
- * What Cloud Run routes: `trafficStatuses` with "latest" statuses resolved
- * through `latestReadyRevision`. A service with no ready revision routes
- * nothing (Cloud Run leaves both empty for a service whose first revision
- * failed).
- */
-function observedTargets(service: ServiceSnapshot): ObservedTarget[] {
-  const latestReady = shortRevisionName(service.latestReadyRevision);
-  if (!latestReady) return [];
-  return (service.trafficStatuses ?? []).flatMap((status) => {
-    const target = resolved(status, latestReady);
-    if (target === undefined) return [];
-    return [{ ...target, ...(status.uri ? { url: status.uri } : {}) }];
-  });
-}
-
-/** The observed targets that carry traffic, as recdeploy would send them. */
-function servingTargets(service: ServiceSnapshot): PlannedTarget[] {
-  return observedTargets(service)
-    .filter((t) => t.percent > 0)
-    .map(planned);
-}
-
-const keyOf = (t: PlannedTarget) => `${t.revision}\u0000${t.tag ?? ''}`;
 
 /**
  * Traffic for deploying `spec.revision`: every revision that really serves
@@ -170,17 +83,13 @@ export function trafficForNewRevision(
 
 /**
  * Traffic for promoting `revision`: it gets 100% (keeping its tag); the
- * revision that really served stays at 0% with its tag, so its URL still
- * reaches it for a rollback; other tags are dropped.
+ * revision it replaces (see {@link currentLiveRevision}) stays at 0% with its
+ * tag, so its URL still reaches it for a rollback; other tags are dropped.
  */
 export function trafficForPromote(current: ServiceSnapshot, revision: string): PlannedTarget[] {
-  const previous = currentLiveRevision(current);
-  // Observed first (the tag Cloud Run routes); the desired list names a tag
-  // that was asked for but not routed yet.
-  const known = [...observedTargets(current), ...desiredTargets(current)];
-  const tagOf = (name: string) => known.find((t) => t.revision === name && t.tag)?.tag;
-  const promotedTag = tagOf(revision);
-  const planned: PlannedTarget[] = [
+  const previous = currentLiveRevision(current, revision);
+  const promotedTag = tagOf(current, revision);
+  const targets: PlannedTarget[] = [
     {
       type: REVISION,
       revision,
@@ -188,20 +97,24 @@ export function trafficForPromote(current: ServiceSnapshot, revision: string): P
       ...(promotedTag !== undefined ? { tag: promotedTag } : {}),
     },
   ];
-  const previousTag = previous === undefined ? undefined : tagOf(previous);
-  if (previous !== undefined && previous !== revision && previousTag !== undefined) {
-    planned.push({ type: REVISION, revision: previous, percent: 0, tag: previousTag });
+  const previousTag = previous === undefined ? undefined : tagOf(current, previous);
+  if (previous !== undefined && previousTag !== undefined) {
+    targets.push({ type: REVISION, revision: previous, percent: 0, tag: previousTag });
   }
-  return planned;
+  return targets;
 }
 
 /**
  * The revision that really serves all traffic, or else the one serving the
- * most (a split someone made by hand): the one a promote replaces.
+ * most (a canary split's stable revision, or a split someone made by hand):
+ * the one a promote replaces. With `except`, the largest share of any other
+ * revision: promoting a canary that already has the larger share still
+ * replaces the stable one, not itself.
  */
-export function currentLiveRevision(current: ServiceSnapshot): string | undefined {
+export function currentLiveRevision(current: ServiceSnapshot, except?: string): string | undefined {
   let best: PlannedTarget | undefined;
   for (const target of servingTargets(current)) {
+    if (target.revision === except) continue;
     if (best === undefined || target.percent > best.percent) best = target;
   }
   return best?.revision;
@@ -284,17 +197,4 @@ export function readServiceTraffic(service: ServiceSnapshot): ServiceTraffic {
     ...(previous ? { previousRevision: previous } : {}),
     targets,
   };
-}
-
-function planned(target: PlannedTarget): PlannedTarget {
-  return {
-    type: target.type,
-    revision: target.revision,
-    percent: target.percent,
-    ...(target.tag !== undefined && { tag: target.tag }),
-  };
-}
-
-function withoutTag(target: PlannedTarget): PlannedTarget {
-  return { type: target.type, revision: target.revision, percent: target.percent };
 }

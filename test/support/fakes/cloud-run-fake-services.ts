@@ -1,6 +1,7 @@
 /**
  * The Services half of the Cloud Run fake: stored services, their revisions,
- * and how a create or update reconciles. Each rule names its source; "proto"
+ * and how a create or update reconciles (the traffic rules are in
+ * cloud-run-fake-traffic.ts). Each rule names its source; "proto"
  * means node_modules/@google-cloud/run/build/protos/google/cloud/run/v2/
  * service.proto (field comments), "gcp-facts" /work/shared/reference/gcp-facts.md.
  */
@@ -9,7 +10,6 @@ import { serviceError } from './grpc-fake-server.js';
 import {
   canonicalJson,
   notFound,
-  type ConditionWire,
   type CreateServiceRequestWire,
   type OperationOutcome,
   type Pack,
@@ -17,9 +17,9 @@ import {
   type TrafficTargetWire,
   type UpdateServiceRequestWire,
 } from './cloud-run-fake-wire.js';
+import { reconcileFailure, shortRevisionName, validateTraffic } from './cloud-run-fake-traffic.js';
 
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
-const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
 /** The URL hash Cloud Run puts in every generated URL of a service (fixed here). */
 export const FAKE_URL_SUFFIX = 'abc123-uc.a.run.app';
@@ -117,7 +117,7 @@ export class FakeServices {
         `etag mismatch: the resource was modified (given ${desired.etag}, current ${service.etag})`,
       );
     }
-    const id = shortName(service.name ?? '');
+    const id = shortRevisionName(service.name ?? '');
     this.apply(service, desired, id);
     return this.reconcileLater(service, id);
   }
@@ -147,7 +147,7 @@ export class FakeServices {
       );
     }
     const traffic = desired.traffic ?? [];
-    this.validateTraffic(traffic, revision);
+    validateTraffic(traffic);
     this.revisions.set(revision, canonical);
     // `traffic` is the caller's desired state: stored exactly as sent, and
     // never rewritten by reconciliation, whether it succeeds or fails
@@ -169,40 +169,6 @@ export class FakeServices {
     service.etag = this.etag();
   }
 
-  /**
-   * Refused at once, as Knative's route validation refuses them
-   * (knative/serving pkg/apis/serving/v1/route_validation.go,
-   * validateTrafficList: "Traffic targets sum to %d, want 100", "Multiple
-   * definitions for %q"); that Cloud Run v2 applies the same checks is
-   * inference. Named revisions must exist; the fake also insists on short
-   * names, as the samples send (gcp-facts §D).
-   */
-  private validateTraffic(traffic: readonly TrafficTargetWire[], templateRevision: string): void {
-    if (traffic.length === 0) return;
-    const total = traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0);
-    if (total !== 100) {
-      throw serviceError(grpc.status.INVALID_ARGUMENT, `Traffic targets sum to ${total}, want 100`);
-    }
-    const tags = traffic.map((t) => t.tag).filter((t): t is string => !!t);
-    const repeated = tags.find((tag, i) => tags.indexOf(tag) !== i);
-    if (repeated !== undefined) {
-      throw serviceError(grpc.status.INVALID_ARGUMENT, `Multiple definitions for "${repeated}"`);
-    }
-    for (const target of traffic) {
-      if (target.type !== REVISION) continue;
-      const revision = target.revision ?? '';
-      if (revision.includes('/')) {
-        throw serviceError(
-          grpc.status.INVALID_ARGUMENT,
-          `traffic revision must be a short name: ${revision}`,
-        );
-      }
-      if (revision !== templateRevision && !this.revisions.has(revision)) {
-        throw serviceError(grpc.status.INVALID_ARGUMENT, `Revision '${revision}' does not exist.`);
-      }
-    }
-  }
-
   /** Reconciliation ends when the operation is next observed; a newer write supersedes it. */
   private reconcileLater(service: ServiceWire, id: string): AcceptedWrite {
     const generation = service.generation;
@@ -217,7 +183,7 @@ export class FakeServices {
 
   private reconcile(service: ServiceWire, id: string): OperationOutcome {
     service.reconciling = false;
-    const failure = this.failure(service);
+    const failure = reconcileFailure(service, this.revisions, this.failing);
     if (failure !== undefined) {
       // proto, `reconciling`: "If reconciliation failed, `traffic_statuses`,
       // `observed_generation`, and `latest_ready_revision` will have the state
@@ -236,8 +202,9 @@ export class FakeServices {
       // create as "Error waiting for Creating Service: Error code 9, message:
       // Revision '…' is not ready and cannot serve traffic. The user-provided
       // container failed to start …" (transparency-dev/tesseract#413; code 13
-      // is also seen, GoogleCloudPlatform/cymbal-superstore#6).
-      return { error: { code: grpc.status.FAILED_PRECONDITION, message: failure.message } };
+      // is also seen, GoogleCloudPlatform/cymbal-superstore#6), and a missing
+      // revision as code 13 (see failure()).
+      return { error: { code: failure.code, message: failure.message } };
     }
     // proto, `reconciling`: "If reconciliation succeeded, the following
     // fields will match: `traffic` and `traffic_statuses`,
@@ -264,38 +231,7 @@ export class FakeServices {
     return { response: this.pack('Service', service) };
   }
 
-  /**
-   * Why reconciliation fails, if it does: the latest created revision did not
-   * start, or the traffic still names a revision that never became ready (a
-   * failed revision stays failed: revisions are immutable). Cloud Run words
-   * both as "Revision '…' is not ready and cannot serve traffic. <reason>"
-   * (terraform-google-modules/terraform-docs-samples#254, the Ready
-   * condition's message; transparency-dev/tesseract#413, the operation's).
-   */
-  private failure(
-    service: ServiceWire,
-  ): { readonly condition: ConditionWire['type']; readonly message: string } | undefined {
-    const created = shortName(service.latestCreatedRevision ?? '');
-    const notReady = (revision: string, reason: string) =>
-      `Revision '${revision}' is not ready and cannot serve traffic. ${reason}`;
-    const reason = this.failing.get(created);
-    if (reason !== undefined) {
-      return { condition: 'ConfigurationsReady', message: notReady(created, reason) };
-    }
-    for (const target of service.traffic ?? []) {
-      const stuck = target.type === REVISION ? this.failing.get(target.revision ?? '') : undefined;
-      if (stuck !== undefined) {
-        return { condition: 'RoutesReady', message: notReady(target.revision ?? '', stuck) };
-      }
-    }
-    return undefined;
-  }
-
   private etag(): string {
     return `"etag-${this.next()}"`;
   }
-}
-
-function shortName(name: string): string {
-  return name.split('/').pop() ?? name;
 }
