@@ -6,6 +6,39 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
+/**
+ * `deployment_config.rollout`: a run's request for a more careful rollout
+ * than its endpoint's policy (a canary, smaller first step, longer hold,
+ * stricter thresholds). The deploy step refuses what would be less careful.
+ */
+export const RolloutV1Schema = Type.Object(
+  {
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('all-at-once'), Type.Literal('canary')], {
+        description: 'all-at-once: 100% in one move; canary: in steps judged on live traffic',
+      }),
+    ),
+    steps: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), {
+        minItems: 2,
+        maxItems: 10,
+        description: "the canary's traffic percent at each step, increasing, ending at 100",
+      }),
+    ),
+    min_hold_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+    min_requests: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    max_hold_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+    max_error_ratio_increase: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    max_latency_p50_ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    max_latency_p99_ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    latency_tolerance_ms: Type.Optional(Type.Number({ minimum: 0, maximum: 60_000 })),
+    max_degenerate_increase: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  },
+  { description: 'rollout requested for this run, within the operator policy' },
+);
+
+export type RolloutV1 = Static<typeof RolloutV1Schema>;
+
 /** Schema of `deployment_config`. Every field is optional; extra fields are kept. */
 export const DeploymentConfigV1Schema = Type.Object(
   {
@@ -36,6 +69,7 @@ export const DeploymentConfigV1Schema = Type.Object(
       }),
     ),
     public: Type.Optional(Type.Boolean({ description: 'allow unauthenticated invocations' })),
+    rollout: Type.Optional(RolloutV1Schema),
   },
   { description: 'serving settings requested for this run' },
 );

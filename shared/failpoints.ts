@@ -25,7 +25,16 @@ export const FAILPOINTS = [
   'verify.after-traffic',
   'verify.after-complete',
 ] as const;
-export type Failpoint = (typeof FAILPOINTS)[number];
+
+/** Points of a canary rollout's ticks (test/integration/stack/canary-*.test.ts). */
+export const CANARY_FAILPOINTS = [
+  'canary.before-split',
+  'canary.after-split',
+  'canary.before-promote',
+  'canary.after-promote',
+  'canary.after-restore',
+] as const;
+export type Failpoint = (typeof FAILPOINTS)[number] | (typeof CANARY_FAILPOINTS)[number];
 
 export async function failpoint(name: Failpoint): Promise<void> {
   const wanted = process.env.RECDEPLOY_PAUSE_AT;

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { readEnv, type Env } from './env-reader.js';
 import { loadRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
+import type { RolloutPolicy } from '../domain/rollout-plan.js';
+import { RolloutEnvProperties, rolloutPolicyOf } from './rollout-policy-config.js';
 
 /** What happens to runs whose model was not blessed by the Evaluator. */
 export const BLESSING_POLICIES = [
@@ -69,6 +71,7 @@ export const ChainEnvSchema = Type.Object({
    * separated). Default: RECDEPLOY_DATA_DIR. Anything outside is refused.
    */
   ARTIFACT_ROOTS: Type.Optional(Type.String({ minLength: 1 })),
+  ...RolloutEnvProperties,
 });
 
 type ChainVars = Static<typeof ChainEnvSchema>;
@@ -113,12 +116,21 @@ export interface ChainConfig {
   readonly leases: LeaseSettings;
   /** Absolute directories file:// artifacts may come from (local backend). */
   readonly artifactRoots: readonly string[];
+  /** How verified revisions take the traffic, per endpoint (rollout-policy-config.ts). */
+  readonly rollout: RolloutPolicy;
+  /** Local stack: how often canaries are looked at. */
+  readonly canaryTickMs: number;
 }
 
 /** Parses the chain's variables (and the shared ones); throws ConfigError listing every problem. */
 export function loadChainConfig(env: Env = process.env): ChainConfig {
   const runtime = loadRuntimeConfig(env);
-  const vars = readEnv(ChainEnvSchema, env);
+  const vars = readEnv(ChainEnvSchema, env, (v) => {
+    const policy = rolloutPolicyOf(v);
+    return Array.isArray(policy) ? policy : [];
+  });
+  const rollout = rolloutPolicyOf(vars);
+  if (Array.isArray(rollout)) throw new Error('unreachable: the rollout policy was checked');
   return Object.freeze({
     runtime,
     blessingPolicy: vars.BLESSING_POLICY,
@@ -143,6 +155,8 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
     },
     leases: leaseSettings(vars.LEASE_TTL_S * 1000),
     artifactRoots: artifactRootsOf(vars, runtime),
+    rollout,
+    canaryTickMs: vars.CANARY_TICK_S * 1000,
   });
 }
 

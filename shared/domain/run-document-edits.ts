@@ -103,6 +103,7 @@ export function applyPatch(doc: RunDocument, patch: RunPatch | undefined): RunDo
     ...(patch.verification === undefined
       ? {}
       : { verification: boundVerification(patch.verification) }),
+    ...(patch.canary === undefined ? {} : { canary: patch.canary }),
   };
 }
 

@@ -3,6 +3,8 @@
  * every step reads and writes and every dashboard shows. Field names are the
  * stored names (camelCase); timestamps are ISO-8601 strings in UTC.
  */
+import type { CanaryState } from './canary-state.js';
+import type { RolloutRequest } from './rollout-plan.js';
 
 export const RUN_STATUSES = [
   'received',
@@ -11,6 +13,7 @@ export const RUN_STATUSES = [
   'deploying',
   'deployed',
   'verifying',
+  'canary',
   'live',
   'failed',
   'skipped',
@@ -35,6 +38,8 @@ export interface DeploymentConfig {
   readonly concurrency?: number;
   readonly runtime?: string;
   readonly public?: boolean;
+  /** Within the operator's rollout policy: a run may only make its rollout more careful. */
+  readonly rollout?: RolloutRequest;
 }
 
 /** What identifies a training run and its model; fixed when the run is created. */
@@ -142,6 +147,8 @@ export interface RunDocument extends RunIdentity {
   readonly registry?: RegistryRef;
   readonly serving?: ServingRef;
   readonly verification?: Verification;
+  /** A canary rollout's state (status `canary`, and kept after it ends). */
+  readonly canary?: CanaryState;
   readonly history: readonly HistoryEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -152,6 +159,7 @@ export interface RunPatch {
   readonly registry?: RegistryRef;
   readonly serving?: ServingRef;
   readonly verification?: Verification;
+  readonly canary?: CanaryState;
 }
 
 /** The stable document id of a run: `{model_endpoint_id}-{training_run_id}`. */

@@ -5,8 +5,13 @@ import type { RunStatus, StepName } from './run-document.js';
  *
  * ```
  * received → registering → registered → deploying → deployed → verifying → live
+ *                                                      verifying → canary → live
  *   └─ any status before live ─→ failed | skipped            live ─→ replaced | rolled_back
+ *                                                           canary ─→ rolled_back (aborted)
  * ```
+ * `canary` is the optional stop of a progressive rollout (rollout-plan.ts):
+ * verification passed and the revision serves a share of the traffic beside
+ * the live (stable) run, step by step, until it is promoted or aborted.
  * failed, skipped, rolled_back and replaced are terminal for the chain: no
  * delivery moves them. Only two deliberate commands leave them: a change of
  * what the platform serves (serving-record.ts: a rolled_back or replaced run
@@ -45,9 +50,10 @@ const RANK: Readonly<Partial<Record<RunStatus, number>>> = {
   deploying: 3,
   deployed: 4,
   verifying: 5,
-  live: 6,
-  rolled_back: 7,
-  replaced: 7,
+  canary: 6,
+  live: 7,
+  rolled_back: 8,
+  replaced: 8,
 };
 
 /** `legal`: apply it; `noop`: it already happened (a redelivery); `illegal`: refuse it. */
@@ -65,7 +71,8 @@ export function chainRank(status: RunStatus): number | undefined {
 
 /**
  * Classifies moving a run from `from` to `to`:
- * - legal: one step along the chain; any status before live → failed or skipped
+ * - legal: one step along the chain (verifying → live skips the optional
+ *   canary); canary → rolled_back (an aborted canary); any status before live → failed or skipped
  *   (skipped covers "not blessed" and "superseded", which can be found out up
  *   to the moment traffic moves, so deployed/verifying may be skipped too);
  *   live → rolled_back or replaced.
@@ -81,8 +88,12 @@ export function classifyTransition(from: RunStatus, to: RunStatus): TransitionKi
   const leavesLive = to === 'rolled_back' || to === 'replaced';
   if (fromRank !== undefined && toRank !== undefined && !leavesLive) {
     if (toRank <= fromRank) return 'noop';
+    // The canary stop is optional: a verified run may go live at once.
+    if (from === 'verifying' && to === 'live') return 'legal';
     return toRank === fromRank + 1 ? 'legal' : 'illegal';
   }
+  // An aborted canary ends rolled back: its traffic went back to the stable run.
+  if (from === 'canary' && to === 'rolled_back') return 'legal';
   if (isTerminal(from)) return 'illegal';
   if (from === 'live') return leavesLive ? 'legal' : 'illegal';
   // from is a pre-live chain status here.

@@ -5,6 +5,7 @@
  * re-exports them with the RunStore interface. Dependencies point inward:
  * the domain never imports a port.
  */
+import type { CanaryState } from './canary-state.js';
 import type { RunDocument, RunPatch, RunStatus, StepError, StepName } from './run-document.js';
 
 /** When and why a write happens; every write records its delivering event. */
@@ -115,3 +116,28 @@ export interface RunChange {
 }
 
 export type Unsubscribe = () => void;
+
+/**
+ * A canary's next state, written only if the stored one still has `expectSeq`
+ * (canary-commands.ts): two ticks never both decide.
+ */
+export interface UpdateCanaryRequest extends WriteContext {
+  readonly runId: string;
+  readonly expectSeq: number;
+  readonly canary: CanaryState;
+  /** With an aborted canary: the run ends rolled_back, with this reason. */
+  readonly endAs?: { readonly status: 'rolled_back'; readonly reason: string };
+}
+
+export interface UpdateCanaryResult {
+  /** False when the stored canary moved on (another tick wrote first) or the run left `canary`. */
+  readonly updated: boolean;
+  readonly run: RunDocument;
+}
+
+/** A promoted canary goes live in recordServing's transaction (serving-record.ts). */
+export interface FinishCanaryRequest {
+  readonly runId: string;
+  readonly expectSeq: number;
+  readonly canary: CanaryState;
+}

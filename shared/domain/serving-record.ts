@@ -21,7 +21,12 @@ import {
   type EditContext,
 } from './run-document-edits.js';
 import { decideCompleteStep } from './step-commands.js';
-import type { CompleteStepRequest, WriteContext } from './run-store-types.js';
+import { decideFinishCanary } from './canary-commands.js';
+import type {
+  CompleteStepRequest,
+  FinishCanaryRequest,
+  WriteContext,
+} from './run-store-types.js';
 
 /** One revision's share of a service's traffic. */
 export interface ServingShare {
@@ -74,6 +79,13 @@ export interface RecordServingRequest extends WriteContext {
   readonly cause: string;
   /** Verify's completion, committed in the same transaction (no moment with two live runs). */
   readonly complete?: CompleteStepRequest;
+  /**
+   * With `complete`: verification passed and the revision starts a canary at
+   * its first step's share; the run becomes `canary`, the live run stays live.
+   */
+  readonly startsCanary?: boolean;
+  /** A promoted canary: its run becomes live (and the one it replaces, replaced). */
+  readonly finishCanary?: FinishCanaryRequest;
 }
 
 export interface RecordServingResult {
@@ -108,21 +120,45 @@ export function decideServingChange(
   if (request.complete !== undefined) {
     const done = decideCompleteStep(docs.get(request.complete.runId), request.complete, context, {
       recordsServing: true,
+      ...(request.startsCanary === true ? { doneAs: 'canary' as const } : {}),
     });
     if (done.write) put(done.write);
+  }
+  if (request.finishCanary !== undefined) {
+    const live = decideFinishCanary(
+      docs.get(request.finishCanary.runId),
+      request.finishCanary,
+      context,
+    );
+    if (live !== undefined) put(live);
   }
   const onService = [...docs.values()].filter((run) => run.serving?.service === request.service);
   const runOf = (revision: string) => onService.find((run) => run.serving?.revision === revision);
   const traffic = sharesOf(request.observed, runOf);
-  const serving = request.observed.liveRevision ?? traffic[0]?.revision;
-  const owner = serving === undefined ? undefined : runOf(serving);
-  if (request.complete !== undefined && owner?.runId !== request.complete.runId) {
+  const { serving, owner } = servingOwner(request, traffic, runOf);
+  if (request.complete !== undefined && request.startsCanary === true) {
+    const canary = docs.get(request.complete.runId)?.serving?.revision;
+    if (canary === undefined || !traffic.some((share) => share.revision === canary)) {
+      throw new TransientError(
+        'PLATFORM.CONFLICT',
+        `run ${request.complete.runId} started a canary but the platform reports no share for revision ${canary ?? '(none)'} on ${request.service}; not recorded yet`,
+        { metadata: { runId: request.complete.runId, service: request.service } },
+      );
+    }
+  } else if (request.complete !== undefined && owner?.runId !== request.complete.runId) {
     // Going live means serving: until the platform reports the promoted
     // revision serving, the run stays where it is and the step is retried.
     throw new TransientError(
       'PLATFORM.CONFLICT',
       `run ${request.complete.runId} was promoted but the platform reports ${serving === undefined ? 'no revision' : `revision ${serving}`} serving ${request.service}; not recorded live yet`,
       { metadata: { runId: request.complete.runId, service: request.service } },
+    );
+  }
+  if (request.finishCanary !== undefined && owner?.runId !== request.finishCanary.runId) {
+    throw new TransientError(
+      'PLATFORM.CONFLICT',
+      `the canary of run ${request.finishCanary.runId} was promoted but the platform reports ${serving === undefined ? 'no revision' : `revision ${serving}`} serving ${request.service}; not recorded live yet`,
+      { metadata: { runId: request.finishCanary.runId, service: request.service } },
     );
   }
 
@@ -161,8 +197,33 @@ export function decideServingChange(
   };
 }
 
-/** Statuses of a run whose revision may serve before verify has recorded it live. */
-const BEING_VERIFIED: readonly RunDocument['status'][] = ['deployed', 'verifying'];
+/**
+ * Statuses of a run whose revision may serve before verify (or the canary's
+ * promotion) has recorded it live.
+ */
+const BEING_VERIFIED: readonly RunDocument['status'][] = ['deployed', 'verifying', 'canary'];
+
+/**
+ * The revision that serves, and its run: the one with all the traffic, or
+ * else the largest share, except that while a canary runs the stable
+ * revision serves (it stays the live run until the canary is promoted), even
+ * when the canary's share is as large or larger.
+ */
+function servingOwner(
+  request: RecordServingRequest,
+  traffic: readonly ServingShare[],
+  runOf: (revision: string) => RunDocument | undefined,
+): { serving?: string; owner?: RunDocument } {
+  const serving = request.observed.liveRevision ?? traffic[0]?.revision;
+  const owner = serving === undefined ? undefined : runOf(serving);
+  if (owner?.status !== 'canary' || request.finishCanary?.runId === owner.runId) {
+    return { ...(serving === undefined ? {} : { serving }), ...(owner ? { owner } : {}) };
+  }
+  const stable = traffic.find((share) => runOf(share.revision)?.status === 'live');
+  const stableRun = stable === undefined ? undefined : runOf(stable.revision);
+  if (stable === undefined || stableRun === undefined) return { serving, owner };
+  return { serving: stable.revision, owner: stableRun };
+}
 
 /** The record for this observation: `since` and `previous` move only when the live revision does. */
 function recordOf(
@@ -290,8 +351,8 @@ export function servingLookup(request: RecordServingRequest): {
 } {
   const revisions = new Set(request.observed.targets.map((target) => target.revision));
   if (request.observed.liveRevision !== undefined) revisions.add(request.observed.liveRevision);
-  return {
-    revisions: [...revisions],
-    runIds: request.complete === undefined ? [] : [request.complete.runId],
-  };
+  const runIds = [request.complete?.runId, request.finishCanary?.runId].filter(
+    (runId): runId is string => runId !== undefined,
+  );
+  return { revisions: [...revisions], runIds };
 }

@@ -97,7 +97,11 @@ export function decideCompleteStep(
   current: RunDocument | undefined,
   request: CompleteStepRequest,
   context: EditContext,
-  options: { readonly recordsServing?: boolean } = {},
+  options: {
+    readonly recordsServing?: boolean;
+    /** Verify that starts a canary: the run goes to `canary` instead of `live`. */
+    readonly doneAs?: 'canary';
+  } = {},
 ): RunDecision<TransitionResult> {
   const run = requireRun(current, request.runId);
   if (request.step === 'verify' && options.recordsServing !== true) {
@@ -115,7 +119,7 @@ export function decideCompleteStep(
     return { result: { changed: false, run } };
   }
   assertHolds(run, request.step, request.owner);
-  const done = STEP_STATUSES[request.step].done;
+  const done = options.doneAs ?? STEP_STATUSES[request.step].done;
   const at = context.now.toISOString();
   let next = setStep(
     run,

@@ -14,6 +14,8 @@ import type {
   RejectedEvent,
   RunChange,
   Unsubscribe,
+  UpdateCanaryRequest,
+  UpdateCanaryResult,
 } from '../domain/run-store-types.js';
 import type {
   ClaimHandOffRequest,
@@ -64,6 +66,9 @@ export type {
   RejectedEvent,
   RunChange,
   Unsubscribe,
+  UpdateCanaryRequest,
+  UpdateCanaryResult,
+  FinishCanaryRequest,
 } from '../domain/run-store-types.js';
 
 /**
@@ -103,6 +108,8 @@ export interface RunStore {
   retryRun(request: RetryRunRequest): Promise<ReopenedRun>;
   /** An operator's on-demand deploy of a registered run (operator-commands.ts). */
   requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun>;
+  /** Writes a canary's next state if the stored one is still at `expectSeq` (canary-commands.ts). */
+  updateCanary(request: UpdateCanaryRequest): Promise<UpdateCanaryResult>;
 
   /** One deploy at a time per serving service; re-entrant for the holder (and renews it). */
   acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult>;

@@ -11,6 +11,7 @@ import type { EventBus } from '../ports/event-bus.port.js';
 import type { IndexBuilds } from '../ports/index-builds.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { PipelineJobs } from '../ports/pipeline-jobs.port.js';
+import type { RevisionMetricsSource } from '../ports/revision-metrics.port.js';
 import type { RunStore } from '../ports/run-store.port.js';
 import type { RuntimeName, ServingPlatform } from '../ports/serving-platform.port.js';
 
@@ -47,6 +48,8 @@ export interface ChainDeps {
   readonly indexBuilds: IndexBuilds;
   readonly indexes: StoredIndexes;
   readonly verifier: RevisionVerifier;
+  /** Live-traffic metrics by revision, for judging canary steps. */
+  readonly metrics: RevisionMetricsSource;
   /** Vertex pipeline jobs; absent on the local backend (no Vertex there). */
   readonly pipelineJobs?: PipelineJobs;
   /** Identifies this process in step leases (host, pid, random). */

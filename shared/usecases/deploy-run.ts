@@ -11,6 +11,7 @@
 import { parseModelRegistered } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
+import { resolveRolloutPlan } from '../domain/rollout-plan.js';
 import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
 import type { ServingRef } from '../domain/run-document.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
@@ -108,6 +109,8 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt, heartbeat: Heartbe
       return publishDeploymentFinished(deps, skipped);
     }
 
+    // A rollout request outside the policy fails here, before a revision is made for nothing.
+    resolveRolloutPlan(deps.config.rollout, run.modelEndpointId, run.deploymentConfig?.rollout);
     const choice = chooseRuntime(run, await readBundleFacts(deps.artifacts, run.artifactUri));
     if (choice.mode === 'ann' && !(await ensureIndex(deps, attempt))) return;
 

@@ -16,3 +16,7 @@ export * from './reconcile-runs.js';
 export * from './hand-off-publishing.js';
 export * from './operator-requests.js';
 export * from './step-attempt.js';
+export * from './advance-canary.js';
+export * from './canary-ticks.js';
+export * from './start-canary.js';
+export * from './canary-requests.js';

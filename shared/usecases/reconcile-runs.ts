@@ -2,7 +2,8 @@
  * The reconciler (DESIGN.md §4 "Convergence and truth"): re-drives whatever
  * stopped moving and makes the run documents agree with what the platform
  * serves. It reads only the run store and the platform, is idempotent (every
- * re-drive goes through the store's once-per-window hand-off claim), and
+ * re-drive goes through the store's once-per-window hand-off claim), moves
+ * every canary whose step is due (canary-ticks.ts), and
  * writes what it did into each run's history. The cloud runs it from Cloud
  * Scheduler (functions/reconcile); the local stack on a timer and at start.
  */
@@ -12,11 +13,12 @@ import { findStalledStep, type StalledRun } from '../domain/step-hand-off.js';
 import { toRecdeployError } from '../errors.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
+import { advanceCanaries, type CanaryTick } from './canary-ticks.js';
 import { republishHandOff } from './hand-off-publishing.js';
 
 export type ReconcileDeps = Pick<
   ChainDeps,
-  'config' | 'logger' | 'runStore' | 'eventBus' | 'platform' | 'indexBuilds'
+  'config' | 'logger' | 'runStore' | 'eventBus' | 'platform' | 'indexBuilds' | 'metrics'
 >;
 
 export interface ReconcileReport {
@@ -24,6 +26,8 @@ export interface ReconcileReport {
   readonly redriven: readonly { readonly runId: string; readonly step: StepName }[];
   /** Services whose serving record or run statuses changed to match the platform. */
   readonly corrected: readonly { readonly service: string; readonly runs: readonly string[] }[];
+  /** Canaries looked at, with the phase each is in afterwards. */
+  readonly canaries: readonly CanaryTick[];
   /** What could not be looked at this time (the next pass tries again). */
   readonly errors: readonly { readonly what: string; readonly code: string }[];
 }
@@ -33,6 +37,7 @@ const IN_FLIGHT: readonly RunStatus[] = RUN_CHAIN.filter((status) => status !== 
 
 /** One pass over every run in flight and every serving service. */
 export async function reconcile(deps: ReconcileDeps, now = new Date()): Promise<ReconcileReport> {
+  const canaries = await advanceCanaries(deps);
   const redriven: { runId: string; step: StepName }[] = [];
   const corrected: { service: string; runs: string[] }[] = [];
   const errors: { what: string; code: string }[] = [];
@@ -91,7 +96,7 @@ export async function reconcile(deps: ReconcileDeps, now = new Date()): Promise<
       for (const run of changedRuns) await publishDeploymentFinished(deps, run);
     });
   }
-  return { redriven, corrected, errors };
+  return { redriven, corrected, canaries: canaries.ticks, errors: [...canaries.errors, ...errors] };
 }
 
 /** Services with a serving record or a live run, with their model endpoint. */

@@ -1,5 +1,6 @@
 /** training-completed v1 (snake_case, on the wire) → the run document's identity (camelCase). */
 import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
+import { rolloutRequestOf, wireRolloutOf } from '../config/rollout-wire.js';
 import type { DeploymentConfig, RunIdentity } from '../domain/run-document.js';
 
 export function runIdentityOf(message: TrainingCompletedV1): RunIdentity {
@@ -31,6 +32,7 @@ function deploymentConfigOf(
     concurrency: config.concurrency,
     runtime: config.runtime,
     public: config.public,
+    rollout: config.rollout === undefined ? undefined : rolloutRequestOf(config.rollout),
   };
   return Object.fromEntries(Object.entries(out).filter(([, value]) => value !== undefined));
 }
@@ -69,6 +71,7 @@ function wireConfigOf(
     concurrency: config.concurrency,
     runtime: config.runtime,
     public: config.public,
+    rollout: config.rollout === undefined ? undefined : wireRolloutOf(config.rollout),
   };
   return Object.fromEntries(Object.entries(out).filter(([, value]) => value !== undefined));
 }

@@ -1,6 +1,8 @@
 /**
  * The verify step: model-deployed → checks against the new revision's tag URL
- * → pass: move 100% of traffic to it, the run is live; fail: traffic stays
+ * → pass: move 100% of traffic to it, the run is live (or, when the rollout
+ * plan is a canary, its first step's share: the run is `canary`, see
+ * start-canary.ts and advance-canary.ts); fail: traffic stays
  * where it was, every failed check is recorded, the run is failed. Either way
  * deployment-finished announces the outcome and the service lease is freed.
  */
@@ -8,11 +10,13 @@ import { parseModelDeployed } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import type { RunDocument, ServingRef, Verification } from '../domain/run-document.js';
+import { resolveRolloutPlan } from '../domain/rollout-plan.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { claimStepOfHandOff } from './hand-off.js';
+import { assertNoOtherCanary, startCanaryRollout, stableRevisionOf } from './start-canary.js';
 import { failAttempt, withHeartbeat, type Heartbeat, type StepAttempt } from './step-attempt.js';
 
 export type VerifyDeps = Pick<
@@ -41,7 +45,9 @@ export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown)
   if (claim.kind !== 'claimed') {
     // The outcome may not have been announced if the process died right after
     // committing it: announce it again (deployment-finished is at-least-once).
-    if (endedByVerify(claim.run)) await publishDeploymentFinished(deps, claim.run);
+    if (endedByVerify(claim.run) && claim.run.status !== 'canary') {
+      await publishDeploymentFinished(deps, claim.run);
+    }
     return;
   }
   const attempt = claim.attempt;
@@ -73,6 +79,13 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
       );
     }
     heartbeat.holdService(serving.service);
+    // Checked before any check runs: a run outside the policy fails at once.
+    const plan = resolveRolloutPlan(
+      deps.config.rollout,
+      run.modelEndpointId,
+      run.deploymentConfig?.rollout,
+    );
+    await assertNoOtherCanary(deps, run, serving.service);
     const superseding = findSupersedingRun(
       run,
       await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
@@ -123,12 +136,23 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
           leaseMs: deps.config.leases.ttlMs,
           patch: { verification: outcome.verification },
         });
-        ended = await goLive(
-          deps,
-          attempt,
-          { ...serving, revision: serving.revision },
-          outcome.verification,
-        );
+        const stable = stableRevisionOf(run, serving.revision, before);
+        ended =
+          plan.strategy === 'canary' && stable !== undefined
+            ? await startCanaryRollout(
+                deps,
+                attempt,
+                { ...serving, revision: serving.revision },
+                outcome.verification,
+                plan,
+                stable,
+              )
+            : await goLive(
+                deps,
+                attempt,
+                { ...serving, revision: serving.revision },
+                outcome.verification,
+              );
       } else {
         await deps.platform.discardRevision(serving.service, serving.revision);
         ended = await failAttempt(
@@ -151,7 +175,8 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
     await deps.runStore.releaseServiceLease(serving.service, run.runId);
   }
   if (ended.status === 'live') await failpoint('verify.after-complete');
-  await publishDeploymentFinished(deps, ended);
+  // A canary has not ended: its promotion or abort announces it.
+  if (ended.status !== 'canary') await publishDeploymentFinished(deps, ended);
 }
 
 /**

@@ -25,6 +25,8 @@ import {
   type RequestDeployRequest,
   type RetryRunRequest,
 } from '../../domain/operator-commands.js';
+import { decideUpdateCanary } from '../../domain/canary-commands.js';
+import type { UpdateCanaryRequest, UpdateCanaryResult } from '../../domain/run-store-types.js';
 import { decideInTransaction } from './firestore-decisions.js';
 import { recordServingInTransaction } from './firestore-serving-records.js';
 import {
@@ -173,6 +175,11 @@ export class FirestoreRunStore implements RunStore {
   async requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun> {
     const context = this.context(request);
     return this.decide(request.runId, (current) => decideRequestDeploy(current, request, context));
+  }
+
+  async updateCanary(request: UpdateCanaryRequest): Promise<UpdateCanaryResult> {
+    const context = this.context(request);
+    return this.decide(request.runId, (current) => decideUpdateCanary(current, request, context));
   }
 
   async recordServing(request: RecordServingRequest): Promise<RecordServingResult> {

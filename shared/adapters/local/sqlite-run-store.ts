@@ -35,6 +35,8 @@ import {
   type RequestDeployRequest,
   type RetryRunRequest,
 } from '../../domain/operator-commands.js';
+import { decideUpdateCanary } from '../../domain/canary-commands.js';
+import type { UpdateCanaryRequest, UpdateCanaryResult } from '../../domain/run-store-types.js';
 import type {
   ClaimStepRequest,
   ClaimStepResult,
@@ -182,6 +184,12 @@ export class SqliteRunStore implements RunStore {
   requestDeploy(request: RequestDeployRequest): Promise<ReopenedRun> {
     return this.decide(request.runId, (current) =>
       decideRequestDeploy(current, request, this.context(request)),
+    );
+  }
+
+  updateCanary(request: UpdateCanaryRequest): Promise<UpdateCanaryResult> {
+    return this.decide(request.runId, (current) =>
+      decideUpdateCanary(current, request, this.context(request)),
     );
   }
 
