@@ -36,12 +36,26 @@ const EXPECTED: Record<RunStatus, { legal: RunStatus[]; noop: RunStatus[] }> = {
     noop: ['received', 'registering', 'registered', 'deploying', 'deployed'],
   },
   verifying: {
-    legal: ['live', 'failed', 'skipped'],
+    legal: ['canary', 'live', 'failed', 'skipped'],
     noop: ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying'],
+  },
+  // A canary: verified, serving a share beside the live run; promoted (live) or aborted (rolled_back).
+  canary: {
+    legal: ['live', 'rolled_back', 'failed', 'skipped'],
+    noop: ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying', 'canary'],
   },
   live: {
     legal: ['rolled_back', 'replaced'],
-    noop: ['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying', 'live'],
+    noop: [
+      'received',
+      'registering',
+      'registered',
+      'deploying',
+      'deployed',
+      'verifying',
+      'canary',
+      'live',
+    ],
   },
   failed: { legal: [], noop: ['failed'] },
   skipped: { legal: [], noop: ['skipped'] },
@@ -54,6 +68,7 @@ const EXPECTED: Record<RunStatus, { legal: RunStatus[]; noop: RunStatus[] }> = {
       'deploying',
       'deployed',
       'verifying',
+      'canary',
       'live',
       'rolled_back',
     ],
@@ -69,6 +84,7 @@ const EXPECTED: Record<RunStatus, { legal: RunStatus[]; noop: RunStatus[] }> = {
       'deploying',
       'deployed',
       'verifying',
+      'canary',
       'live',
       'replaced',
     ],
@@ -90,12 +106,12 @@ describe('run state machine', () => {
       }
     }
 
-    it('covers all 121 pairs, with 20 legal moves', () => {
+    it('covers all 144 pairs, with 25 legal moves', () => {
       const kinds = RUN_STATUSES.flatMap((from) =>
         RUN_STATUSES.map((to) => classifyTransition(from, to)),
       );
-      assert.equal(kinds.length, 121);
-      assert.equal(kinds.filter((k) => k === 'legal').length, 20);
+      assert.equal(kinds.length, 144);
+      assert.equal(kinds.filter((k) => k === 'legal').length, 25);
     });
   });
 
