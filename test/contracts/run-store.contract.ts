@@ -22,6 +22,7 @@ import {
   registeredAs,
   sampleIdentity,
 } from '../fixtures/runs.js';
+import { canaryContract } from './run-store-canary.contract.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest {
@@ -1045,6 +1046,8 @@ export function runStoreContract(
         assert.deepEqual(await liveIds(), [A], 'the other endpoint is not touched');
       });
     });
+
+    canaryContract(() => store);
 
     describe('retryRun and requestDeploy', () => {
       /** The sample run failed permanently in `step` (the steps before it succeeded). */
