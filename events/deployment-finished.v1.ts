@@ -39,6 +39,32 @@ export const ServingNowV1Schema = Type.Object(
   { description: 'what serves on the service, as the platform reports it' },
 );
 
+/**
+ * How the revision took the traffic (added in v1 as an optional field): for
+ * a canary, each step's share and verdict and how it ended; an aborted
+ * canary's `reason` names the metric, both values and the threshold.
+ */
+export const RolloutSummaryV1Schema = Type.Object(
+  {
+    strategy: OneOf(['all-at-once', 'canary'] as const),
+    result: Type.Optional(OneOf(['promoted', 'aborted'] as const)),
+    reason: Type.Optional(Text('why the canary was promoted or aborted')),
+    steps: Type.Optional(
+      Type.Array(
+        Type.Object({
+          percent: Type.Integer({ minimum: 1, maximum: 100, description: "the canary's share" }),
+          verdict: Type.Optional(
+            OneOf(['passed', 'failed', 'promoted_by_operator', 'aborted_by_operator'] as const),
+          ),
+          summary: Type.Optional(Text("the step's last judgement")),
+        }),
+        { maxItems: 10 },
+      ),
+    ),
+  },
+  { description: 'how the revision took the traffic' },
+);
+
 /** Schema of a deployment-finished v1 message. Extra fields are allowed and kept. */
 export const DeploymentFinishedV1Schema = Type.Object(
   {
@@ -57,6 +83,7 @@ export const DeploymentFinishedV1Schema = Type.Object(
     verification: Type.Optional(VerificationSummaryV1Schema),
     finished_at: Type.Optional(DateTime('when the run ended')),
     serving_now: Type.Optional(ServingNowV1Schema),
+    rollout: Type.Optional(RolloutSummaryV1Schema),
   },
   {
     $id: 'urn:recdeploy:event:deployment-finished:v1',

@@ -11,6 +11,7 @@ import {
   type DeploymentFinishedV1,
   type VerificationSummaryV1,
 } from '@recdeploy/events';
+import type { CanaryState } from '../domain/canary-state.js';
 import type { RunDocument, Verification } from '../domain/run-document.js';
 import { trafficPercent, type ServingRecord } from '../domain/serving-record.js';
 import { truncateText } from '../errors.js';
@@ -102,6 +103,7 @@ export async function publishDeploymentFinished(deps: Announcer, run: RunDocumen
     ...(run.serving?.revision === undefined ? {} : { revision: run.serving.revision }),
     ...(run.verification === undefined ? {} : { verification: summaryOf(run.verification) }),
     ...(record === undefined ? {} : { serving_now: servingNowOf(record) }),
+    ...(run.canary === undefined ? {} : { rollout: rolloutSummaryOf(run.canary) }),
   };
   await publish(
     deps,
@@ -109,6 +111,25 @@ export async function publishDeploymentFinished(deps: Announcer, run: RunDocumen
     run.runId,
     buildDeploymentFinishedV1(fields),
   );
+}
+
+function rolloutSummaryOf(canary: CanaryState): NonNullable<DeploymentFinishedV1['rollout']> {
+  return {
+    strategy: 'canary',
+    ...(canary.outcome === undefined
+      ? {}
+      : {
+          result: canary.outcome.result,
+          reason: truncateText(canary.outcome.reason, MAX_TEXT_CHARS),
+        }),
+    steps: canary.steps.map((step) => ({
+      percent: step.percent,
+      ...(step.verdict === undefined ? {} : { verdict: step.verdict }),
+      ...(step.analysis === undefined
+        ? {}
+        : { summary: truncateText(step.analysis.summary, MAX_TEXT_CHARS) }),
+    })),
+  };
 }
 
 function outcomeOf(run: RunDocument): DeploymentFinishedV1['outcome'] | undefined {
