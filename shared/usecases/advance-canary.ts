@@ -46,18 +46,22 @@ export async function advanceCanary(
     if (run?.status !== 'canary' || run.canary === undefined) return run;
     const next = await tick(deps, run, run.canary, clock());
     if (next === undefined) return run;
+    if (next === WAITING) return deps.runStore.getRun(runId);
     run = next;
   }
   return run;
 }
 
-/** One move; undefined when nothing moved (waiting, or another tick wrote first). */
+/** A judgement that only refreshed the step's numbers: the canary waits. */
+const WAITING = Symbol('waiting');
+
+/** One move; undefined when nothing moved (another tick wrote first, or nothing to do). */
 async function tick(
   deps: CanaryDeps,
   run: RunDocument,
   state: CanaryState,
   now: Date,
-): Promise<RunDocument | undefined> {
+): Promise<RunDocument | typeof WAITING | undefined> {
   const service = run.serving?.service;
   if (service === undefined) return undefined;
   const requested = applyOperatorRequest(state, now);
@@ -91,7 +95,7 @@ async function judge(
   state: CanaryState,
   service: string,
   now: Date,
-): Promise<RunDocument | undefined> {
+): Promise<RunDocument | typeof WAITING | undefined> {
   const step = state.steps[state.stepIndex];
   const from = new Date(step?.trafficAt ?? state.updatedAt);
   const reading = await deps.metrics.read(service, [state.revision, state.stableRevision], {
@@ -108,7 +112,7 @@ async function judge(
   const next = decideHold(state, analysis, now);
   const written = await write(deps, run, state, next);
   // A judgement that only refreshed the numbers is not a move: stop here.
-  return next.phase === 'holding' ? undefined : written;
+  return next.phase === 'holding' && written !== undefined ? WAITING : written;
 }
 
 async function promote(
