@@ -28,6 +28,9 @@
 #     (each tick runs one pass of the reconcile function)
 #   - the Cloud Logging sink routing Vertex AI PipelineJob SUCCEEDED entries to
 #     training-completed, its writer identity allowed to publish there
+#   - the log-based metric recdeploy_degenerate_answers, counting the log
+#     entries ann-serving writes per degenerate prediction answer (a canary
+#     judgement reads it from Cloud Monitoring next to Cloud Run's metrics)
 #   - one service account per function, the index-build job, the serving
 #     revisions and the dashboard, plus the Eventarc trigger identity and the
 #     build identity, each with the least privilege it needs
@@ -41,6 +44,9 @@ readonly FIRESTORE_DATABASE='(default)'
 readonly REJECTED_COLLECTION=rejected_events
 readonly SCHEMA_ID=training-completed-v1
 readonly SINK_NAME=recdeploy-pipeline-job-succeeded
+# Read as logging.googleapis.com/user/recdeploy_degenerate_answers by
+# shared/adapters/gcp/cloud-monitoring-metrics.ts (its default).
+readonly DEGENERATE_METRIC=recdeploy_degenerate_answers
 readonly RECONCILE_JOB=recdeploy-reconcile-tick
 # Every minute: a stalled run is noticed one hand-off window after it stopped
 # moving (LEASE_TTL_S × 2, 60 s by default) and re-driven by the next tick.
@@ -78,6 +84,7 @@ readonly APIS=(
   firestore.googleapis.com
   iam.googleapis.com
   logging.googleapis.com
+  monitoring.googleapis.com
   pubsub.googleapis.com
   run.googleapis.com
   storage.googleapis.com
@@ -110,6 +117,15 @@ pipeline_sink_filter() {
     "logName=\"projects/${project}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\"" \
     'AND resource.type="aiplatform.googleapis.com/PipelineJob"' \
     'AND jsonPayload.state="PIPELINE_STATE_SUCCEEDED"'
+}
+
+# The filter of the degenerate-answer metric: one entry per degenerate
+# prediction answer of a Cloud Run revision (ann-serving logs it with this
+# message); the series keep the entry's resource labels, revision_name among them.
+degenerate_answer_filter() {
+  printf '%s\n' \
+    'resource.type="cloud_run_revision"' \
+    'AND jsonPayload.message="degenerate answer"'
 }
 
 check_inputs() {
@@ -271,6 +287,20 @@ ensure_log_sink() {
   grant_topic "$TOPIC_TRAINING_COMPLETED" "$writer"
 }
 
+# A counter log-based metric (https://cloud.google.com/sdk/gcloud/reference/logging/metrics/create);
+# updated on every run like the log sink, so the filter stays as written here.
+ensure_degenerate_answer_metric() {
+  info "log-based metric ${DEGENERATE_METRIC}"
+  local filter description
+  filter="$(degenerate_answer_filter)"
+  description="recdeploy: degenerate prediction answers (no ids, fewer than k, equal scores) per Cloud Run revision"
+  if exists logging metrics describe "$DEGENERATE_METRIC"; then
+    gc logging metrics update "$DEGENERATE_METRIC" --log-filter="$filter" --description="$description"
+  else
+    gc logging metrics create "$DEGENERATE_METRIC" --log-filter="$filter" --description="$description"
+  fi
+}
+
 ensure_model_bucket() {
   info "model bucket gs://${MODEL_BUCKET}"
   exists storage buckets describe "gs://${MODEL_BUCKET}" ||
@@ -327,6 +357,9 @@ grant_roles() {
   # hand-off that starts a stalled step, and deployment-finished for a corrected run.
   grant_project "$(sa_member "$SA_RECONCILE")" roles/datastore.user
   grant_project "$(sa_member "$SA_RECONCILE")" roles/run.viewer
+  # …and judges canary steps on live traffic: reads Cloud Run's request metrics and the
+  # degenerate-answer metric from Cloud Monitoring (monitoring.timeSeries.list).
+  grant_project "$(sa_member "$SA_RECONCILE")" roles/monitoring.viewer
   local topic
   for topic in "$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" \
     "$TOPIC_DEPLOYMENT_FINISHED"; do
@@ -390,6 +423,7 @@ main() {
   ensure_pubsub
   ensure_reconcile_schedule
   ensure_log_sink
+  ensure_degenerate_answer_metric
   ensure_model_bucket
   grant_roles
   import_build_triggers

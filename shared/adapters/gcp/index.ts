@@ -11,5 +11,6 @@ export * from './vertex-model-registry.js';
 export * from './cloud-run-service-spec.js';
 export * from './cloud-run-platform.js';
 export * from './cloud-run-index-builds.js';
+export * from './cloud-monitoring-metrics.js';
 export * from './id-token-headers.js';
 export * from './pushed-metrics.js';
