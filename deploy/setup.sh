@@ -354,9 +354,12 @@ grant_roles() {
 
   # reconcile: reads and corrects run documents and serving records; reads what Cloud Run
   # serves (services) and whether an index build runs (job executions); republishes the
-  # hand-off that starts a stalled step, and deployment-finished for a corrected run.
+  # hand-off that starts a stalled step, and deployment-finished for a corrected run. Its
+  # ticks also move canary traffic (split, promote, back to stable: service updates,
+  # authorised with actAs on the service's identity, as for verify).
   grant_project "$(sa_member "$SA_RECONCILE")" roles/datastore.user
-  grant_project "$(sa_member "$SA_RECONCILE")" roles/run.viewer
+  grant_project "$(sa_member "$SA_RECONCILE")" roles/run.developer
+  grant_act_as "$SA_SERVING" "$SA_RECONCILE"
   # …and judges canary steps on live traffic: reads Cloud Run's request metrics and the
   # degenerate-answer metric from Cloud Monitoring (monitoring.timeSeries.list).
   grant_project "$(sa_member "$SA_RECONCILE")" roles/monitoring.viewer

@@ -147,11 +147,12 @@ export function canaryContract(getStore: () => RunStore): void {
 
     it('an observation of any split, even the canary at 100% before its promotion is recorded, moves no run', async () => {
       await aLiveBCanary();
-      for (const shares of [
+      const splits: Record<string, number>[] = [
         { [STABLE]: 50, [CANARY]: 50 },
         { [CANARY]: 90, [STABLE]: 10 },
         { [CANARY]: 100 },
-      ]) {
+      ];
+      for (const shares of splits) {
         const result = await store().recordServing({
           service: SERVICE,
           modelEndpointId: 'recs-home',

@@ -228,21 +228,27 @@ describe('packed functions: bundle, install outside the repo, start with functio
       const tick = Buffer.from('{"tick":"reconcile"}').toString('base64');
       const response = await postCloudEvent(running.url, d.triggerTopic, 'tick-1', tick);
       assert.equal(response.status, 204, await response.text());
-      // One pass over an empty store: the runs of every status in flight, the
-      // serving records and the live runs (in any order).
+      // One pass over an empty store: the canaries, the runs of every status in
+      // flight, the serving records and the live runs (in any order).
       const parent = `projects/${PROJECT}/databases/(default)/documents`;
       const sorted = (queries: readonly RecordedQuery[]) =>
         queries.map((q) => JSON.stringify(q)).sort();
       assert.deepEqual(
         sorted(firestore.queries.slice(queriesBefore)),
         sorted([
-          ...['received', 'registering', 'registered', 'deploying', 'deployed', 'verifying'].map(
-            (status) => ({
-              parent,
-              collection: 'deployments',
-              filters: [`status EQUAL ${status}`],
-            }),
-          ),
+          ...[
+            'canary',
+            'received',
+            'registering',
+            'registered',
+            'deploying',
+            'deployed',
+            'verifying',
+          ].map((status) => ({
+            parent,
+            collection: 'deployments',
+            filters: [`status EQUAL ${status}`],
+          })),
           { parent, collection: 'serving_records', filters: [] },
           { parent, collection: 'deployments', filters: ['status EQUAL live'] },
         ]),

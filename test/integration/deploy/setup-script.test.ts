@@ -255,11 +255,14 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
         `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.deploymentFinished} roles/pubsub.publisher`,
       ],
-      // Reads what serves (run.services.get) and index-build executions; no write on Cloud
-      // Run, no bucket, no act-as; publishes every hand-off it may re-drive, and outcomes.
+      // Reads what serves and index-build executions; moves canary traffic (a service
+      // update: run.developer and act-as on the serving identity); reads live-traffic
+      // metrics; no bucket; publishes every hand-off it may re-drive, and outcomes.
       'recdeploy-reconcile': [
         'project roles/datastore.user',
-        'project roles/run.viewer',
+        'project roles/run.developer',
+        'project roles/monitoring.viewer',
+        `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.trainingCompleted} roles/pubsub.publisher`,
         `topic:${topics.modelRegistered} roles/pubsub.publisher`,
         `topic:${topics.modelDeployed} roles/pubsub.publisher`,
