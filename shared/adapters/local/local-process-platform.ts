@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { PermanentError, TransientError } from '../../errors.js';
+import { TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type {
   DeployedRevision,
@@ -8,8 +8,9 @@ import type {
   TrafficShare,
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
+import { bringBackServices } from './local-platform-start.js';
+import { LocalTrafficControl, mustGetRevision, mustGetService } from './local-platform-traffic.js';
 import { baseUrl } from './local-revision-launcher.js';
-import { serviceTrafficOf } from './local-serving-traffic.js';
 import { revisionLogFile } from './local-revision-log.js';
 import { isProcessAlive } from './local-revision-process.js';
 import { RevisionSupervisor } from './local-revision-supervisor.js';
@@ -17,10 +18,10 @@ import { allocatePort } from './local-serving-ports.js';
 import { LocalServiceRouters } from './local-serving-routers.js';
 import {
   LocalServingState,
-  supersededRevisions,
   type RevisionRecord,
   type ServiceRecord,
   type TrafficChange,
+  type TrafficSplitChange,
 } from './local-serving-state.js';
 import { validateLocalRevisionSpec } from './local-serving-spec.js';
 import type {
@@ -40,16 +41,18 @@ const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 /**
  * The embedded ServingPlatform (DESIGN.md §2): each revision is a
  * services/ann-serving process on its own loopback port (its tag URL), and
- * each service has a router on a stable port (its service URL) that forwards
- * to the live revision. The state lives in SQLite, so it survives restarts
- * and other processes on the same file can promote or roll back; the router
- * follows them at once. Unlike Cloud Run, a service's first revision gets no
- * traffic until it is promoted.
+ * each service has a router on a stable port (its service URL) that sends
+ * each request to a revision drawn by the service's split (the live revision
+ * alone outside a canary) and records what it saw per revision
+ * (local-revision-metrics.ts reads it). The state lives in SQLite, so it
+ * survives restarts and other processes on the same file can split, promote
+ * or roll back; the router follows them at once. Unlike Cloud Run, a
+ * service's first revision gets no traffic until it is promoted.
  *
  * Ownership: this instance stops, on close(), the processes it started and
  * those it adopted in start(), unless another instance has adopted them
  * since. Run one owning instance per file; other processes may use the same
- * file for promote, rollback and describe.
+ * file for splits, promote, rollback and describe.
  */
 export class LocalProcessPlatform implements ServingPlatform {
   private readonly state: LocalServingState;
@@ -57,6 +60,7 @@ export class LocalProcessPlatform implements ServingPlatform {
   private readonly host: string;
   private readonly supervisor: RevisionSupervisor;
   private readonly routers: LocalServiceRouters;
+  private readonly traffic: LocalTrafficControl;
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
 
@@ -74,47 +78,34 @@ export class LocalProcessPlatform implements ServingPlatform {
       logger: this.logger,
       closing: () => this.closing,
     });
-    this.routers = new LocalServiceRouters(this.state, this.host, this.logger);
+    this.routers = new LocalServiceRouters({
+      state: this.state,
+      file: options.file,
+      host: this.host,
+      logger: this.logger,
+    });
+    this.traffic = new LocalTrafficControl({
+      state: this.state,
+      supervisor: this.supervisor,
+      host: this.host,
+      logger: this.logger,
+    });
   }
 
   /**
    * Brings back what the state says should run after a restart of the owning
-   * process: every revision recorded as ready (live, previous, and 0%-traffic
-   * ones not yet stopped) is adopted when its recorded process still answers
-   * AVAILABLE on its port, else started again on that port; then each
-   * service's router listens on its recorded port.
+   * process (local-platform-start.ts): revisions adopted or started again on
+   * their ports, keeping their shares, and each service's router.
    */
   start(): Promise<LocalPlatformStartReport> {
-    return this.track(async () => {
-      const adopted: string[] = [];
-      const restarted: string[] = [];
-      const failed: { revision: string; error: string }[] = [];
-      // Every service at once: bringing them back one after another cost about
-      // 2.5 s per service before the stack could deliver anything.
-      const bringBack = async (service: ServiceRecord): Promise<void> => {
-        const ready = this.state.revisions(service.name).filter((r) => r.state === 'ready');
-        await Promise.all(
-          ready.map(async (record) => {
-            try {
-              const outcome = await this.supervisor.ensureRunning(record, { adopt: true });
-              if (outcome === 'adopted') adopted.push(record.revision);
-              if (outcome === 'started') restarted.push(record.revision);
-            } catch (error) {
-              const message = error instanceof Error ? error.message : String(error);
-              this.logger.error('revision could not be brought back', {
-                service: record.service,
-                revision: record.revision,
-                err: error,
-              });
-              failed.push({ revision: record.revision, error: message });
-            }
-          }),
-        );
-        await this.routers.ensure(service.name);
-      };
-      await Promise.all(this.state.services().map(bringBack));
-      return { adopted, restarted, failed };
-    });
+    return this.track(() =>
+      bringBackServices({
+        state: this.state,
+        supervisor: this.supervisor,
+        routers: this.routers,
+        logger: this.logger,
+      }),
+    );
   }
 
   deployRevision(spec: RevisionSpec): Promise<DeployedRevision> {
@@ -124,43 +115,27 @@ export class LocalProcessPlatform implements ServingPlatform {
       const record = await this.ensureRevision(spec);
       await this.supervisor.ensureRunning(record, { adopt: false });
       await this.routers.ensure(spec.service);
-      return this.deployed(this.mustGetRevision(spec.service, spec.revision));
+      return this.deployed(mustGetRevision(this.state, spec.service, spec.revision));
     });
   }
 
-  // TODO(canary): replaced by the real split in this change.
   splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
-    return Promise.reject(new Error(`splitTraffic(${service}, ${split.length} shares) is not built yet`));
+    return this.track(() => this.traffic.split(service, split));
   }
 
   promote(service: string, revision: string): Promise<ServiceTraffic> {
-    return this.track(() => this.sendTrafficTo(service, revision, 'promoted'));
+    return this.track(() => this.traffic.sendAllTo(service, revision, 'promote'));
   }
 
   rollback(service: string, toRevision?: string): Promise<ServiceTraffic> {
-    return this.track(async () => {
-      const current = this.mustGetService(service);
-      const target = toRevision ?? current.previousRevision;
-      if (target === undefined) {
-        throw new PermanentError(
-          'PLATFORM.NOT_FOUND',
-          `service ${service} has no previous revision to roll back to (live: ${current.liveRevision ?? 'none'})`,
-          { metadata: { service } },
-        );
-      }
-      return this.sendTrafficTo(service, target, 'rolled back');
-    });
+    return this.track(() =>
+      this.traffic.sendAllTo(service, this.traffic.rollbackTarget(service, toRevision), 'rollback'),
+    );
   }
 
   discardRevision(service: string, revision: string): Promise<void> {
     return this.track(async () => {
-      if (this.state.service(service)?.liveRevision === revision) {
-        throw new PermanentError(
-          'PLATFORM.REJECTED',
-          `revision ${revision} of service ${service} has 100% of the traffic; promote or roll back to another revision before discarding it`,
-          { metadata: { service, revision } },
-        );
-      }
+      this.traffic.refuseDiscardWithShare(service, revision);
       const record = this.state.revision(service, revision);
       if (record) await this.supervisor.stop(record);
     });
@@ -169,13 +144,22 @@ export class LocalProcessPlatform implements ServingPlatform {
   describe(service: string): Promise<ServiceTraffic | undefined> {
     return this.track(() => {
       const record = this.state.service(service);
-      return Promise.resolve(record && this.traffic(record));
+      return Promise.resolve(record && this.traffic.describe(record));
     });
   }
 
-  /** Every change of the service's live revision, oldest first (promotes and rollbacks). */
+  /**
+   * Every change of the service's primary revision (the one with the largest
+   * share: the live one outside a canary), oldest first: promotes, rollbacks,
+   * and canary steps that give the canary the larger share.
+   */
   trafficChanges(service: string): TrafficChange[] {
     return this.state.trafficChanges(service);
+  }
+
+  /** Every change of the service's split (canary steps, promotes, rollbacks), oldest first. */
+  trafficHistory(service: string): TrafficSplitChange[] {
+    return this.state.trafficHistory(service);
   }
 
   /** The service's revisions in deployment order, with their processes. */
@@ -209,37 +193,6 @@ export class LocalProcessPlatform implements ServingPlatform {
     this.state.close();
   }
 
-  private async sendTrafficTo(
-    service: string,
-    revision: string,
-    verb: 'promoted' | 'rolled back',
-  ): Promise<ServiceTraffic> {
-    const before = this.mustGetService(service);
-    const record = this.mustGetRevision(service, revision);
-    if (record.state === 'failed') {
-      throw new PermanentError(
-        'PLATFORM.REVISION_FAILED',
-        `revision ${revision} of service ${service} failed to start (see ${record.logFile}); it cannot take traffic`,
-        { metadata: { service, revision } },
-      );
-    }
-    // A stopped revision (superseded, or the platform restarted) starts again on its port.
-    await this.supervisor.ensureRunning(record, { adopt: false });
-    const after = this.state.setLive(service, revision);
-    this.logger.info(`service ${service} ${verb} to revision ${revision}`, {
-      service,
-      revision,
-      replaced: before.liveRevision ?? null,
-      previous: after.previousRevision ?? null,
-    });
-    await Promise.all(
-      supersededRevisions(this.state.revisions(service), after).map((superseded) =>
-        this.supervisor.stop(superseded),
-      ),
-    );
-    return this.traffic(after);
-  }
-
   private async ensureService(name: string): Promise<ServiceRecord> {
     const existing = this.state.service(name);
     if (existing) return existing;
@@ -266,35 +219,13 @@ export class LocalProcessPlatform implements ServingPlatform {
   }
 
   private deployed(record: RevisionRecord): DeployedRevision {
-    const service = this.mustGetService(record.service);
+    const service = mustGetService(this.state, record.service);
     return {
       service: record.service,
       revision: record.revision,
       tagUrl: baseUrl(this.host, record.port),
       serviceUrl: baseUrl(this.host, service.routerPort),
     };
-  }
-
-  private traffic(service: ServiceRecord): ServiceTraffic {
-    return serviceTrafficOf(service, this.state.revisions(service.name), this.host);
-  }
-
-  private mustGetService(service: string): ServiceRecord {
-    const record = this.state.service(service);
-    if (record) return record;
-    throw new PermanentError('PLATFORM.NOT_FOUND', `service ${service} does not exist`, {
-      metadata: { service },
-    });
-  }
-
-  private mustGetRevision(service: string, revision: string): RevisionRecord {
-    const record = this.state.revision(service, revision);
-    if (record) return record;
-    throw new PermanentError(
-      'PLATFORM.NOT_FOUND',
-      `revision ${revision} of service ${service} does not exist`,
-      { metadata: { service, revision } },
-    );
   }
 
   /** Runs an operation unless closing, and lets close() wait for it. */

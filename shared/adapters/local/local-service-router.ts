@@ -1,46 +1,55 @@
 import http from 'node:http';
 import type { Logger } from '../../logging/logger.port.js';
-import type { LiveTarget } from './local-serving-state.js';
+import {
+  forwardRequest,
+  reply,
+  RoutedExchange,
+  REVISION_HEADER,
+  ROUTER_HEADER,
+  type ForwardContext,
+} from './local-router-forward.js';
+import type { RouterMetricsSink } from './local-router-metrics.js';
+import type { RouteTarget } from './local-serving-records.js';
+import { chooseShare } from './local-traffic-split.js';
 
-/** On every answer of a router: which service it routes (how another platform recognises it). */
-export const ROUTER_HEADER = 'x-recdeploy-router';
-/** On proxied answers: the revision that answered. */
-export const REVISION_HEADER = 'x-recdeploy-revision';
-
-/** Connection-level headers, meaningful for one hop only (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-]);
+export { REVISION_HEADER, ROUTER_HEADER } from './local-router-forward.js';
 
 export interface LocalServiceRouterOptions {
   readonly service: string;
   readonly host: string;
   readonly port: number;
   /**
-   * The live revision, read on every request (from the SQLite state: another
-   * process may promote or roll back at any time; the read costs ~3 µs).
+   * The revisions with a share, read on every request (from the SQLite
+   * state: another process may split, promote or roll back at any time; the
+   * read costs a few µs).
    */
-  readonly liveTarget: () => LiveTarget | undefined;
+  readonly routeTargets: () => readonly RouteTarget[];
+  /** Where each routed request is counted (local-router-metrics.ts). */
+  readonly metrics: RouterMetricsSink;
   readonly logger: Logger;
+  /** Uniform in [0, 1): draws the revision of each request. @defaultValue Math.random */
+  readonly random?: () => number;
 }
 
 /**
- * A service's URL on one machine: forwards every request (method, path,
- * headers, streamed body) to the port of the service's live revision, as
- * Cloud Run's front end sends traffic to the revision that has it.
+ * A service's URL on one machine: sends every request to a revision drawn
+ * by the service's split, as Cloud Run's front end assigns requests to
+ * revisions by percent (local-router-forward.ts forwards and records it).
  */
 export class LocalServiceRouter {
   private readonly server: http.Server;
-  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly context: ForwardContext;
+  private readonly random: () => number;
 
   constructor(private readonly options: LocalServiceRouterOptions) {
     this.server = http.createServer((request, response) => this.route(request, response));
+    this.random = options.random ?? Math.random;
+    this.context = {
+      service: options.service,
+      host: options.host,
+      agent: new http.Agent({ keepAlive: true }),
+      metrics: options.metrics,
+    };
   }
 
   /** Rejects with the listen error (EADDRINUSE when the port is taken). */
@@ -61,20 +70,22 @@ export class LocalServiceRouter {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
-    this.agent.destroy();
+    this.context.agent.destroy();
     await closed;
   }
 
   private route(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const started = performance.now();
     const { service } = this.options;
     response.setHeader(ROUTER_HEADER, service);
-    let target: LiveTarget | undefined;
+    let targets: readonly RouteTarget[];
     try {
-      target = this.options.liveTarget();
+      targets = this.options.routeTargets();
     } catch (error) {
-      this.options.logger.error('router could not read the live revision', { err: error });
-      return reply(response, 503, `cannot read the live revision of service ${service}`);
+      this.options.logger.error('router could not read the traffic split', { err: error });
+      return reply(response, 503, `cannot read the traffic split of service ${service}`);
     }
+    const target = chooseShare(targets, this.random());
     if (!target) {
       return reply(
         response,
@@ -82,51 +93,15 @@ export class LocalServiceRouter {
         `no live revision for service ${service}: no revision has been promoted yet`,
       );
     }
+    response.setHeader(REVISION_HEADER, target.revision);
+    const exchange = new RoutedExchange(this.context, response, target, started);
     if (target.state !== 'ready') {
-      return reply(
-        response,
-        502,
-        `live revision ${target.revision} of service ${service} is ${target.state}`,
-      );
+      // Counted against the revision: it has a share it cannot serve (restarting, or stopped).
+      exchange.failed = true;
+      request.resume();
+      return reply(response, 502, `${exchange.who} of service ${service} is ${target.state}`);
     }
-    this.forward(request, response, target);
-  }
-
-  private forward(
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    target: LiveTarget,
-  ): void {
-    const upstream = http.request({
-      host: this.options.host,
-      port: target.port,
-      method: request.method,
-      path: request.url,
-      headers: withoutHopByHop(request.headers),
-      agent: this.agent,
-    });
-    upstream.on('response', (answer) => {
-      response.setHeader(REVISION_HEADER, target.revision);
-      response.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers));
-      answer.pipe(response);
-      answer.on('error', () => response.destroy());
-    });
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (response.headersSent) {
-        response.destroy(error);
-        return;
-      }
-      reply(
-        response,
-        502,
-        `live revision ${target.revision} of service ${this.options.service} is not answering on port ${target.port}: ${error.code ?? error.message}`,
-      );
-    });
-    // A client that goes away must not leave the upstream request open.
-    response.on('close', () => {
-      if (!response.writableFinished) upstream.destroy();
-    });
-    request.pipe(upstream);
+    forwardRequest(this.context, request, response, exchange);
   }
 }
 
@@ -144,17 +119,4 @@ export async function probeRouter(host: string, port: number): Promise<string | 
   } catch {
     return undefined;
   }
-}
-
-function reply(response: http.ServerResponse, status: number, error: string): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ error }));
-}
-
-function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const kept: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) kept[name] = value;
-  }
-  return kept;
 }

@@ -12,9 +12,21 @@ export type RevisionState = 'starting' | 'ready' | 'stopped' | 'failed';
 export interface ServiceRecord {
   readonly name: string;
   readonly routerPort: number;
-  readonly liveRevision: string | undefined;
+  /**
+   * The revision with the largest share (column `live_revision`): the live
+   * one when it has 100%, the stable one during a canary step that leaves
+   * it most of the traffic.
+   */
+  readonly primaryRevision: string | undefined;
+  /** The rollback target: the revision the last change of the primary revision replaced. */
   readonly previousRevision: string | undefined;
   readonly updatedAt: string;
+}
+
+/** One revision's share of a service's traffic, as stored (serving_traffic). */
+export interface StoredShare {
+  readonly revision: string;
+  readonly percent: number;
 }
 
 export interface RevisionRecord {
@@ -37,18 +49,30 @@ export interface RevisionRecord {
   readonly updatedAt: string;
 }
 
-/** One change of a service's live revision. */
+/** One change of a service's primary revision (the live one when it has 100%). */
 export interface TrafficChange {
   readonly revision: string;
   readonly fromRevision?: string;
   readonly at: string;
 }
 
-/** What the router needs per request. */
-export interface LiveTarget {
+/** One change of a service's split: a canary step, a promote or a rollback. */
+export interface TrafficSplitChange {
+  readonly split: readonly StoredShare[];
+  readonly reason: TrafficChangeReason;
+  readonly at: string;
+}
+
+export type TrafficChangeReason = 'split' | 'promote' | 'rollback';
+
+/** What the router needs per request: one row per revision with a share. */
+export interface RouteTarget {
   readonly revision: string;
   readonly port: number;
   readonly state: RevisionState;
+  readonly percent: number;
+  /** The revision spec's request timeout (resources.timeoutS). */
+  readonly timeoutS: number;
 }
 
 export interface ServiceRow {
@@ -77,21 +101,24 @@ export interface RevisionRow {
 
 /**
  * The revisions a traffic change supersedes: every one still running except
- * the live and the previous revision, and except candidates deployed after
- * the live one that have never had traffic (a newer run's revision waiting
- * for verification is not superseded by an older run's promote).
+ * those with a share and the previous revision, and except candidates
+ * deployed after the primary one that have never had traffic (a newer run's
+ * revision waiting for verification is not superseded by an older run's
+ * promote).
  */
 export function supersededRevisions(
   revisions: readonly RevisionRecord[],
-  traffic: Pick<ServiceRecord, 'liveRevision' | 'previousRevision'>,
+  service: Pick<ServiceRecord, 'primaryRevision' | 'previousRevision'>,
+  shares: readonly StoredShare[],
 ): RevisionRecord[] {
-  const live = revisions.find((r) => r.revision === traffic.liveRevision);
+  const primary = revisions.find((r) => r.revision === service.primaryRevision);
+  const sharing = new Set(shares.map((share) => share.revision));
   return revisions.filter(
     (r) =>
       (r.state === 'ready' || r.state === 'starting') &&
-      r.revision !== traffic.liveRevision &&
-      r.revision !== traffic.previousRevision &&
-      !(r.servedAt === undefined && live !== undefined && r.seq > live.seq),
+      !sharing.has(r.revision) &&
+      r.revision !== service.previousRevision &&
+      !(r.servedAt === undefined && primary !== undefined && r.seq > primary.seq),
   );
 }
 
@@ -99,7 +126,7 @@ export function toService(row: ServiceRow): ServiceRecord {
   return {
     name: row.name,
     routerPort: row.router_port,
-    liveRevision: row.live_revision ?? undefined,
+    primaryRevision: row.live_revision ?? undefined,
     previousRevision: row.previous_revision ?? undefined,
     updatedAt: row.updated_at,
   };

@@ -1,23 +1,38 @@
 import type { Logger } from '../../logging/logger.port.js';
 import { baseUrl } from './local-revision-launcher.js';
+import { RouterMetricsRecorder } from './local-router-metrics.js';
 import { allocatePort } from './local-serving-ports.js';
 import type { LocalServingState } from './local-serving-state.js';
 import { LocalServiceRouter, probeRouter } from './local-service-router.js';
 
+export interface LocalServiceRoutersOptions {
+  readonly state: LocalServingState;
+  /** The serving state's SQLite file, where the routers' metrics go too. */
+  readonly file: string;
+  readonly host: string;
+  readonly logger: Logger;
+}
+
 /**
  * The routers this platform instance runs, one per service, each on the port
- * recorded for its service (so the service URL survives restarts).
+ * recorded for its service (so the service URL survives restarts), and the
+ * one metrics recorder they share (opened with the first router: an
+ * instance that only promotes or rolls back runs no router and writes none).
  */
 export class LocalServiceRouters {
   private readonly routers = new Map<string, LocalServiceRouter>();
   private readonly starting = new Map<string, Promise<void>>();
+  private readonly state: LocalServingState;
+  private readonly host: string;
+  private readonly logger: Logger;
+  private recorder: RouterMetricsRecorder | undefined;
   private closed = false;
 
-  constructor(
-    private readonly state: LocalServingState,
-    private readonly host: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: LocalServiceRoutersOptions) {
+    this.state = options.state;
+    this.host = options.host;
+    this.logger = options.logger;
+  }
 
   /** Starts the service's router unless one (here or in another process) already serves its port. */
   ensure(service: string): Promise<void> {
@@ -35,6 +50,8 @@ export class LocalServiceRouters {
     await Promise.allSettled([...this.starting.values()]);
     await Promise.allSettled([...this.routers.values()].map((router) => router.close()));
     this.routers.clear();
+    // What the routers counted last is written now, not lost.
+    this.recorder?.close();
   }
 
   /**
@@ -51,7 +68,11 @@ export class LocalServiceRouters {
         service,
         host: this.host,
         port: routerPort,
-        liveTarget: () => this.state.liveTarget(service),
+        routeTargets: () => this.state.routeTargets(service),
+        metrics: (this.recorder ??= new RouterMetricsRecorder(
+          this.options.file,
+          this.logger.child({ component: 'router-metrics' }),
+        )),
         logger: this.logger.child({ router: service }),
       });
       try {

@@ -1,31 +1,33 @@
 import type { ServiceTraffic } from '../../ports/serving-platform.port.js';
 import { baseUrl } from './local-revision-launcher.js';
-import type { RevisionRecord, ServiceRecord } from './local-serving-records.js';
+import type { RevisionRecord, ServiceRecord, StoredShare } from './local-serving-records.js';
 
 /**
  * A service's traffic as the local platform reports it (what its router
- * serves): the live revision at 100%, and every revision still starting or
- * ready at 0% with its tag URL.
+ * serves): every revision with a share at its percent, every other revision
+ * still starting or ready at 0%, each with its tag URL, in deployment order.
+ * `liveRevision` only when one revision has all the traffic.
  */
 export function serviceTrafficOf(
   service: ServiceRecord,
+  shares: readonly StoredShare[],
   revisions: readonly RevisionRecord[],
   host: string,
 ): ServiceTraffic {
+  const percents = new Map(shares.map((share) => [share.revision, share.percent]));
   const targets = revisions
-    .filter(
-      (r) => r.revision === service.liveRevision || r.state === 'ready' || r.state === 'starting',
-    )
+    .filter((r) => percents.has(r.revision) || r.state === 'ready' || r.state === 'starting')
     .map((r) => ({
       revision: r.revision,
-      percent: r.revision === service.liveRevision ? 100 : 0,
+      percent: percents.get(r.revision) ?? 0,
       tag: r.spec.tag,
       url: baseUrl(host, r.port),
     }));
+  const live = shares.length === 1 && shares[0]?.percent === 100 ? shares[0].revision : undefined;
   return {
     service: service.name,
     serviceUrl: baseUrl(host, service.routerPort),
-    ...(service.liveRevision !== undefined && { liveRevision: service.liveRevision }),
+    ...(live !== undefined && { liveRevision: live }),
     ...(service.previousRevision !== undefined && {
       previousRevision: service.previousRevision,
     }),

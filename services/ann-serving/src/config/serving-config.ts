@@ -49,6 +49,14 @@ export const ServingEnvSchema = Type.Object({
   MODEL_CACHE_DIR: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: LEVEL,
   /**
+   * Test only: `1` lets a bundle's ann/test-faults.json inject failures and
+   * delays into predict answers (faults/test-faults.ts); otherwise the file
+   * is ignored with a warning.
+   */
+  ANN_SERVING_ALLOW_TEST_FAULTS: Type.Union([Type.Literal('0'), Type.Literal('1')], {
+    default: '0',
+  }),
+  /**
    * Set by npm to the directory it was run from: `npm start -w services/ann-serving`
    * runs in the workspace folder, but a relative MODEL_PATH means the caller's.
    */
@@ -79,6 +87,8 @@ export interface ServingConfig {
   readonly shutdownTimeoutMs: number;
   readonly modelCacheDir: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** ANN_SERVING_ALLOW_TEST_FAULTS=1 (test only). */
+  readonly allowTestFaults: boolean;
 }
 
 /** Parses the serving variables; throws ConfigError listing every problem. */
@@ -110,6 +120,7 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
     modelCacheDir: vars.MODEL_CACHE_DIR ?? path.join(os.tmpdir(), 'recdeploy-models'),
     logLevel: vars.LOG_LEVEL,
+    allowTestFaults: vars.ANN_SERVING_ALLOW_TEST_FAULTS === '1',
   });
 }
 

@@ -5,8 +5,12 @@
  * the servable, check the signature, read the inputs. Then the limits this
  * server adds, the model's own validation, and the micro-batched prediction.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@recdeploy/shared';
 import { BatchedPredictor } from '../batching/batched-predictor.js';
 import { QueueFullError } from '../batching/micro-batcher.js';
+import { INJECTED_FAULT_MESSAGE } from '../faults/test-faults.js';
+import { logDegenerateAnswers } from '../metrics/degenerate-answers.js';
 import type { ModelSlot } from '../model/model-slot.js';
 import type { PreparedRequest, ServingModel } from '../model/serving-model.js';
 import { toInstances, type Instance } from '../protocol/instances.js';
@@ -38,6 +42,8 @@ export interface PredictContext {
   readonly predictorFor: PredictorFor;
   /** Told when a request is refused because the batch queue is full. */
   readonly onShed: () => void;
+  /** Where degenerate answers are logged (one line each, counted by a log-based metric). */
+  readonly logger: Logger;
 }
 
 /** Answers a predict request with its response body, or throws a TfStatusError. */
@@ -61,13 +67,23 @@ export async function handlePredict(
   }
   if (instances.length === 0) return predictResponseBody(format, []);
   const prepared = prepare(model, instances);
+  // Test-only (faults/test-faults.ts): off unless the bundle and the environment both ask.
+  const fault = model.testFaults?.next();
+  if (fault) {
+    if (fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.fail) throw new TfStatusError('INTERNAL', INJECTED_FAULT_MESSAGE);
+  }
+  let predictions;
   try {
-    return predictResponseBody(format, await predictorFor(model).predict(prepared, k));
+    predictions = await predictorFor(model).predict(prepared, k);
   } catch (error) {
     if (!(error instanceof QueueFullError)) throw error;
     context.onShed();
     throw new TfStatusError('UNAVAILABLE', error.message, 1);
   }
+  const explicitK = document.get('k') === undefined ? undefined : k;
+  logDegenerateAnswers(predictions, explicitK, model.name, context.logger);
+  return predictResponseBody(format, predictions);
 }
 
 function checkSignature(name: string, api: RestRoute['api']): void {

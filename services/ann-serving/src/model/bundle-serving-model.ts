@@ -14,6 +14,7 @@ import {
   type QueryEncoder,
   type Searcher,
 } from '@recdeploy/shared/ann';
+import type { TestFaultInjector } from '../faults/test-faults.js';
 import type { Instance } from '../protocol/instances.js';
 import type { TensorValue } from '../protocol/json-tensor.js';
 import type { Prediction } from '../protocol/predict-response.js';
@@ -32,6 +33,8 @@ export interface BundleServingModelParts {
   /** Threads one search runs on; 1 on the main thread alone. */
   readonly searchThreads: number;
   readonly maxK: number;
+  /** Test only: see ServingModel.testFaults. */
+  readonly testFaults?: TestFaultInjector | undefined;
 }
 
 export class BundleServingModel implements ServingModel {
@@ -45,6 +48,7 @@ export class BundleServingModel implements ServingModel {
   readonly encoderExecutor: 'fast-path' | 'tfjs';
   readonly mode: SearchMode;
   readonly searchThreads: number;
+  readonly testFaults: TestFaultInjector | undefined;
   private readonly productIds: readonly ProductId[];
 
   constructor(private readonly parts: BundleServingModelParts) {
@@ -58,6 +62,7 @@ export class BundleServingModel implements ServingModel {
     this.encoderExecutor = parts.encoder.executor;
     this.mode = parts.searcher.mode;
     this.searchThreads = parts.searchThreads;
+    this.testFaults = parts.testFaults;
     this.productIds = parts.bundle.productIds;
   }
 

@@ -13,6 +13,7 @@ import {
   readBundle,
 } from '@recdeploy/shared/ann';
 import type { ServingConfig } from '../config/serving-config.js';
+import { loadTestFaults } from '../faults/test-faults.js';
 import { loadAnnSearcher } from './ann-searcher.js';
 import { BundleServingModel, type BundleServingModelParts } from './bundle-serving-model.js';
 import { signatureOf } from './manifest-signature.js';
@@ -28,6 +29,7 @@ export async function loadServingModel(
 ): Promise<ServingModel> {
   const dir = await localModelDir(config.modelPath, config.modelCacheDir, logger);
   const bundle = await readBundle(dir);
+  const testFaults = await loadTestFaults(bundle.dir, config.allowTestFaults, logger);
   // NaN and ±Infinity in float inputs are accepted, as TF Serving accepts them.
   const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies, {
     nonFinite: 'accept',
@@ -66,5 +68,6 @@ export async function loadServingModel(
     searcher,
     searchThreads,
     maxK,
+    testFaults,
   });
 }

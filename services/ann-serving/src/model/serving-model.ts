@@ -5,6 +5,7 @@
  * and its tests depend on this interface only; load-serving-model.ts
  * composes the real one from a model bundle.
  */
+import type { TestFaultInjector } from '../faults/test-faults.js';
 import type { Instance } from '../protocol/instances.js';
 import type { Prediction } from '../protocol/predict-response.js';
 import type { SignatureDef } from '../protocol/signature.js';
@@ -43,6 +44,12 @@ export interface ServingModel {
    * thread died): readiness then fails so the instance is replaced.
    */
   readonly failure?: Error | undefined;
+  /**
+   * Test only: failures and delays to inject into predict answers, set when
+   * the bundle has ann/test-faults.json and ANN_SERVING_ALLOW_TEST_FAULTS=1
+   * (faults/test-faults.ts).
+   */
+  readonly testFaults?: TestFaultInjector | undefined;
 
   /**
    * Validates and preprocesses one request's instances before they join a

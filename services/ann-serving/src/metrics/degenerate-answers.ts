@@ -1,0 +1,53 @@
+/**
+ * Degenerate answers: a prediction that is served with 200 but cannot be a
+ * useful recommendation. In the cloud a log-based metric counts the
+ * "degenerate answer" lines logged here, so a canary judgement can compare
+ * revisions on them; on one machine the service router inspects the same
+ * answers by the same definition (shared/adapters/local/local-answer-inspection.ts):
+ * - no_ids: no product at all;
+ * - scores_all_equal: two or more scores, all equal (NaN scores included:
+ *   the query had no ranking);
+ * - fewer_than_k: fewer products than the request's explicit `k` (a
+ *   catalogue smaller than k). Without an explicit k this rule does not
+ *   apply, as the router cannot know the model's default.
+ */
+import type { Logger } from '@recdeploy/shared';
+import type { Prediction } from '../protocol/predict-response.js';
+
+export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'fewer_than_k';
+
+export function degenerateReason(
+  prediction: Prediction,
+  explicitK: number | undefined,
+): DegenerateReason | undefined {
+  const { productIds, scores } = prediction;
+  if (productIds.length === 0) return 'no_ids';
+  if (scores.length >= 2) {
+    const first = scores[0]!;
+    let allEqual = true;
+    for (let i = 1; i < scores.length && allEqual; i++) allEqual = Object.is(scores[i], first);
+    if (allEqual) return 'scores_all_equal';
+  }
+  if (explicitK !== undefined && productIds.length < explicitK) return 'fewer_than_k';
+  return undefined;
+}
+
+/** One warn line per degenerate prediction of an answer. */
+export function logDegenerateAnswers(
+  predictions: readonly Prediction[],
+  explicitK: number | undefined,
+  model: string,
+  logger: Logger,
+): void {
+  predictions.forEach((prediction, instance) => {
+    const reason = degenerateReason(prediction, explicitK);
+    if (reason === undefined) return;
+    logger.warn('degenerate answer', {
+      reason,
+      model,
+      instance,
+      ids: prediction.productIds.length,
+      ...(explicitK === undefined ? {} : { k: explicitK }),
+    });
+  });
+}
