@@ -41,6 +41,12 @@ export interface RevisionMetricsReading {
 
 export interface RevisionMetricsSource {
   /**
+   * The serving runtimes whose answers this source can judge (`answers`);
+   * absent: every runtime. Cloud Monitoring counts ann-serving's
+   * degenerate-answer log lines, which TF Serving does not write.
+   */
+  readonly seesAnswersOf?: readonly string[];
+  /**
    * Metrics of each of `revisions` of `service` over the window.
    * @throws TransientError when the source cannot be read now (retried at the next tick).
    */

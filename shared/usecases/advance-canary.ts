@@ -102,8 +102,12 @@ async function judge(
     from,
     to: now,
   });
+  const judgesAnswers = await answersComparable(deps, run, state);
   const [canary, stable] = [state.revision, state.stableRevision].map((revision) =>
-    windowMetricsOf(reading.revisions.find((r) => r.revision === revision)),
+    windowMetricsOf(
+      reading.revisions.find((r) => r.revision === revision),
+      judgesAnswers,
+    ),
   ) as [WindowMetrics, WindowMetrics];
   const analysis = judgeCanaryWindow(state.plan, canary, stable, {
     from,
@@ -242,13 +246,34 @@ async function write(
   return result.run;
 }
 
-function windowMetricsOf(reading: RevisionWindowMetrics | undefined): WindowMetrics {
+/**
+ * Whether the source sees the answers of both revisions' runtimes: a share of
+ * degenerate answers is compared only when both were really looked at.
+ */
+async function answersComparable(
+  deps: CanaryDeps,
+  run: RunDocument,
+  state: CanaryState,
+): Promise<boolean> {
+  const sees = deps.metrics.seesAnswersOf;
+  if (sees === undefined) return true;
+  const stableRun =
+    state.stableRunId === undefined ? undefined : await deps.runStore.getRun(state.stableRunId);
+  return [run.serving?.runtime, stableRun?.serving?.runtime].every(
+    (runtime) => runtime !== undefined && sees.includes(runtime),
+  );
+}
+
+function windowMetricsOf(
+  reading: RevisionWindowMetrics | undefined,
+  withAnswers: boolean,
+): WindowMetrics {
   if (reading === undefined) return { requests: 0, errors: 0 };
   return {
     requests: reading.requests,
     errors: reading.errors,
     ...(reading.latencyP50Ms === undefined ? {} : { latencyP50Ms: reading.latencyP50Ms }),
     ...(reading.latencyP99Ms === undefined ? {} : { latencyP99Ms: reading.latencyP99Ms }),
-    ...(reading.answers === undefined ? {} : { answers: reading.answers }),
+    ...(reading.answers === undefined || !withAnswers ? {} : { answers: reading.answers }),
   };
 }

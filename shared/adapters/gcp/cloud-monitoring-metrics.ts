@@ -75,6 +75,8 @@ export interface CloudMonitoringMetricsOptions {
 const CALL = { call: 'Cloud Monitoring listTimeSeries', rejected: 'CONFIG.INVALID' } as const;
 
 export class CloudMonitoringMetrics implements RevisionMetricsSource {
+  /** Only ann-serving writes the degenerate-answer log line the counter counts. */
+  readonly seesAnswersOf: readonly string[] = ['ann-serving'];
   private readonly options: CloudMonitoringMetricsOptions;
   private client: Promise<MetricServiceClient> | undefined;
 

@@ -55,6 +55,7 @@ const HEALTHY: Health = (revision) => ({
 
 class ScriptedMetrics implements RevisionMetricsSource {
   health: Health = HEALTHY;
+  seesAnswersOf: readonly string[] | undefined;
   readonly windows: { from: string; to: string }[] = [];
   read(
     _service: string,
@@ -110,6 +111,7 @@ describe('canary ticks', function () {
       modelEndpointId: 'recs-home',
       revision: CANARY,
       stableRevision: STABLE,
+      stableRunId: A,
       now: at(STARTED_MS),
     });
   });
@@ -302,6 +304,24 @@ describe('canary ticks', function () {
     const ended = await tick(601);
     assert.equal(ended?.status, 'rolled_back');
     assert.match(ended?.statusReason ?? '', /could not be judged: after 601 s \(the max hold\)/);
+  });
+
+  it('compares degenerate answers only when the source sees the answers of both runtimes', async () => {
+    metrics.health = (revision) => ({
+      ...HEALTHY(revision),
+      answers: { inspected: 500, degenerate: revision === CANARY ? 100 : 0 },
+    });
+    metrics.seesAnswersOf = ['tf-serving']; // both runs here serve on ann-serving
+    const unjudged = await tick(30);
+    assert.equal(unjudged?.status, 'canary');
+    const finding = unjudged?.canary?.steps[0]?.analysis?.findings.find(
+      (f) => f.metric === 'degenerate_ratio',
+    );
+    assert.match(finding?.detail ?? '', /not measured/);
+    metrics.seesAnswersOf = ['ann-serving'];
+    const ended = await tick(31);
+    assert.equal(ended?.status, 'rolled_back');
+    assert.match(ended?.statusReason ?? '', /share of degenerate answers .* 20\.0% on the canary/);
   });
 
   it('judges the window from the step start to now', async () => {

@@ -35,6 +35,7 @@ interface JsonSchema {
   readonly properties?: Readonly<Record<string, JsonSchema>>;
   readonly patternProperties?: Readonly<Record<string, JsonSchema>>;
   readonly required?: readonly string[];
+  readonly items?: JsonSchema;
 }
 type JsonObjectSchema = JsonSchema & { readonly properties: Readonly<Record<string, JsonSchema>> };
 
@@ -70,6 +71,10 @@ function assertSameType(json: JsonSchema, type: AvroSchema, path: string): void 
       assert.equal(type, fitsInt ? 'int' : 'long', `${path}: ${json.minimum}…${json.maximum}`);
       return;
     }
+    case 'array':
+      assert.equal((type as { type?: unknown }).type, 'array', path);
+      assertSameType(json.items as JsonSchema, (type as { items: AvroSchema }).items, `${path}[]`);
+      return;
     case 'object':
       if (json.properties !== undefined) {
         assert.equal((type as AvroRecord).type, 'record', path);
