@@ -76,7 +76,15 @@ export class RoutedExchange {
       const answer = answerTap.text();
       if (answer === undefined) return;
       const inspected = inspectPredictAnswer(answer, this.requestTap?.text());
-      if (inspected) metrics.recordAnswers(service, revision, at, inspected);
+      // Counted per answer (one predict response), degenerate when any of its
+      // predictions is: the unit Cloud Monitoring can count too (2xx requests,
+      // and ann-serving's one log line per degenerate answer).
+      if (inspected) {
+        metrics.recordAnswers(service, revision, at, {
+          inspected: 1,
+          degenerate: inspected.degenerate > 0 ? 1 : 0,
+        });
+      }
     });
   }
 }

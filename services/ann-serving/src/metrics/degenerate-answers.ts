@@ -32,22 +32,34 @@ export function degenerateReason(
   return undefined;
 }
 
-/** One warn line per degenerate prediction of an answer. */
+/**
+ * One warn line per answer with a degenerate prediction (the unit the canary
+ * judges: answers, the denominator being Cloud Run's 2xx requests), naming
+ * the first degenerate prediction's reason and how many of the answer's
+ * predictions were degenerate.
+ */
 export function logDegenerateAnswers(
   predictions: readonly Prediction[],
   explicitK: number | undefined,
   model: string,
   logger: Logger,
 ): void {
+  let first: { reason: DegenerateReason; instance: number; ids: number } | undefined;
+  let count = 0;
   predictions.forEach((prediction, instance) => {
     const reason = degenerateReason(prediction, explicitK);
     if (reason === undefined) return;
-    logger.warn('degenerate answer', {
-      reason,
-      model,
-      instance,
-      ids: prediction.productIds.length,
-      ...(explicitK === undefined ? {} : { k: explicitK }),
-    });
+    count += 1;
+    first ??= { reason, instance, ids: prediction.productIds.length };
+  });
+  if (first === undefined) return;
+  logger.warn('degenerate answer', {
+    reason: first.reason,
+    model,
+    instance: first.instance,
+    ids: first.ids,
+    degeneratePredictions: count,
+    predictions: predictions.length,
+    ...(explicitK === undefined ? {} : { k: explicitK }),
   });
 }
