@@ -112,7 +112,7 @@ describe('ann-serving test faults (real server, tiny bundle)', function () {
     const file = path.join(dir, 'ann', 'test-faults.json');
     assert.ok(
       result.stdout.includes(
-        `${file}: unknown key \\"delay\\" (known: error_ratio, extra_latency_ms); error_ratio must be a number from 0 to 1, got 2; extra_latency_ms must be a whole number from 0 to 60000, got 1.5`,
+        `${file}: unknown key \\"delay\\" (known: error_ratio, extra_latency_ms, only_customer_ids_matching); error_ratio must be a number from 0 to 1, got 2; extra_latency_ms must be a whole number from 0 to 60000, got 1.5`,
       ),
       result.stdout,
     );
@@ -182,6 +182,36 @@ describe('ann-serving test faults and degenerate answers (the rules)', () => {
         assert.equal(failures, Math.floor(n * ratio), `ratio ${ratio} after ${n} requests`);
       }
     }
+  });
+
+  it('selects only requests with a matching customer id when only_customer_ids_matching is given', () => {
+    const faults = parseTestFaults(
+      '{"error_ratio": 0.5, "extra_latency_ms": 9, "only_customer_ids_matching": "^LOAD-"}',
+      'f.json',
+    );
+    const injector = new TestFaultInjector(faults);
+    const known = [{ customer_id: 'C-000001' }];
+    const load = [{ customer_id: new TextEncoder().encode('LOAD-000007') }];
+    const outcomes = [known, load, known, load, load, known, load].map((instances) =>
+      injector.next(instances),
+    );
+    assert.deepEqual(
+      outcomes.map((fault) => [fault.fail, fault.delayMs]),
+      [
+        [false, 0],
+        [false, 9],
+        [false, 0],
+        [true, 9],
+        [false, 9],
+        [false, 0],
+        [true, 9],
+      ],
+      'the examples are served as usual; half of the selected requests fail, every second one',
+    );
+    assert.throws(
+      () => parseTestFaults('{"only_customer_ids_matching": "("}', 'f.json'),
+      /only_customer_ids_matching must be a regular expression/,
+    );
   });
 
   it('reads both keys as optional, and refuses a file that is not an object', () => {

@@ -12,7 +12,12 @@
  *   floor((i+1)·ratio) > floor(i·ratio), so n requests see floor(n·ratio)
  *   failures, spread evenly;
  * - extra_latency_ms (0–60000): every predict answer (failed ones too) is
- *   delayed by that much.
+ *   delayed by that much;
+ * - only_customer_ids_matching: a regular expression; when given, only
+ *   requests with an instance whose `customer_id` matches it count for the
+ *   faults (the others are served as usual). That is the model that passes
+ *   verification on the bundle's examples and fails on real traffic's other
+ *   inputs, which a canary is there to catch.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +31,7 @@ const MAX_EXTRA_LATENCY_MS = 60_000;
 export interface TestFaults {
   readonly errorRatio: number;
   readonly extraLatencyMs: number;
+  readonly onlyCustomerIds?: RegExp;
 }
 
 /** What happens to one predict request. */
@@ -40,9 +46,16 @@ export class TestFaultInjector {
 
   constructor(readonly faults: TestFaults) {}
 
-  next(): InjectedFault {
+  /** The fault of the next request; none for a request the faults do not select. */
+  next(instances: readonly Readonly<Record<string, unknown>>[] = []): InjectedFault {
+    const { errorRatio, extraLatencyMs, onlyCustomerIds } = this.faults;
+    if (
+      onlyCustomerIds !== undefined &&
+      !instances.some((instance) => onlyCustomerIds.test(customerIdOf(instance)))
+    ) {
+      return { fail: false, delayMs: 0 };
+    }
     const i = this.requests++;
-    const { errorRatio, extraLatencyMs } = this.faults;
     return {
       fail: Math.floor((i + 1) * errorRatio) > Math.floor(i * errorRatio),
       delayMs: extraLatencyMs,
@@ -100,8 +113,20 @@ export function parseTestFaults(text: string, file: string): TestFaults {
   const document = value as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(document)) {
-    if (key !== 'error_ratio' && key !== 'extra_latency_ms') {
-      problems.push(`unknown key "${key}" (known: error_ratio, extra_latency_ms)`);
+    if (!KNOWN_KEYS.includes(key)) {
+      problems.push(`unknown key "${key}" (known: ${KNOWN_KEYS.join(', ')})`);
+    }
+  }
+  let onlyCustomerIds: RegExp | undefined;
+  const pattern = document.only_customer_ids_matching;
+  if (pattern !== undefined) {
+    try {
+      if (typeof pattern !== 'string') throw new Error('not a string');
+      onlyCustomerIds = new RegExp(pattern);
+    } catch (error) {
+      problems.push(
+        `only_customer_ids_matching must be a regular expression, got ${JSON.stringify(pattern)} (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   }
   const ratio = document.error_ratio ?? 0;
@@ -120,5 +145,19 @@ export function parseTestFaults(text: string, file: string): TestFaults {
     );
   }
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
-  return { errorRatio: ratio as number, extraLatencyMs: latency as number };
+  return {
+    errorRatio: ratio as number,
+    extraLatencyMs: latency as number,
+    ...(onlyCustomerIds === undefined ? {} : { onlyCustomerIds }),
+  };
+}
+
+const KNOWN_KEYS = ['error_ratio', 'extra_latency_ms', 'only_customer_ids_matching'];
+
+/** An instance's customer id as text (a string feature arrives as text or bytes). */
+function customerIdOf(instance: Readonly<Record<string, unknown>>): string {
+  const value = instance.customer_id;
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return String(value ?? '');
 }

@@ -68,7 +68,7 @@ export async function handlePredict(
   if (instances.length === 0) return predictResponseBody(format, []);
   const prepared = prepare(model, instances);
   // Test-only (faults/test-faults.ts): off unless the bundle and the environment both ask.
-  const fault = model.testFaults?.next();
+  const fault = model.testFaults?.next(instances);
   if (fault) {
     if (fault.delayMs > 0) await sleep(fault.delayMs);
     if (fault.fail) throw new TfStatusError('INTERNAL', INJECTED_FAULT_MESSAGE);
