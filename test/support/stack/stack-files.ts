@@ -141,6 +141,29 @@ export function trafficChangesOf(dataDir: string, service: string): TrafficChang
   );
 }
 
+export interface TrafficSplitRow {
+  /** The shares the change set, e.g. [{revision, percent}, …]. */
+  readonly split: readonly { readonly revision: string; readonly percent: number }[];
+  readonly reason: 'split' | 'promote' | 'rollback';
+  readonly at: string;
+}
+
+/** Every change of a service's traffic split, oldest first (serving.db: serving_traffic_history). */
+export function trafficSplitsOf(dataDir: string, service: string): TrafficSplitRow[] {
+  return read(
+    path.join(dataDir, 'serving.db'),
+    (db) =>
+      (
+        db
+          .prepare(
+            'SELECT split, reason, at FROM serving_traffic_history WHERE service = ? ORDER BY seq',
+          )
+          .all(service) as { split: string; reason: TrafficSplitRow['reason']; at: string }[]
+      ).map((row) => ({ ...row, split: JSON.parse(row.split) as TrafficSplitRow['split'] })),
+    [],
+  );
+}
+
 /** The revision the service's router sends traffic to (serving.db: serving_services). */
 export function platformLiveRevision(dataDir: string, service: string): string | undefined {
   return read(

@@ -73,7 +73,11 @@ function assertSameType(json: JsonSchema, type: AvroSchema, path: string): void 
     }
     case 'array':
       assert.equal((type as { type?: unknown }).type, 'array', path);
-      assertSameType(json.items as JsonSchema, (type as { items: AvroSchema }).items, `${path}[]`);
+      assertSameType(
+        json.items as JsonSchema,
+        (type as unknown as { items: AvroSchema }).items,
+        `${path}[]`,
+      );
       return;
     case 'object':
       if (json.properties !== undefined) {
