@@ -62,7 +62,8 @@ const SERVED_STATUSES: readonly RunDocument['status'][] = ['live', 'rolled_back'
  * recency) serving the service.
  * @throws PermanentError `PLATFORM.NOT_FOUND` (no such service, or nothing to
  *   roll back to), `RUN.NOT_FOUND` (no live run serves it),
- *   `PLATFORM.REJECTED` (the requested revision cannot take traffic);
+ *   `PLATFORM.REJECTED` (the requested revision cannot take traffic),
+ *   `RUN.CANARY_IN_PROGRESS` (a canary runs on the service: abort it instead);
  *   TransientError `RUN.STEP_BUSY` while a deployment holds the service.
  */
 export async function rollbackService(
@@ -97,6 +98,15 @@ export async function rollbackService(
   const endpointRuns = (
     await deps.runStore.listRuns({ modelEndpointId: current.modelEndpointId, limit: 500 })
   ).filter((run) => run.serving?.service === service);
+  const canary = endpointRuns.find((run) => run.status === 'canary');
+  if (canary !== undefined) {
+    // A rollback would move traffic under the canary's feet: its ticks would split it again.
+    throw new PermanentError(
+      'RUN.CANARY_IN_PROGRESS',
+      `service ${service} runs the canary of run ${canary.runId}: abort it first (recdeploy abort ${canary.runId}), which puts all traffic back on revision ${canary.canary?.stableRevision ?? fromRevision}`,
+      { metadata: { service, runId: canary.runId } },
+    );
+  }
   const target = chooseTarget(request, {
     traffic,
     current,

@@ -21,6 +21,7 @@ import {
   advanceCanary,
   loadChainConfig,
   requestCanary,
+  rollbackService,
   type CanaryDeps,
 } from '@recdeploy/shared/chain';
 import { SqliteRunStore } from '@recdeploy/shared/local';
@@ -322,6 +323,16 @@ describe('canary ticks', function () {
     const ended = await tick(31);
     assert.equal(ended?.status, 'rolled_back');
     assert.match(ended?.statusReason ?? '', /share of degenerate answers .* 20\.0% on the canary/);
+  });
+
+  it('refuses a rollback of the service while the canary runs, naming the abort to use', async () => {
+    await assert.rejects(
+      rollbackService(deps, { service: SERVICE }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'RUN.CANARY_IN_PROGRESS' &&
+        error.message.includes(`recdeploy abort ${B}`),
+    );
+    assert.deepEqual(platform.changes, [], 'no traffic moved');
   });
 
   it('judges the window from the step start to now', async () => {
