@@ -329,8 +329,7 @@ describe('canary ticks', function () {
     await assert.rejects(
       rollbackService(deps, { service: SERVICE }),
       (error: { code?: string; message: string }) =>
-        error.code === 'RUN.CANARY_IN_PROGRESS' &&
-        error.message.includes(`recdeploy abort ${B}`),
+        error.code === 'RUN.CANARY_IN_PROGRESS' && error.message.includes(`recdeploy abort ${B}`),
     );
     assert.deepEqual(platform.changes, [], 'no traffic moved');
   });
