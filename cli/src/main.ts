@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerBuildIndex } from './commands/build-index.js';
+import { registerAbort, registerPromote } from './commands/canary-action.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerPublish } from './commands/publish.js';
 import { registerRollback } from './commands/rollback.js';
@@ -41,6 +42,8 @@ export function buildProgram(io: CliIo): Command {
   registerRollback(program, io);
   registerRetry(program, io);
   registerDeploy(program, io);
+  registerPromote(program, io);
+  registerAbort(program, io);
   registerSampleModel(program, io);
   registerBuildIndex(program, io);
   return program;

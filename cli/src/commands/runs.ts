@@ -2,7 +2,8 @@
  * `recdeploy runs`: the runs of the local stack (or of Firestore with
  * --project), newest first, as a table or, with --json, as the documents.
  * The table's TRAFFIC column comes from the serving records (what the
- * platform observes serving), read once for the whole table.
+ * platform observes serving), read once for the whole table; a run in
+ * `canary` notes its step and any operator request still to be carried out.
  * Exit codes: 0 listed (an empty list too), 1 the store could not be read,
  * 2 bad arguments.
  */

@@ -1,9 +1,10 @@
 /**
  * `recdeploy status <run> [--watch]`: one run in detail (steps with
  * durations, attempts and errors; serving, with whether its revision serves
- * and its share from the service's serving record; verification checks), as
- * text or, with --json, as the run document. --watch prints each change on
- * stderr until the run ends, then the run as without --watch.
+ * and its share from the service's serving record; verification checks; a
+ * canary step by step, output/canary-steps.ts), as text or, with --json, as
+ * the run document. --watch prints each change on stderr until the run ends
+ * (a canary ends live or rolled_back), then the run as without --watch.
  *
  * Exit codes: 0 the run was shown (with --watch: it went live); 1 no such run,
  * or with --watch the run ended failed, skipped, rolled back or replaced, or

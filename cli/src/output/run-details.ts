@@ -2,8 +2,8 @@
  * `recdeploy status <run>`: one run in detail, as text: what it is, where each
  * step stands (attempts, durations, errors), where it is deployed and why that
  * runtime, whether its revision serves (from the service's serving record:
- * what the platform observes, not what the run's status implies), and every
- * verification check.
+ * what the platform observes, not what the run's status implies), every
+ * verification check, and its canary step by step (canary-steps.ts).
  */
 import {
   STEP_NAMES,
@@ -11,6 +11,7 @@ import {
   type ServingRecord,
   type Verification,
 } from '@recdeploy/shared';
+import { describeCanary } from './canary-steps.js';
 import { elapsedMs, formatAge, formatDuration } from './durations.js';
 import { describeError } from './run-summary.js';
 import { trafficShare } from './serving-share.js';
@@ -44,6 +45,7 @@ export function describeRun(run: RunDocument, now: Date, record?: ServingRecord)
     ...indent(steps(run, now)),
     ...serving(run, record, now),
     ...verification(run.verification),
+    ...(run.canary === undefined ? [] : ['', ...describeCanary(run.canary, now)]),
   ];
 }
 

@@ -1,9 +1,11 @@
 /**
  * What changed between two versions of a run, as lines for `status --watch`:
  * status moves, step attempts starting, succeeding, failing for good, or
- * failing and being released for a retry.
+ * failing and being released for a retry, and a canary's moves
+ * (canary-progress.ts).
  */
 import { STEP_NAMES, type RunDocument, type StepState } from '@recdeploy/shared';
+import { describeCanaryProgress } from './canary-progress.js';
 import { elapsedMs, formatDuration } from './durations.js';
 import { describeError } from './run-summary.js';
 
@@ -23,6 +25,9 @@ export function describeProgress(
     const before = previous?.steps[name];
     const after = next.steps[name];
     lines.push(...stepChanges(name, before, after, now));
+  }
+  if (next.canary !== undefined) {
+    lines.push(...describeCanaryProgress(previous?.canary, next.canary, now));
   }
   if (
     next.serving?.url !== undefined &&

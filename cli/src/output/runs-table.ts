@@ -5,6 +5,7 @@
  * reads that one record), never inferred from run statuses.
  */
 import type { RunDocument, ServingRecord } from '@recdeploy/shared';
+import { canaryNote } from './canary-steps.js';
 import { formatAge } from './durations.js';
 import { lastError, runtimeOf } from './run-summary.js';
 import { trafficShare } from './serving-share.js';
@@ -56,8 +57,12 @@ function trafficCell(run: RunDocument, byService: ReadonlyMap<string, ServingRec
   return share === undefined ? '—' : `${share.percent}%`;
 }
 
-/** Who replaced a replaced run; else the last thing that went wrong. */
+/**
+ * Where a canary stands (and an operator's request not carried out yet); who
+ * replaced a replaced run; else the last thing that went wrong.
+ */
 function notes(run: RunDocument): string | undefined {
+  if (run.status === 'canary' && run.canary !== undefined) return canaryNote(run.canary);
   if (run.status === 'replaced') return `replaced by run ${run.replacedBy ?? '?'}`;
   return lastError(run);
 }

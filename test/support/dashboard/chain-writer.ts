@@ -4,6 +4,7 @@
  * verify's success through the serving record.
  */
 import type {
+  CanaryState,
   ObservedTraffic,
   RegistryRef,
   RunDocument,
@@ -136,6 +137,48 @@ export class ChainWriter {
     const run = result.changedRuns.find((changed) => changed.runId === this.runId);
     if (run === undefined) throw new Error(`run ${this.runId} did not go live`);
     return run;
+  }
+
+  /**
+   * Verify's success when the rollout is a canary, as verify writes it: the
+   * platform reports the first step's split (the canary's `percent`, the
+   * stable revision the rest), and the store records that, completes the
+   * step with the canary's state and moves the run to `canary` in one
+   * transaction; the stable's run stays live.
+   */
+  async startCanary(canary: CanaryState, percent: number): Promise<RunDocument> {
+    const result = await this.store.recordServing({
+      service: this.fixture.serving.service,
+      modelEndpointId: this.fixture.identity.modelEndpointId,
+      observed: this.split(canary, percent),
+      cause: `run ${this.runId} verified: canary at ${percent}%`,
+      startsCanary: true,
+      complete: {
+        runId: this.runId,
+        step: 'verify',
+        owner: this.owner('verify'),
+        patch: {
+          verification: this.fixture.verification,
+          serving: { ...this.fixture.serving, url: this.fixture.serviceUrl },
+          canary,
+        },
+      },
+      ...this.now(),
+    });
+    const run = result.changedRuns.find((changed) => changed.runId === this.runId);
+    if (run?.status !== 'canary') throw new Error(`run ${this.runId} did not start its canary`);
+    return run;
+  }
+
+  /** The canary's revision at `percent`, the stable's at the rest, as the platform reports them. */
+  split(canary: CanaryState, percent: number): ObservedTraffic {
+    return {
+      serviceUrl: this.fixture.serviceUrl,
+      targets: [
+        { revision: canary.revision, percent },
+        { revision: canary.stableRevision, percent: 100 - percent },
+      ],
+    };
   }
 
   /** The platform reports `observed` on the fixture's service (a rollback, a reconciler's look). */

@@ -1,6 +1,7 @@
 /**
  * The dashboard's HTTP surface, read-only:
  *   GET /                 the page
+ *   GET /assets/{name}    its stylesheets and script modules
  *   GET /api/runs         recent runs, the serving record per service, rejected events
  *   GET /api/runs/{runId} one run document
  *   GET /api/events       server-sent events (see live/event-stream.ts)
@@ -32,6 +33,7 @@ const RUNS_LIMIT = { default: 200, max: 500 } as const;
 const REJECTED_EVENTS_SHOWN = 50;
 const ALLOW = 'GET, HEAD';
 const RUN_PATH = /^\/api\/runs\/([^/]+)$/;
+const ASSET_PATH = /^\/assets\/([^/]+)$/;
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -48,6 +50,8 @@ export function createRoutes(deps: RouteDeps): RequestHandler {
     try {
       if (path === '/' || path === '/index.html') return sendPage(deps, res);
       if (path === '/healthz') return sendHealth(deps, res);
+      const assetPath = ASSET_PATH.exec(path);
+      if (assetPath?.[1] !== undefined) return sendAsset(deps, res, assetPath[1]);
       if (path === '/api/runs') return await sendOverview(deps, res, url.searchParams);
       if (path === '/api/events') return openEventStream(deps, req, res);
       const runPath = RUN_PATH.exec(path);
@@ -70,6 +74,12 @@ export function createRoutes(deps: RouteDeps): RequestHandler {
 function sendPage(deps: RouteDeps, res: ServerResponse): void {
   const page = deps.page.render();
   send(res, 200, page.html, page.headers);
+}
+
+function sendAsset(deps: RouteDeps, res: ServerResponse, name: string): void {
+  const asset = deps.page.asset(name);
+  if (asset === undefined) return sendError(res, 404, `no such asset: ${name}`);
+  send(res, 200, asset.body, { 'Content-Type': asset.contentType });
 }
 
 function sendHealth(deps: RouteDeps, res: ServerResponse): void {

@@ -1,15 +1,22 @@
 /**
  * Serving records change in the same store transaction as the runs they move
- * (a run goes live, replaced or rolled_back), and the store's change feed
- * carries runs only. So after a run in one of those statuses changes, the
- * record of its service is read once and passed on if it differs from the
- * last one passed on: one record read per such change, none for the runs
+ * (a run goes live, replaced or rolled_back), or just before a canary's run
+ * is written (each step's split is recorded, then the step's state), and the
+ * store's change feed carries runs only. So after a run in one of those
+ * statuses changes, the record of its service is read once and passed on if
+ * it differs from the last one passed on: one record read per such change
+ * (for a canary, also per judgement of a holding step), none for the runs
  * still moving through register, deploy and verify.
  */
 import type { Logger, RunDocument, RunStore, ServingRecord } from '@recdeploy/shared';
 
 /** The statuses a serving change leaves runs in. */
-const MOVED_BY_SERVING: readonly RunDocument['status'][] = ['live', 'rolled_back', 'replaced'];
+const MOVED_BY_SERVING: readonly RunDocument['status'][] = [
+  'live',
+  'rolled_back',
+  'replaced',
+  'canary',
+];
 
 export class ServingFollower {
   /** service → the record last passed on, as JSON. */

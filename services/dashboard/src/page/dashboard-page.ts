@@ -1,9 +1,11 @@
 /**
- * The page: one HTML file (public/index.html) with its CSS and script inline,
- * no build step and nothing fetched from elsewhere. Each answer gets a fresh
- * CSP nonce, so only the page's own inline script and style run; even if
- * untrusted run fields were ever inserted as markup, injected scripts and
- * inline handlers would not execute.
+ * The page: public/index.html, its stylesheets and its script modules
+ * (public/assets/), all read once at start and served by the dashboard
+ * itself: no build step and nothing fetched from elsewhere. Each answer of
+ * the page gets a fresh CSP nonce on its <link> and <script> elements, and
+ * the modules main.js imports inherit it, so only the page's own code runs;
+ * even if untrusted run fields were ever inserted as markup, injected
+ * scripts and inline handlers would not execute.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,20 +14,42 @@ import { fileURLToPath } from 'node:url';
 
 const NONCE_PLACEHOLDER = '{{nonce}}';
 
+/** What an asset's file extension is served as. */
+const ASSET_TYPES: Readonly<Record<string, string>> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
 export interface RenderedPage {
   readonly html: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export interface DashboardPage {
-  render(): RenderedPage;
+export interface PageAsset {
+  readonly body: string;
+  readonly contentType: string;
 }
 
-/** Reads the page once; throws at start (not on the first request) when it is missing. */
+export interface DashboardPage {
+  render(): RenderedPage;
+  /** A file of public/assets/ by its name (`main.js`); undefined for any other name. */
+  asset(name: string): PageAsset | undefined;
+}
+
+/**
+ * Reads the page and its assets once; throws at start (not on the first
+ * request) when the page is missing.
+ */
 export function loadDashboardPage(file: string = findPageFile()): DashboardPage {
   const template = fs.readFileSync(file, 'utf8');
   if (!template.includes(NONCE_PLACEHOLDER)) {
     throw new Error(`${file} has no ${NONCE_PLACEHOLDER} placeholder: its script would be blocked`);
+  }
+  const assets = readAssets(path.join(path.dirname(file), 'assets'));
+  for (const [, name = ''] of template.matchAll(/"assets\/([^"]+)"/g)) {
+    if (!Object.hasOwn(assets, name)) {
+      throw new Error(`${file} links assets/${name}, which is missing`);
+    }
   }
   return {
     render() {
@@ -47,7 +71,20 @@ export function loadDashboardPage(file: string = findPageFile()): DashboardPage 
         },
       };
     },
+    // A lookup in what was read at start: a request can never name another file.
+    asset: (name) => (Object.hasOwn(assets, name) ? assets[name] : undefined),
   };
+}
+
+/** Every .js and .css file of `dir`, by file name. */
+function readAssets(dir: string): Record<string, PageAsset> {
+  const assets: Record<string, PageAsset> = {};
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const contentType = ASSET_TYPES[path.extname(name)];
+    if (contentType === undefined) continue;
+    assets[name] = { body: fs.readFileSync(path.join(dir, name), 'utf8'), contentType };
+  }
+  return assets;
 }
 
 /**

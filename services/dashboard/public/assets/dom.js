@@ -1,0 +1,70 @@
+/**
+ * Building the page's DOM from run fields, which are untrusted input: they
+ * only ever become text nodes or attribute values, never markup, and only
+ * http(s) URLs become links. Plus the small formatters every part uses.
+ */
+/* global document, Node, URL */
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') el.className = value;
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+// An absolute http(s) URL as the browser itself parses it; anything else
+// (javascript:, data:, relative) is shown as text, never linked.
+export function isHttpUrl(text) {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+export function link(text, testid) {
+  if (!text) return null;
+  if (!isHttpUrl(text)) return h('span', { class: 'mono', 'data-testid': testid }, text);
+  return h(
+    'a',
+    {
+      href: text,
+      class: 'mono',
+      target: '_blank',
+      rel: 'noopener noreferrer',
+      'data-testid': testid,
+    },
+    text,
+  );
+}
+export function time(iso) {
+  if (!iso) return null;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h('span', {}, iso);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  const text = sameDay ? date.toLocaleTimeString() : date.toLocaleString();
+  return h('time', { datetime: iso, title: iso }, text);
+}
+export function duration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+export function between(from, to) {
+  return Date.parse(to) - Date.parse(from);
+}
+export function num(value) {
+  if (typeof value !== 'number') return String(value);
+  if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);
+  return String(Number(value.toFixed(Math.abs(value) < 1 ? 4 : 2)));
+}
