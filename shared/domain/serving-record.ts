@@ -22,11 +22,7 @@ import {
 } from './run-document-edits.js';
 import { decideCompleteStep } from './step-commands.js';
 import { decideFinishCanary } from './canary-commands.js';
-import type {
-  CompleteStepRequest,
-  FinishCanaryRequest,
-  WriteContext,
-} from './run-store-types.js';
+import type { CompleteStepRequest, FinishCanaryRequest, WriteContext } from './run-store-types.js';
 
 /** One revision's share of a service's traffic. */
 export interface ServingShare {

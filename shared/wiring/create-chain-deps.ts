@@ -71,7 +71,7 @@ export async function createChainDeps(config: ChainConfig, logger: Logger): Prom
 
 type BackendParts = Pick<
   ChainDeps,
-  'registry' | 'platform' | 'artifacts' | 'indexBuilds' | 'pipelineJobs'
+  'registry' | 'platform' | 'artifacts' | 'indexBuilds' | 'pipelineJobs' | 'metrics'
 > & {
   readonly authHeaders?: (url: string) => Promise<Record<string, string>>;
 };
@@ -94,6 +94,8 @@ async function localParts(config: ChainConfig, logger: Logger): Promise<BackendP
       logger: logger.child({ port: 'registry' }),
     }),
     platform,
+    // What the service routers recorded of every request, in the same file.
+    metrics: new local.LocalRevisionMetrics(path.join(dataDir, 'serving.db')),
     artifacts: new local.LocalArtifactStore({
       roots: config.artifactRoots,
       logger: logger.child({ port: 'artifacts' }),
@@ -131,6 +133,10 @@ async function cloudParts(config: ChainConfig, logger: Logger): Promise<BackendP
         : { serviceAccount: config.servingServiceAccount }),
     }),
     artifacts,
+    metrics: new gcp.CloudMonitoringMetrics({
+      projectId: runtime.projectId,
+      logger: logger.child({ port: 'metrics' }),
+    }),
     indexBuilds: new gcp.CloudRunIndexBuilds({
       jobName: `projects/${runtime.projectId}/locations/${runtime.region}/jobs/${config.indexBuild.job}`,
       logger: logger.child({ port: 'index-builds' }),
@@ -147,6 +153,7 @@ async function cloudParts(config: ChainConfig, logger: Logger): Promise<BackendP
 async function closeDeps(deps: ChainDeps): Promise<void> {
   await Promise.allSettled([
     deps.platform.close(),
+    deps.metrics.close(),
     deps.registry.close(),
     deps.artifacts.close(),
     deps.indexBuilds.close(),

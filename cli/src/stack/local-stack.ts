@@ -15,7 +15,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
-import { createCloudLogger, runKey, type RunDocument, type RunStore } from '@recdeploy/shared';
+import {
+  createCloudLogger,
+  runKey,
+  wantedCanaryPercent,
+  type RunDocument,
+  type RunStore,
+} from '@recdeploy/shared';
 import { loadChainConfig, type ChainConfig } from '@recdeploy/shared/chain';
 import { chainDepsFor, closeChainDeps } from '@recdeploy/shared/chain-wiring';
 import type { LocalEventBus } from '@recdeploy/shared/local';
@@ -28,7 +34,7 @@ import {
 } from './sample-model.js';
 import { longestLeaseMs, startBus } from './stack-bus.js';
 import { acquireStackLock } from './stack-lock.js';
-import { startReconciler } from './stack-reconciler.js';
+import { startCanaryTicker, startReconciler } from './stack-reconciler.js';
 import { removeStackState, writeStackHolder, writeStackState } from './stack-state.js';
 
 /** The sample run the stack deploys (its run id is `local-sample-sample-run-1`). */
@@ -105,6 +111,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       { intervalMs: config.leases.ttlMs, progress: options.progress },
     );
     stoppers.push(() => reconciler.stop());
+    const canaries = startCanaryTicker(
+      { ...deps, logger: logger.child({ service: 'canary' }) },
+      { intervalMs: config.canaryTickMs, progress: options.progress },
+    );
+    stoppers.push(() => canaries.stop());
     const dashboard: DashboardProcess = await startDashboardProcess({
       dataDir,
       port: options.dashboardPort ?? 0,
@@ -234,6 +245,8 @@ function describeStatus(run: RunDocument): string {
       return `deployed ${run.serving?.revision ?? ''} with 0% traffic (${run.serving?.runtimeReason ?? ''})`;
     case 'verifying':
       return `verifying ${run.serving?.tagUrl ?? ''}`;
+    case 'canary':
+      return `canary: verified; ${run.canary === undefined ? 'a share' : `${wantedCanaryPercent(run.canary)}%`} of traffic, judged on live traffic against the stable revision`;
     case 'live':
       return `live: ${run.verification?.checks.length ?? 0} checks passed; p50 ${run.verification?.latencyP50Ms ?? '?'} ms, p99 ${run.verification?.latencyP99Ms ?? '?'} ms`;
     case 'failed':

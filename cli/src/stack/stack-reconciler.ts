@@ -6,7 +6,14 @@
  * use case runs from Cloud Scheduler (functions/reconcile).
  */
 import type { Logger } from '@recdeploy/shared';
-import { reconcile, type ReconcileDeps, type ReconcileReport } from '@recdeploy/shared/chain';
+import {
+  advanceCanaries,
+  reconcile,
+  type CanaryDeps,
+  type CanaryTick,
+  type ReconcileDeps,
+  type ReconcileReport,
+} from '@recdeploy/shared/chain';
 
 export interface StackReconciler {
   /** Resolves once a pass that is running has finished. */
@@ -38,6 +45,54 @@ export function startReconciler(
       await running;
     },
   };
+}
+
+/**
+ * Canaries are looked at more often than the reconciler's pass (every
+ * CANARY_TICK_S): a step is judged soon after its hold is over, and an
+ * operator's promote or abort is carried out within seconds. Ticks never
+ * overlap here; the store's compare-and-set covers one overlapping with the
+ * reconciler's pass.
+ */
+export function startCanaryTicker(
+  deps: CanaryDeps,
+  options: { readonly intervalMs: number; readonly progress: (line: string) => void },
+): StackReconciler {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const seen = new Map<string, string>();
+  const tick = (): void => {
+    if (stopped || running !== undefined) return;
+    running = advanceCanaries(deps)
+      .then((result) => tellCanaries(result.ticks, seen, options.progress))
+      .catch((error: unknown) => warn(deps.logger, error))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** One line per canary whose phase changed since the last tick. */
+function tellCanaries(
+  ticks: readonly CanaryTick[],
+  seen: Map<string, string>,
+  progress: (line: string) => void,
+): void {
+  for (const { runId, status, phase } of ticks) {
+    const now = `${status}/${phase ?? ''}`;
+    if (seen.get(runId) === now) continue;
+    seen.set(runId, now);
+    progress(`canary: ${runId} is ${status}${phase === undefined ? '' : ` (canary ${phase})`}`);
+  }
 }
 
 function tell(report: ReconcileReport, progress: (line: string) => void): void {

@@ -93,7 +93,8 @@ describe('canary window judgement', () => {
       degenerate.summary,
       /share of degenerate answers .* 3\.0% on the canary \(9 of 300 answers\)/,
     );
-    const { answers: _dropped, ...unmeasured } = healthy(300);
+    const unmeasured: WindowMetrics = { ...healthy(300) };
+    delete (unmeasured as { answers?: unknown }).answers;
     const notMeasured = judge(unmeasured, healthy(3_000));
     const finding = notMeasured.findings.find((f) => f.metric === 'degenerate_ratio');
     assert.equal(finding?.passed, undefined);

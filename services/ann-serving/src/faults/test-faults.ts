@@ -159,5 +159,7 @@ function customerIdOf(instance: Readonly<Record<string, unknown>>): string {
   const value = instance.customer_id;
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return String(value ?? '');
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+    ? String(value)
+    : '';
 }
