@@ -22,79 +22,16 @@ import {
 } from './run-document-edits.js';
 import { decideCompleteStep } from './step-commands.js';
 import { decideFinishCanary } from './canary-commands.js';
-import type { CompleteStepRequest, FinishCanaryRequest, WriteContext } from './run-store-types.js';
+import type {
+  RecordServingRequest,
+  ServingDecision,
+  ServingRecord,
+  ServingShare,
+} from './serving-record-types.js';
+import { sameServing, servingOwner, sharesOf } from './serving-shares.js';
 
-/** One revision's share of a service's traffic. */
-export interface ServingShare {
-  readonly revision: string;
-  readonly percent: number;
-  /** The run that deployed the revision, when the store knows it. */
-  readonly runId?: string;
-  readonly tag?: string;
-}
-
-export interface ServingRecord {
-  readonly service: string;
-  readonly modelEndpointId: string;
-  readonly serviceUrl?: string;
-  /** The revision with the traffic (all of it, or the largest share). */
-  readonly liveRevision?: string;
-  readonly liveRunId?: string;
-  /** Every revision with a share above 0, largest first. */
-  readonly traffic: readonly ServingShare[];
-  /** When liveRevision was first observed serving. */
-  readonly since?: string;
-  /** The revision that served before liveRevision, and until when. */
-  readonly previous?: {
-    readonly revision: string;
-    readonly runId?: string;
-    readonly until: string;
-  };
-  /** What made the last change (a promote, a rollback, the reconciler's observation). */
-  readonly cause: string;
-  /** When the platform was last read for a change of this record. */
-  readonly observedAt: string;
-}
-
-/** A service's traffic as the platform reports it (the ServingPlatform's ServiceTraffic fits). */
-export interface ObservedTraffic {
-  readonly serviceUrl: string;
-  readonly liveRevision?: string;
-  readonly targets: readonly {
-    readonly revision: string;
-    readonly percent: number;
-    readonly tag?: string;
-  }[];
-}
-
-export interface RecordServingRequest extends WriteContext {
-  readonly service: string;
-  readonly modelEndpointId: string;
-  readonly observed: ObservedTraffic;
-  /** Said in the record and in the history of every run it moves. */
-  readonly cause: string;
-  /** Verify's completion, committed in the same transaction (no moment with two live runs). */
-  readonly complete?: CompleteStepRequest;
-  /**
-   * With `complete`: verification passed and the revision starts a canary at
-   * its first step's share; the run becomes `canary`, the live run stays live.
-   */
-  readonly startsCanary?: boolean;
-  /** A promoted canary: its run becomes live (and the one it replaces, replaced). */
-  readonly finishCanary?: FinishCanaryRequest;
-}
-
-export interface RecordServingResult {
-  readonly record: ServingRecord;
-  /** Runs whose document changed, as stored. */
-  readonly changedRuns: readonly RunDocument[];
-}
-
-export interface ServingDecision {
-  readonly record?: ServingRecord;
-  readonly runWrites: readonly RunDocument[];
-  readonly result: RecordServingResult;
-}
+export type * from './serving-record-types.js';
+export { sameServing, trafficPercent } from './serving-shares.js';
 
 /**
  * Decides the serving record and the run moves for one observation. `runs`
@@ -199,28 +136,6 @@ export function decideServingChange(
  */
 const BEING_VERIFIED: readonly RunDocument['status'][] = ['deployed', 'verifying', 'canary'];
 
-/**
- * The revision that serves, and its run: the one with all the traffic, or
- * else the largest share, except that while a canary runs the stable
- * revision serves (it stays the live run until the canary is promoted), even
- * when the canary's share is as large or larger.
- */
-function servingOwner(
-  request: RecordServingRequest,
-  traffic: readonly ServingShare[],
-  runOf: (revision: string) => RunDocument | undefined,
-): { serving?: string; owner?: RunDocument } {
-  const serving = request.observed.liveRevision ?? traffic[0]?.revision;
-  const owner = serving === undefined ? undefined : runOf(serving);
-  if (owner?.status !== 'canary' || request.finishCanary?.runId === owner.runId) {
-    return { ...(serving === undefined ? {} : { serving }), ...(owner ? { owner } : {}) };
-  }
-  const stable = traffic.find((share) => runOf(share.revision)?.status === 'live');
-  const stableRun = stable === undefined ? undefined : runOf(stable.revision);
-  if (stable === undefined || stableRun === undefined) return { serving, owner };
-  return { serving: stable.revision, owner: stableRun };
-}
-
 /** The record for this observation: `since` and `previous` move only when the live revision does. */
 function recordOf(
   request: RecordServingRequest,
@@ -252,58 +167,6 @@ function recordOf(
     cause: request.cause,
     observedAt: at,
   });
-}
-
-/** True when two records say the same about what serves (times and cause aside). */
-export function sameServing(a: ServingRecord, b: ServingRecord): boolean {
-  return (
-    a.liveRevision === b.liveRevision &&
-    a.liveRunId === b.liveRunId &&
-    a.serviceUrl === b.serviceUrl &&
-    a.traffic.length === b.traffic.length &&
-    // Field by field: a store need not keep the key order of a map (Firestore does not).
-    a.traffic.every((share, i) => {
-      const other = b.traffic[i];
-      return (
-        other !== undefined &&
-        share.revision === other.revision &&
-        share.percent === other.percent &&
-        share.runId === other.runId &&
-        share.tag === other.tag
-      );
-    })
-  );
-}
-
-/** The traffic share of `revision`, 0 when it has none. */
-export function trafficPercent(record: ServingRecord | undefined, revision: string | undefined) {
-  if (record === undefined || revision === undefined) return 0;
-  return record.traffic.find((share) => share.revision === revision)?.percent ?? 0;
-}
-
-function sharesOf(
-  observed: ObservedTraffic,
-  runOf: (revision: string) => RunDocument | undefined,
-): ServingShare[] {
-  const percents = new Map<string, { percent: number; tag?: string }>();
-  for (const target of observed.targets) {
-    const seen = percents.get(target.revision);
-    const percent = (seen?.percent ?? 0) + target.percent;
-    const tag = seen?.tag ?? target.tag;
-    percents.set(target.revision, tag === undefined ? { percent } : { percent, tag });
-  }
-  return [...percents.entries()]
-    .filter(([, share]) => share.percent > 0)
-    .sort((a, b) => b[1].percent - a[1].percent || (a[0] < b[0] ? -1 : 1))
-    .map(([revision, share]) => {
-      const runId = runOf(revision)?.runId;
-      return {
-        revision,
-        percent: share.percent,
-        ...(runId === undefined ? {} : { runId }),
-        ...(share.tag === undefined ? {} : { tag: share.tag }),
-      };
-    });
 }
 
 function demote(
