@@ -10,13 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeploymentFinishedV1 } from '@recdeploy/events';
-import {
-  RecordingLogger,
-  type RevisionMetricsReading,
-  type RevisionMetricsSource,
-  type RevisionWindowMetrics,
-  type RunDocument,
-} from '@recdeploy/shared';
+import { RecordingLogger, type RunDocument } from '@recdeploy/shared';
 import {
   advanceCanary,
   loadChainConfig,
@@ -25,54 +19,19 @@ import {
   type CanaryDeps,
 } from '@recdeploy/shared/chain';
 import { SqliteRunStore } from '@recdeploy/shared/local';
-import { startAsCanary } from '../../fixtures/canary-runs.js';
-import {
-  at,
-  completeAsChain,
-  deployedTo,
-  registeredAs,
-  sampleIdentity,
-} from '../../fixtures/runs.js';
+import { startAsCanary, walkRun } from '../../fixtures/canary-runs.js';
+import { at } from '../../fixtures/runs.js';
 import { MemoryPlatform } from '../../support/chain/memory-platform.js';
+import { CANARY, HEALTHY, ScriptedMetrics } from '../../support/chain/scripted-metrics.js';
 import { RecordingBus } from '../cli/rollback-bench.js';
 
 const SERVICE = 'recs-home';
 const STABLE = 'recs-home-00001-a';
-const CANARY = 'recs-home-00002-b';
 const A = 'recs-home-train-a';
 const B = 'recs-home-train-b';
 /** The canary starts (its first split serves) at 4 s; TEST_CANARY_PLAN holds 60 s, needs 100 requests. */
 const STARTED_MS = 4_000;
 const afterStart = (s: number) => at(STARTED_MS + s * 1000);
-
-type Health = (revision: string) => Omit<RevisionWindowMetrics, 'revision'>;
-const HEALTHY: Health = (revision) => ({
-  requests: revision === CANARY ? 500 : 4_500,
-  errors: 0,
-  latencyP50Ms: 4,
-  latencyP99Ms: 15,
-  answers: { inspected: revision === CANARY ? 500 : 4_500, degenerate: 0 },
-});
-
-class ScriptedMetrics implements RevisionMetricsSource {
-  health: Health = HEALTHY;
-  seesAnswersOf: readonly string[] | undefined;
-  readonly windows: { from: string; to: string }[] = [];
-  read(
-    _service: string,
-    revisions: readonly string[],
-    window: { from: Date; to: Date },
-  ): Promise<RevisionMetricsReading> {
-    this.windows.push({ from: window.from.toISOString(), to: window.to.toISOString() });
-    return Promise.resolve({
-      revisions: revisions.map((revision) => ({ revision, ...this.health(revision) })),
-      through: window.to,
-    });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 describe('canary ticks', function () {
   this.timeout(30_000);
@@ -97,8 +56,22 @@ describe('canary ticks', function () {
       platform,
       metrics,
     };
-    await walk('train-a', 1, STABLE, true, 0);
-    await walk('train-b', 2, CANARY, false, 2_000);
+    await walkRun(store, {
+      trainingRunId: 'train-a',
+      runNumber: 1,
+      service: SERVICE,
+      revision: STABLE,
+      verified: true,
+      startMs: 0,
+    });
+    await walkRun(store, {
+      trainingRunId: 'train-b',
+      runNumber: 2,
+      service: SERVICE,
+      revision: CANARY,
+      verified: false,
+      startMs: 2_000,
+    });
     platform.addService(SERVICE, STABLE, [CANARY]);
     await platform.splitTraffic(SERVICE, [
       { revision: CANARY, percent: 10 },
@@ -121,38 +94,6 @@ describe('canary ticks', function () {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  async function walk(
-    trainingRunId: string,
-    runNumber: number,
-    revision: string,
-    verify: boolean,
-    startMs: number,
-  ): Promise<void> {
-    let t = startMs;
-    const { run } = await store.createRun(sampleIdentity({ trainingRunId, runNumber }), {
-      now: at(t),
-    });
-    const patches = { register: registeredAs(runNumber), deploy: deployedTo(SERVICE, revision) };
-    for (const step of ['register', 'deploy', 'verify'] as const) {
-      const owner = step === 'verify' && !verify ? 'verifier' : 'w';
-      await store.claimStep({
-        runId: run.runId,
-        step,
-        owner,
-        leaseMs: 600_000,
-        now: at((t += 10)),
-      });
-      if (step === 'verify' && !verify) return;
-      await completeAsChain(store, {
-        runId: run.runId,
-        step,
-        owner,
-        now: at((t += 10)),
-        ...(step === 'verify' ? {} : { patch: patches[step] }),
-      });
-    }
-  }
 
   const tick = (s: number) => advanceCanary(deps, B, () => afterStart(s));
   const runOf = async (runId: string): Promise<RunDocument> => {
