@@ -4,6 +4,8 @@
  * CANARY_TICK_S, so a canary step is judged soon after its hold is over.
  */
 import { toRecdeployError } from '../errors.js';
+import { stepLabel } from '../domain/canary-machine.js';
+import type { RunDocument } from '../domain/run-document.js';
 import { advanceCanary, type CanaryDeps } from './advance-canary.js';
 
 export interface CanaryTick {
@@ -11,6 +13,8 @@ export interface CanaryTick {
   /** The run's status and canary phase after the tick. */
   readonly status: string;
   readonly phase?: string;
+  /** What it is at, in words: "holding step 1 of 2 (10% of traffic)", or how it ended. */
+  readonly summary: string;
 }
 
 export async function advanceCanaries(
@@ -36,6 +40,7 @@ export async function advanceCanaries(
           runId,
           status: run.status,
           ...(run.canary === undefined ? {} : { phase: run.canary.phase }),
+          summary: summaryOf(run),
         });
       }
     } catch (error) {
@@ -49,4 +54,11 @@ export async function advanceCanaries(
     }
   }
   return { ticks, errors };
+}
+
+function summaryOf(run: RunDocument): string {
+  const canary = run.canary;
+  if (canary === undefined) return run.status;
+  if (run.status === 'canary') return `${canary.phase} ${stepLabel(canary)}`;
+  return `${run.status}: ${canary.outcome?.reason ?? run.statusReason ?? canary.phase}`;
 }

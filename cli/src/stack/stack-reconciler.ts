@@ -87,11 +87,10 @@ function tellCanaries(
   seen: Map<string, string>,
   progress: (line: string) => void,
 ): void {
-  for (const { runId, status, phase } of ticks) {
-    const now = `${status}/${phase ?? ''}`;
-    if (seen.get(runId) === now) continue;
-    seen.set(runId, now);
-    progress(`canary: ${runId} is ${status}${phase === undefined ? '' : ` (canary ${phase})`}`);
+  for (const { runId, summary } of ticks) {
+    if (seen.get(runId) === summary) continue;
+    seen.set(runId, summary);
+    progress(`canary: ${runId}: ${summary}`);
   }
 }
 

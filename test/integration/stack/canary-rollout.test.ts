@@ -30,6 +30,7 @@ import {
   killStackGroup,
   sleep,
   spawnStack,
+  stackOutput,
   stackOutputTail,
   waitUntilUp,
   type StackProcess,
@@ -145,6 +146,10 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
     assert.ok((episode.load.byRevision[good.revision]?.requests ?? 0) > 0);
     assert.equal(episode.failed, 0, JSON.stringify(episode.load.byStatus));
     assertSplitsOnce(good, [10, 50, 100]);
+    // The stack tells each move as it happens.
+    const told = stackOutput(stack);
+    assert.ok(told.includes(`canary: ${good.runId}: holding step 2 of 2 (50% of traffic)`), told);
+    assert.ok(told.includes(`canary: ${good.runId}: live: every step passed`), told);
   });
 
   it('(b) rolls back a model that fails 5% of live requests at the first step, with under 1% of the episode failed', async () => {
