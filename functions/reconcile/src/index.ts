@@ -2,8 +2,11 @@
  * functions/reconcile: the reconcile-tick topic's CloudEvent handler
  * (Cloud Scheduler → Pub/Sub → Eventarc → this function, once a minute).
  * Every tick runs one reconciler pass (shared/usecases/reconcile-runs.ts):
- * stalled runs get their hand-off again, run statuses follow what Cloud Run
- * serves. The message body means nothing; any tick triggers a pass.
+ * stalled runs get their hand-off again, canaries whose step is due move on
+ * (judged on Cloud Monitoring's metrics), run statuses follow what Cloud Run
+ * serves. The message body means nothing; any tick triggers a pass (an
+ * operator's `recdeploy promote|abort --project` publishes one, so its
+ * request is carried out at once).
  *
  * A pass that could not look at everything (report.errors) still
  * acknowledges its tick: the next tick tries again within a minute, and a
@@ -37,9 +40,11 @@ export function reportLine(report: ReconcileReport, tick?: string): Record<strin
     redrivenCount: report.redriven.length,
     correctedCount: report.corrected.length,
     errorCount: report.errors.length,
+    canaryCount: report.canaries.length,
     redriven: report.redriven.map(({ runId, step }) => `${runId}:${step}`),
     corrected: report.corrected.map(({ service, runs }) => `${service}(${runs.join(',')})`),
     errors: report.errors.map(({ what, code }) => `${what}: ${code}`),
+    canaries: report.canaries.map(({ runId, summary }) => `${runId}: ${summary}`),
   };
 }
 

@@ -140,6 +140,7 @@ describe('functions/reconcile: a tick re-drives a stalled run (functions-framewo
     assert.equal(report?.redrivenCount, 1);
     assert.deepEqual(report?.redriven, [`${runId}:deploy`]);
     assert.equal(report?.errorCount, 0);
+    assert.equal(report?.canaryCount, 0);
     assert.equal(report?.service, 'recdeploy-reconcile');
   });
 
