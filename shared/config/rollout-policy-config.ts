@@ -10,10 +10,13 @@ import { Value } from '@sinclair/typebox/value';
 import {
   DEFAULT_CANARY_PLAN,
   DEFAULT_CANARY_THRESHOLDS,
+  canaryPlanOf,
+  planProblems,
   stepProblems,
   type CanaryPlan,
   type RolloutPlan,
   type RolloutPolicy,
+  type RolloutRequest,
 } from '../domain/rollout-plan.js';
 import { rolloutRequestOf } from './rollout-wire.js';
 
@@ -128,20 +131,9 @@ export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
 }
 
 /** An endpoint's own plan: the operator sets it, so no floor applies, only validity. */
-function endpointPlan(
-  request: ReturnType<typeof rolloutRequestOf>,
-  canaryDefaults: CanaryPlan,
-): RolloutPlan | string {
+function endpointPlan(request: RolloutRequest, canaryDefaults: CanaryPlan): RolloutPlan | string {
   if (request.strategy === 'all-at-once') return { strategy: 'all-at-once' };
-  const plan: CanaryPlan = {
-    strategy: 'canary',
-    steps: request.steps ?? canaryDefaults.steps,
-    minHoldS: request.minHoldS ?? canaryDefaults.minHoldS,
-    minRequests: request.minRequests ?? canaryDefaults.minRequests,
-    maxHoldS: request.maxHoldS ?? canaryDefaults.maxHoldS,
-    thresholds: { ...canaryDefaults.thresholds, ...request.thresholds },
-  };
-  const problems = stepProblems(plan.steps);
-  if (plan.maxHoldS < plan.minHoldS) problems.push('max_hold_s must be at least min_hold_s');
+  const plan = canaryPlanOf(request, canaryDefaults);
+  const problems = planProblems(plan);
   return problems.length > 0 ? problems.join('; ') : plan;
 }

@@ -135,20 +135,8 @@ export function resolveRolloutPlan(
   // Under an all-at-once policy any canary is more careful: the run's own settings count.
   const floor = base.strategy === 'canary' ? base : undefined;
   const start = floor ?? policy.canaryDefaults;
-  const plan: CanaryPlan = {
-    strategy: 'canary',
-    steps: request.steps ?? start.steps,
-    minHoldS: request.minHoldS ?? start.minHoldS,
-    minRequests: request.minRequests ?? start.minRequests,
-    maxHoldS: request.maxHoldS ?? start.maxHoldS,
-    thresholds: { ...start.thresholds, ...definedOnly(request.thresholds ?? {}) },
-  };
-  problems.push(...stepProblems(plan.steps).map((p) => `rollout.${p}`));
-  if (plan.maxHoldS < plan.minHoldS) {
-    problems.push(
-      `rollout.max_hold_s (${plan.maxHoldS}) must be at least min_hold_s (${plan.minHoldS})`,
-    );
-  }
+  const plan = canaryPlanOf(request, start);
+  problems.push(...planProblems(plan).map((p) => `rollout.${p}`));
   if (floor !== undefined) problems.push(...looserThan(plan, floor, where));
   if (problems.length > 0) {
     throw new PermanentError(
@@ -158,6 +146,27 @@ export function resolveRolloutPlan(
     );
   }
   return plan;
+}
+
+/** A canary plan: `start` with what `request` sets. */
+export function canaryPlanOf(request: RolloutRequest, start: CanaryPlan): CanaryPlan {
+  return {
+    strategy: 'canary',
+    steps: request.steps ?? start.steps,
+    minHoldS: request.minHoldS ?? start.minHoldS,
+    minRequests: request.minRequests ?? start.minRequests,
+    maxHoldS: request.maxHoldS ?? start.maxHoldS,
+    thresholds: { ...start.thresholds, ...definedOnly(request.thresholds ?? {}) },
+  };
+}
+
+/** What makes a canary plan invalid (its steps, its holds), empty when nothing does. */
+export function planProblems(plan: CanaryPlan): string[] {
+  const problems = stepProblems(plan.steps);
+  if (plan.maxHoldS < plan.minHoldS) {
+    problems.push(`max_hold_s (${plan.maxHoldS}) must be at least min_hold_s (${plan.minHoldS})`);
+  }
+  return problems;
 }
 
 /** Every way `plan` is less careful than the policy's `floor`. */

@@ -11,15 +11,8 @@ import {
   type RunDocument,
   type RunStore,
 } from '@recdeploy/shared';
-import { startAsCanary } from '../fixtures/canary-runs.js';
-import {
-  at,
-  completeAsChain,
-  deployedTo,
-  observedTraffic,
-  registeredAs,
-  sampleIdentity,
-} from '../fixtures/runs.js';
+import { startAsCanary, walkRun } from '../fixtures/canary-runs.js';
+import { at, observedTraffic } from '../fixtures/runs.js';
 
 const SERVICE = 'recs-home';
 const STABLE = 'recs-home-00001-a';
@@ -38,53 +31,18 @@ export function canaryContract(getStore: () => RunStore): void {
   describe('canary', () => {
     const store = () => getStore();
 
-    async function walk(
-      trainingRunId: string,
-      runNumber: number,
-      revision: string,
-      steps: readonly ('register' | 'deploy' | 'verify')[],
-      startMs: number,
-    ): Promise<RunDocument> {
-      let t = startMs;
-      let run = (
-        await store().createRun(sampleIdentity({ trainingRunId, runNumber }), { now: at(t) })
-      ).run;
-      const patches = { register: registeredAs(runNumber), deploy: deployedTo(SERVICE, revision) };
-      for (const step of steps) {
-        const claim = await store().claimStep({
-          runId: run.runId,
-          step,
-          owner: 'w',
-          leaseMs: 60_000,
-          now: at((t += 10)),
-        });
-        assert.equal(claim.kind, 'claimed');
-        const patch = step === 'verify' ? undefined : patches[step];
-        run = (
-          await completeAsChain(store(), {
-            runId: run.runId,
-            step,
-            owner: 'w',
-            now: at((t += 10)),
-            ...(patch === undefined ? {} : { patch }),
-          })
-        ).run;
-      }
-      return run;
+    /** A live on STABLE; B deployed on CANARY, its verify step claimed by "verifier". */
+    async function bothRuns(): Promise<void> {
+      const a = { trainingRunId: 'train-a', runNumber: 1, service: SERVICE, revision: STABLE };
+      assert.equal((await walkRun(store(), { ...a, verified: true, startMs: 0 })).status, 'live');
+      const b = { trainingRunId: 'train-b', runNumber: 2, service: SERVICE, revision: CANARY };
+      const verifying = await walkRun(store(), { ...b, verified: false, startMs: 2_000 });
+      assert.equal(verifying.steps.verify.lease?.owner, 'verifier');
     }
 
     /** A live on STABLE; B verified and holding its first step (10%) on CANARY. */
     async function aLiveBCanary(): Promise<RunDocument> {
-      await walk('train-a', 1, STABLE, ['register', 'deploy', 'verify'], 0);
-      await walk('train-b', 2, CANARY, ['register', 'deploy'], 2_000);
-      const claim = await store().claimStep({
-        runId: B,
-        step: 'verify',
-        owner: 'verifier',
-        leaseMs: 60_000,
-        now: at(3_000),
-      });
-      assert.equal(claim.kind, 'claimed');
+      await bothRuns();
       return startAsCanary(store(), {
         runId: B,
         owner: 'verifier',
@@ -121,15 +79,7 @@ export function canaryContract(getStore: () => RunStore): void {
     });
 
     it('refuses to start a canary the platform does not show serving', async () => {
-      await walk('train-a', 1, STABLE, ['register', 'deploy', 'verify'], 0);
-      await walk('train-b', 2, CANARY, ['register', 'deploy'], 2_000);
-      await store().claimStep({
-        runId: B,
-        step: 'verify',
-        owner: 'v',
-        leaseMs: 60_000,
-        now: at(3_000),
-      });
+      await bothRuns();
       await rejectsWith(
         store().recordServing({
           service: SERVICE,
@@ -137,7 +87,7 @@ export function canaryContract(getStore: () => RunStore): void {
           observed: observedTraffic(SERVICE, { [STABLE]: 100 }),
           cause: 'test',
           startsCanary: true,
-          complete: { runId: B, step: 'verify', owner: 'v' },
+          complete: { runId: B, step: 'verify', owner: 'verifier' },
           now: at(4_000),
         }),
         'PLATFORM.CONFLICT',

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { RecordingLogger, type RecdeployError, type RevisionSpec } from '@recdeploy/shared';
 import {
@@ -17,19 +16,9 @@ import {
 import { defaultServingCommand } from '../../shared/adapters/local/local-serving-command.js';
 import { isProcessAlive } from '../../shared/adapters/local/local-revision-process.js';
 import { TINY_EXAMPLES, writeTinyBundle } from '../support/ann/tiny-bundle.js';
-import { localRevisionSpec } from '../support/local-revision-spec.js';
+import { ANN_SERVING_SOURCE_COMMAND, localRevisionSpec } from '../support/local-revision-spec.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SOURCE_COMMAND = {
-  command: process.execPath,
-  args: [
-    '--conditions=source',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'services/ann-serving/src/main.ts'),
-  ],
-  cwd: ROOT,
-};
+const SOURCE_COMMAND = ANN_SERVING_SOURCE_COMMAND;
 const SERVICE = 'recs';
 const TINY_IDS = Array.from({ length: 20 }, (_, i) => 1001 + i);
 

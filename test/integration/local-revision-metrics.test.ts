@@ -9,27 +9,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RevisionSpec } from '@recdeploy/shared';
 import { LocalProcessPlatform } from '../../shared/adapters/local/local-process-platform.js';
 import { LocalRevisionMetrics } from '../../shared/adapters/local/local-revision-metrics.js';
 import type { RevisionMetricsReading } from '../../shared/ports/revision-metrics.port.js';
 import { TINY_EXAMPLES, writeTinyBundle } from '../support/ann/tiny-bundle.js';
 import { allowTestFaults, copyBundleWithTestFaults } from '../support/ann-serving/test-faults.js';
-import { localRevisionSpec } from '../support/local-revision-spec.js';
+import { ANN_SERVING_SOURCE_COMMAND, localRevisionSpec } from '../support/local-revision-spec.js';
 import { startLoad, type LoadReport } from '../support/stack/load-generator.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SOURCE_COMMAND = {
-  command: process.execPath,
-  args: [
-    '--conditions=source',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'services/ann-serving/src/main.ts'),
-  ],
-  cwd: ROOT,
-};
+const SOURCE_COMMAND = ANN_SERVING_SOURCE_COMMAND;
 const SERVICE = 'recs';
 const STABLE = 'recs-stable';
 const CANARY = 'recs-canary';

@@ -8,26 +8,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { RecdeployError, TrafficShare } from '@recdeploy/shared';
 import { LocalProcessPlatform } from '../../shared/adapters/local/local-process-platform.js';
 import { isProcessAlive } from '../../shared/adapters/local/local-revision-process.js';
 import { writeTinyBundle } from '../support/ann/tiny-bundle.js';
-import { localRevisionSpec } from '../support/local-revision-spec.js';
+import { ANN_SERVING_SOURCE_COMMAND, localRevisionSpec } from '../support/local-revision-spec.js';
 import { startLoad } from '../support/stack/load-generator.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SOURCE_COMMAND = {
-  command: process.execPath,
-  args: [
-    '--conditions=source',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'services/ann-serving/src/main.ts'),
-  ],
-  cwd: ROOT,
-};
+const SOURCE_COMMAND = ANN_SERVING_SOURCE_COMMAND;
 const SERVICE = 'recs';
 
 describe('LocalProcessPlatform traffic splits (canary steps through the real router)', function () {

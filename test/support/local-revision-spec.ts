@@ -1,5 +1,21 @@
 /** A small ann-serving revision for the local serving platform's tests. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RevisionSpec } from '@recdeploy/shared';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs services/ann-serving from its TypeScript source (no build needed), as the tests' platforms do. */
+export const ANN_SERVING_SOURCE_COMMAND = {
+  command: process.execPath,
+  args: [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    path.join(REPO_ROOT, 'services/ann-serving/src/main.ts'),
+  ],
+  cwd: REPO_ROOT,
+};
 
 /** Revision `{service}-{suffix}` (tag `run-{suffix}`) serving the bundle in `bundleDir` as model `recs`. */
 export function localRevisionSpec(

@@ -24,27 +24,12 @@ export function startReconciler(
   deps: ReconcileDeps,
   options: { readonly intervalMs: number; readonly progress: (line: string) => void },
 ): StackReconciler {
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const pass = (): void => {
-    if (stopped || running !== undefined) return;
-    running = reconcile(deps)
-      .then((report) => tell(report, options.progress))
-      .catch((error: unknown) => warn(deps.logger, error))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  pass();
-  const timer = setInterval(pass, options.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return repeat(
+    async () => tell(await reconcile(deps), options.progress),
+    deps.logger,
+    options.intervalMs,
+    { runAtOnce: true },
+  );
 }
 
 /**
@@ -58,19 +43,34 @@ export function startCanaryTicker(
   deps: CanaryDeps,
   options: { readonly intervalMs: number; readonly progress: (line: string) => void },
 ): StackReconciler {
+  const seen = new Map<string, string>();
+  return repeat(
+    async () => tellCanaries((await advanceCanaries(deps)).ticks, seen, options.progress),
+    deps.logger,
+    options.intervalMs,
+    { runAtOnce: false },
+  );
+}
+
+/** Runs `work` every `intervalMs`, never two at once; a failure is logged and the next run tries again. */
+function repeat(
+  work: () => Promise<void>,
+  logger: Logger,
+  intervalMs: number,
+  options: { readonly runAtOnce: boolean },
+): StackReconciler {
   let running: Promise<void> | undefined;
   let stopped = false;
-  const seen = new Map<string, string>();
-  const tick = (): void => {
+  const run = (): void => {
     if (stopped || running !== undefined) return;
-    running = advanceCanaries(deps)
-      .then((result) => tellCanaries(result.ticks, seen, options.progress))
-      .catch((error: unknown) => warn(deps.logger, error))
+    running = work()
+      .catch((error: unknown) => warn(logger, error))
       .finally(() => {
         running = undefined;
       });
   };
-  const timer = setInterval(tick, options.intervalMs);
+  if (options.runAtOnce) run();
+  const timer = setInterval(run, intervalMs);
   timer.unref();
   return {
     async stop() {

@@ -20,20 +20,14 @@ import {
 } from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
 import { PushReceiver } from '../../support/push-receiver.js';
-import { ROOT, liveRun, pretendStackRuns } from './cli-harness.js';
-import { localRevisionSpec } from '../../support/local-revision-spec.js';
+import { liveRun, pretendStackRuns } from './cli-harness.js';
+import {
+  ANN_SERVING_SOURCE_COMMAND,
+  localRevisionSpec,
+} from '../../support/local-revision-spec.js';
 
 export const SERVICE = 'rec-recs-home';
-const SOURCE_COMMAND = {
-  command: process.execPath,
-  args: [
-    '--conditions=source',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'services/ann-serving/src/main.ts'),
-  ],
-  cwd: ROOT,
-};
+const SOURCE_COMMAND = ANN_SERVING_SOURCE_COMMAND;
 
 export class PlatformBench {
   /** The stack's platform; undefined once a test stopped it. */
