@@ -169,7 +169,13 @@ async function restoreStable(
     endAs: { status: 'rolled_back', reason },
   });
   if (!result.updated) return undefined;
-  deps.logger.warn('canary aborted', { runId: run.runId, revision: state.revision, reason });
+  // A failing canary is worth a warning; an operator's abort is what they asked for.
+  const byOperator = state.steps[state.stepIndex]?.verdict === 'aborted_by_operator';
+  deps.logger[byOperator ? 'info' : 'warn']('canary aborted', {
+    runId: run.runId,
+    revision: state.revision,
+    reason,
+  });
   try {
     await deps.platform.discardRevision(service, state.revision);
   } catch (error) {
