@@ -1,6 +1,5 @@
 import { Firestore, type CollectionReference, type Query } from '@google-cloud/firestore';
 import { TransientError } from '../../errors.js';
-import type { Logger } from '../../logging/logger.port.js';
 import { runKey, type RunDocument, type RunIdentity } from '../../domain/run-document.js';
 import { decideCreateRun, decideTransition, type RunDecision } from '../../domain/run-commands.js';
 import type { EditContext } from '../../domain/run-document-edits.js';
@@ -58,27 +57,10 @@ import {
   toFirestoreRun,
 } from './firestore-run-mapping.js';
 import { watchRuns } from './firestore-run-watch.js';
+import type { FirestoreRunStoreOptions } from './firestore-run-store-options.js';
 import { isAlreadyExists, toStoreError } from './firestore-errors.js';
 
-/** Options of the Firestore run store. */
-export interface FirestoreRunStoreOptions {
-  /** An injected client (tests, shared clients); closing the store leaves it open. */
-  readonly firestore?: Firestore;
-  /** For the client the store creates on first use when none is injected. */
-  readonly projectId?: string;
-  readonly databaseId?: string;
-  /** @defaultValue 'deployments' (DESIGN.md §4) */
-  readonly collection?: string;
-  /** @defaultValue 'service_leases' */
-  readonly leaseCollection?: string;
-  /** @defaultValue 'serving_records' (one per serving service) */
-  readonly servingCollection?: string;
-  /** @defaultValue 'rejected_events' (bound it with a TTL policy on `expireAt`) */
-  readonly rejectedCollection?: string;
-  readonly clock?: () => Date;
-  /** Where watch() reports listener and stream errors; without one, a process warning. */
-  readonly logger?: Logger;
-}
+export type { FirestoreRunStoreOptions } from './firestore-run-store-options.js';
 
 /**
  * The cloud RunStore on Firestore: collection `deployments`, document id =
