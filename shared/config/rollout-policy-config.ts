@@ -32,10 +32,14 @@ export const RolloutEnvProperties = {
   }),
   /** Endpoints with a plan of their own: {"endpoint-id": {"strategy": "canary", "steps": [5, 50, 100]}}. */
   ROLLOUT_ENDPOINTS: Type.Optional(Type.String({ minLength: 2 })),
-  /** The canary's percent at each step, comma separated, ending at 100. */
+  /**
+   * The canary's percent at each step, ending at 100, separated by commas,
+   * semicolons or spaces (`10;50;100` fits gcloud's --set-env-vars, which
+   * splits on commas).
+   */
   CANARY_STEPS: Type.String({
     default: DEFAULT_CANARY_PLAN.steps.join(','),
-    pattern: '^[0-9 ,]+$',
+    pattern: '^[0-9 ,;]+$',
   }),
   CANARY_MIN_HOLD_S: Type.Integer({
     default: DEFAULT_CANARY_PLAN.minHoldS,
@@ -75,7 +79,7 @@ const EndpointsSchema = Type.Record(
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
 export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
   const problems: string[] = [];
-  const steps = vars.CANARY_STEPS.split(',')
+  const steps = vars.CANARY_STEPS.split(/[,; ]/)
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map(Number);

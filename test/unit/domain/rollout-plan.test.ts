@@ -124,6 +124,14 @@ describe('rollout policy from the environment', () => {
     assert.equal(home.minHoldS, 120, 'unset fields come from the CANARY_* settings');
   });
 
+  it('reads steps separated by semicolons or spaces too (gcloud --set-env-vars splits on commas)', () => {
+    for (const steps of ['10;50;100', '10 50 100']) {
+      const plan = loadChainConfig({ ROLLOUT_STRATEGY: 'canary', CANARY_STEPS: steps }).rollout
+        .defaultPlan;
+      assert.deepEqual(plan.strategy === 'canary' && plan.steps, [10, 50, 100], steps);
+    }
+  });
+
   it('lists every problem with the rollout variables at once', () => {
     assert.throws(
       () =>
