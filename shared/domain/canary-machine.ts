@@ -121,6 +121,29 @@ export function decideHold(state: CanaryState, analysis: CanaryAnalysis, now: Da
 }
 
 /**
+ * holding, with live metrics that cannot be read: the step waits for them
+ * (undefined) until its max hold is over, then the canary is aborted rather
+ * than left serving a share no one can judge.
+ */
+export function metricsUnavailable(
+  state: CanaryState,
+  problem: string,
+  now: Date,
+): CanaryState | undefined {
+  requirePhase(state, 'holding');
+  const trafficAt = currentStep(state).trafficAt;
+  const heldS =
+    (now.getTime() - (trafficAt === undefined ? now : new Date(trafficAt)).getTime()) / 1000;
+  if (heldS < state.plan.maxHoldS) return undefined;
+  return abort(
+    state,
+    now,
+    { verdict: 'failed', endedAt: now.toISOString() },
+    `${stepLabel(state)} could not be judged: its live metrics could not be read, and ${Math.floor(heldS)} s (the max hold) have passed: ${problem}`,
+  );
+}
+
+/**
  * Records an operator's promote or abort; the next tick does it. Refused
  * (RUN.CANARY_ENDED) once the canary is over or already being promoted or
  * aborted: saying so beats silently doing nothing.

@@ -13,13 +13,18 @@ import {
   canaryEffect,
   canaryFinished,
   decideHold,
+  metricsUnavailable,
   stepLabel,
   trafficMoved,
 } from '../domain/canary-machine.js';
 import type { CanaryState, WindowMetrics } from '../domain/canary-state.js';
 import type { RunDocument } from '../domain/run-document.js';
 import { failpoint } from '../failpoints.js';
-import type { RevisionWindowMetrics } from '../ports/revision-metrics.port.js';
+import { toRecdeployError } from '../errors.js';
+import type {
+  RevisionMetricsReading,
+  RevisionWindowMetrics,
+} from '../ports/revision-metrics.port.js';
 import type { ServiceTraffic } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
@@ -98,10 +103,19 @@ async function judge(
 ): Promise<RunDocument | typeof WAITING | undefined> {
   const step = state.steps[state.stepIndex];
   const from = new Date(step?.trafficAt ?? state.updatedAt);
-  const reading = await deps.metrics.read(service, [state.revision, state.stableRevision], {
-    from,
-    to: now,
-  });
+  let reading: RevisionMetricsReading;
+  try {
+    reading = await deps.metrics.read(service, [state.revision, state.stableRevision], {
+      from,
+      to: now,
+    });
+  } catch (error) {
+    // Past the max hold an unreadable step is aborted; before it, the next tick reads again.
+    const failure = toRecdeployError(error);
+    const aborted = metricsUnavailable(state, `${failure.code}: ${failure.message}`, now);
+    if (aborted === undefined) throw error;
+    return write(deps, run, state, aborted);
+  }
   const judgesAnswers = await answersComparable(deps, run, state);
   const [canary, stable] = [state.revision, state.stableRevision].map((revision) =>
     windowMetricsOf(

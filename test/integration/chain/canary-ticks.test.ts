@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeploymentFinishedV1 } from '@recdeploy/events';
-import { RecordingLogger, type RunDocument } from '@recdeploy/shared';
+import { RecordingLogger, TransientError, type RunDocument } from '@recdeploy/shared';
 import {
   advanceCanary,
   loadChainConfig,
@@ -264,6 +264,20 @@ describe('canary ticks', function () {
     const ended = await tick(31);
     assert.equal(ended?.status, 'rolled_back');
     assert.match(ended?.statusReason ?? '', /share of degenerate answers .* 20\.0% on the canary/);
+  });
+
+  it('waits for unreadable metrics until the max hold, then aborts saying why', async () => {
+    metrics.failure = new TransientError('DEPENDENCY.UNAVAILABLE', 'Cloud Monitoring: UNAVAILABLE');
+    await assert.rejects(tick(300), /UNAVAILABLE/);
+    assert.equal((await runOf(B)).status, 'canary', 'the next tick reads again');
+    assert.deepEqual(platform.changes, []);
+    const ended = await tick(601);
+    assert.equal(ended?.status, 'rolled_back');
+    assert.match(
+      ended?.statusReason ?? '',
+      /step 1 of 2 \(10% of traffic\) could not be judged: its live metrics could not be read, and 601 s \(the max hold\) have passed: DEPENDENCY.UNAVAILABLE: Cloud Monitoring: UNAVAILABLE/,
+    );
+    assert.deepEqual(platform.changes, [`${SERVICE}: ${STABLE}=100`]);
   });
 
   it('refuses a rollback of the service while the canary runs, naming the abort to use', async () => {

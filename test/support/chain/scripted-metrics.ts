@@ -23,6 +23,8 @@ export const HEALTHY: Health = (revision) => ({
 export class ScriptedMetrics implements RevisionMetricsSource {
   health: Health = HEALTHY;
   seesAnswersOf: readonly string[] | undefined;
+  /** When set, every read fails with it (a source that cannot be read). */
+  failure: Error | undefined;
   readonly windows: { from: string; to: string }[] = [];
   read(
     _service: string,
@@ -30,6 +32,7 @@ export class ScriptedMetrics implements RevisionMetricsSource {
     window: { from: Date; to: Date },
   ): Promise<RevisionMetricsReading> {
     this.windows.push({ from: window.from.toISOString(), to: window.to.toISOString() });
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve({
       revisions: revisions.map((revision) => ({ revision, ...this.health(revision) })),
       through: window.to,
