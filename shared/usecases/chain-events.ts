@@ -78,10 +78,12 @@ export async function publishModelDeployed(deps: Publisher, run: RunDocument): P
  * Announces how a run ended (live, failed, skipped, rolled_back), with what
  * the platform observes serving on its service now (the serving record). A
  * `replaced` run is not announced: v1 has no such outcome, and the run that
- * replaced it is announced live with the same serving record.
+ * replaced it is announced live with the same serving record. Nor is a run
+ * in `canary`, which has not ended.
  */
 export async function publishDeploymentFinished(deps: Announcer, run: RunDocument): Promise<void> {
-  if (run.status === 'replaced') return;
+  // A canary has not ended: its promotion announces it live, its abort rolled_back.
+  if (run.status === 'replaced' || run.status === 'canary') return;
   const outcome = outcomeOf(run);
   if (outcome === undefined) throw new Error(`run ${run.runId} has not ended (${run.status})`);
   const record =

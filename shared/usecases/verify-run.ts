@@ -45,9 +45,7 @@ export async function handleModelDeployed(deps: VerifyDeps, cloudEvent: unknown)
   if (claim.kind !== 'claimed') {
     // The outcome may not have been announced if the process died right after
     // committing it: announce it again (deployment-finished is at-least-once).
-    if (endedByVerify(claim.run) && claim.run.status !== 'canary') {
-      await publishDeploymentFinished(deps, claim.run);
-    }
+    if (endedByVerify(claim.run)) await publishDeploymentFinished(deps, claim.run);
     return;
   }
   const attempt = claim.attempt;
@@ -175,8 +173,7 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
     await deps.runStore.releaseServiceLease(serving.service, run.runId);
   }
   if (ended.status === 'live') await failpoint('verify.after-complete');
-  // A canary has not ended: its promotion or abort announces it.
-  if (ended.status !== 'canary') await publishDeploymentFinished(deps, ended);
+  await publishDeploymentFinished(deps, ended);
 }
 
 /**

@@ -14,6 +14,7 @@ import { RecordingLogger, TransientError, type RunDocument } from '@recdeploy/sh
 import {
   advanceCanary,
   loadChainConfig,
+  publishDeploymentFinished,
   requestCanary,
   rollbackService,
   type CanaryDeps,
@@ -111,6 +112,9 @@ describe('canary ticks', function () {
     assert.equal(early?.canary?.phase, 'holding');
     assert.equal(early?.canary?.steps[0]?.analysis?.verdict, 'wait');
     assert.deepEqual(platform.changes, [], 'nothing moves before the hold is over');
+    assert.ok(early);
+    await publishDeploymentFinished(deps, early);
+    assert.deepEqual(finished(B), [], 'a canary that has not ended is not announced');
 
     const second = await tick(61);
     assert.equal(second?.canary?.stepIndex, 1);

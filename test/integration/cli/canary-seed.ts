@@ -6,7 +6,7 @@
  * its state built by the domain's own functions (startCanary, trafficMoved,
  * judgeCanaryWindow, decideHold), so the states cannot drift from what a
  * tick writes. Plus what a canary tick needs to carry a request out
- * (advanceCanary), with a platform that only keeps the split.
+ * (advanceCanary), with the in-memory platform serving the seeded split.
  */
 import {
   DEFAULT_CANARY_PLAN,
@@ -18,13 +18,11 @@ import {
   trafficMoved,
   type RunDocument,
   type RunStore,
-  type ServiceTraffic,
-  type ServingPlatform,
   type ServingRef,
-  type TrafficShare,
 } from '@recdeploy/shared';
 import { advanceCanary, loadChainConfig } from '@recdeploy/shared/chain';
 import { sampleIdentity } from '../../fixtures/runs.js';
+import { MemoryPlatform } from '../../support/chain/memory-platform.js';
 import { completeStep, liveRun, patchFor } from './cli-harness.js';
 
 export const SERVICE = 'rec-recs-home';
@@ -106,8 +104,13 @@ export async function seedCanary(
  * One canary tick as the local stack's runs it (the real use case), on a
  * platform serving the seeded split: it carries out a recorded request.
  */
-export function tickCanary(store: RunStore, runId: string): Promise<RunDocument | undefined> {
-  const platform = new SplitPlatform({ [CANARY_REV]: 10, [STABLE_REV]: 90 });
+export async function tickCanary(store: RunStore, runId: string): Promise<RunDocument | undefined> {
+  const platform = new MemoryPlatform();
+  platform.addService(SERVICE, STABLE_REV, [CANARY_REV]);
+  await platform.splitTraffic(SERVICE, [
+    { revision: CANARY_REV, percent: 10 },
+    { revision: STABLE_REV, percent: 90 },
+  ]);
   return advanceCanary(
     {
       config: loadChainConfig({}),
@@ -122,41 +125,4 @@ export function tickCanary(store: RunStore, runId: string): Promise<RunDocument 
     },
     runId,
   );
-}
-
-/** The service's traffic shares and nothing else: what a canary tick reads and moves. */
-class SplitPlatform implements ServingPlatform {
-  constructor(private shares: Record<string, number>) {}
-
-  describe(service: string): Promise<ServiceTraffic> {
-    const targets = Object.entries(this.shares)
-      .filter(([, percent]) => percent > 0)
-      .map(([revision, percent]) => ({ revision, percent }));
-    const live = targets.find((target) => target.percent === 100)?.revision;
-    return Promise.resolve({
-      service,
-      serviceUrl: SERVICE_URL,
-      ...(live === undefined ? {} : { liveRevision: live }),
-      targets,
-    });
-  }
-  splitTraffic(service: string, split: readonly TrafficShare[]): Promise<ServiceTraffic> {
-    this.shares = Object.fromEntries(split.map((share) => [share.revision, share.percent]));
-    return this.describe(service);
-  }
-  promote(service: string, revision: string): Promise<ServiceTraffic> {
-    return this.splitTraffic(service, [{ revision, percent: 100 }]);
-  }
-  rollback(service: string, toRevision = STABLE_REV): Promise<ServiceTraffic> {
-    return this.promote(service, toRevision);
-  }
-  deployRevision(): never {
-    throw new Error('not used by a canary tick');
-  }
-  discardRevision(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }
