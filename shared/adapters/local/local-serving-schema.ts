@@ -114,6 +114,11 @@ const MIGRATIONS: readonly string[] = [
  * Refuses a file written by a newer schema rather than misreading it.
  */
 export function migrateLocalServing(db: Database.Database): void {
+  // An up-to-date file is opened without the write lock (the routers' metrics
+  // flushes and every reader open it while others write).
+  if ((db.pragma('user_version', { simple: true }) as number) === LOCAL_SERVING_SCHEMA_VERSION) {
+    return;
+  }
   writeTransaction(db, () => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > LOCAL_SERVING_SCHEMA_VERSION) {

@@ -68,6 +68,9 @@ const MIGRATIONS: readonly string[] = [
  * Refuses a file written by a newer schema rather than misreading it.
  */
 export function migrateRunStore(db: Database.Database): void {
+  // An up-to-date file (every open but the first) is opened without the write
+  // lock: many processes opening a busy file at once must not queue for it.
+  if ((db.pragma('user_version', { simple: true }) as number) === RUN_STORE_SCHEMA_VERSION) return;
   writeTransaction(db, () => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > RUN_STORE_SCHEMA_VERSION) {
