@@ -1,7 +1,7 @@
 /**
  * Which backend a command works on: the embedded files of a data directory
- * (the default, as the local stack keeps them), or Google Cloud with
- * `--project`. The flags become variables on top of the environment and go
+ * (the default, as the local stack keeps them; found the way git finds its
+ * repository, data-dir.ts), or Google Cloud with `--project`. The flags become variables on top of the environment and go
  * through the same loaders as the deployables (loadRuntimeConfig,
  * loadChainConfig), so the CLI accepts exactly what they accept.
  */
@@ -20,6 +20,7 @@ import {
 } from '@recdeploy/shared';
 import { createRunStore, localDataFiles } from '@recdeploy/shared/wiring';
 import type { CliIo } from './cli-io.js';
+import { DATA_DIR_NAME, describeDataDir, resolveDataDir, type DataDirChoice } from './data-dir.js';
 import { usageError } from './output/usage-error.js';
 
 /** The backend flags as commander parses them. */
@@ -45,7 +46,7 @@ export function addBackendOptions(command: Command, set: BackendOptionSet = {}):
     .addOption(
       new Option(
         '--data-dir <dir>',
-        "the local stack's data directory (default: $RECDEPLOY_DATA_DIR, else .recdeploy)",
+        `the local stack's data directory (default: $RECDEPLOY_DATA_DIR, else the nearest ${DATA_DIR_NAME}/ in the current directory or above it, else ./${DATA_DIR_NAME})`,
       ).conflicts('project'),
     )
     .option('--project <id>', 'work on this Google Cloud project instead of the local stack');
@@ -63,27 +64,57 @@ export function addBackendOptions(command: Command, set: BackendOptionSet = {}):
   return command;
 }
 
-/** The environment the flags select: `env` with the flags' variables set over it. */
-export function backendEnv(flags: BackendFlags, env: Env = process.env): Env {
+/**
+ * The environment the flags select: `env` with the flags' variables set over
+ * it, and on the local backend the data directory resolved (resolveDataDir)
+ * to an absolute path.
+ */
+export function backendEnv(flags: BackendFlags, env: Env = process.env, cwd?: string): Env {
   const set: Record<string, string> = {};
   if (flags.project !== undefined) {
     set.RECDEPLOY_BACKEND = 'gcp';
     set.GOOGLE_CLOUD_PROJECT = flags.project;
   }
-  if (flags.dataDir !== undefined) {
-    set.RECDEPLOY_BACKEND = 'local';
-    set.RECDEPLOY_DATA_DIR = flags.dataDir;
-  }
+  if (flags.dataDir !== undefined) set.RECDEPLOY_BACKEND = 'local';
+  const choice = localDataDir(flags, env, cwd);
+  if (choice !== undefined) set.RECDEPLOY_DATA_DIR = choice.dir;
   if (flags.database !== undefined) set.FIRESTORE_DATABASE = flags.database;
   if (flags.collection !== undefined) set.FIRESTORE_COLLECTION = flags.collection;
   if (flags.region !== undefined) set.REGION = flags.region;
   return { ...env, ...set };
 }
 
+/** The data directory the flags and `env` choose, or undefined when they choose the cloud. */
+export function localDataDir(
+  flags: BackendFlags,
+  env: Env = process.env,
+  cwd?: string,
+): DataDirChoice | undefined {
+  const cloud = flags.dataDir === undefined && (flags.project !== undefined || isGcp(env));
+  if (cloud) return undefined;
+  return resolveDataDir({ flag: flags.dataDir, env, ...(cwd === undefined ? {} : { cwd }) });
+}
+
+/**
+ * For a message about a local file that does not exist: where the command
+ * looked and how to point it elsewhere.
+ */
+export function whereLooked(flags: BackendFlags, env: Env = process.env): string {
+  const choice = localDataDir(flags, env);
+  const looked = choice === undefined ? '' : `${describeDataDir(choice)}; `;
+  return `${looked}point to another with --data-dir <dir> or RECDEPLOY_DATA_DIR`;
+}
+
+function isGcp(env: Env): boolean {
+  return env.RECDEPLOY_BACKEND === 'gcp';
+}
+
 /**
  * Loads a configuration with `load` from the flags' environment. A bad value
  * (an invalid project id, say) or a Firestore flag without --project is a
- * usage error: exit code 2 with every problem listed.
+ * usage error: exit code 2 with every problem listed. A data directory found
+ * above the current directory is named in one line on stderr, so nobody
+ * wonders which stack a command read.
  */
 export function loadBackendConfig<T extends RuntimeConfig | { readonly runtime: RuntimeConfig }>(
   io: CliIo,
@@ -100,12 +131,12 @@ export function loadBackendConfig<T extends RuntimeConfig | { readonly runtime: 
   }
   const loaded: RuntimeConfig | { readonly runtime: RuntimeConfig } = config;
   const runtime = 'runtime' in loaded ? loaded.runtime : loaded;
-  if (
-    runtime.backend === 'local' &&
-    (flags.database !== undefined || flags.collection !== undefined)
-  ) {
+  if (runtime.backend !== 'local') return config;
+  if (flags.database !== undefined || flags.collection !== undefined) {
     usageError(io, '--database and --collection choose a Firestore location: add --project <id>');
   }
+  const choice = localDataDir(flags, env);
+  if (choice?.origin === 'found') io.err(describeDataDir(choice));
   return config;
 }
 

@@ -58,13 +58,24 @@ export function findDataDirAbove(from: string): string | undefined {
 
 /** One line naming the directory and why it was chosen. */
 export function describeDataDir(choice: DataDirChoice): string {
-  const why: Record<DataDirOrigin, string> = {
-    flag: '--data-dir',
-    env: '$RECDEPLOY_DATA_DIR',
-    found: 'found above the current directory',
-    default: 'in the current directory',
-  };
-  return `data directory ${choice.dir} (${why[choice.origin]})`;
+  return `data directory ${choice.dir} (${whyChosen(choice)})`;
+}
+
+/** Why `choice` is the directory, in a few words. */
+export function whyChosen(choice: DataDirChoice): string {
+  switch (choice.origin) {
+    case 'flag':
+      return 'from --data-dir';
+    case 'env':
+      return 'from $RECDEPLOY_DATA_DIR';
+    case 'found':
+      return 'found above the current directory';
+    case 'default':
+      // The same origin whether it exists here or is about to be created here.
+      return isDirectory(choice.dir)
+        ? 'in the current directory'
+        : `no ${DATA_DIR_NAME}/ in the current directory or above it`;
+  }
 }
 
 function isDirectory(candidate: string): boolean {

@@ -32,6 +32,7 @@ import {
   describeRunStore,
   loadBackendConfig,
   openRunStore,
+  whereLooked,
   type BackendFlags,
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
@@ -117,7 +118,7 @@ async function runCanaryAction(
 ): Promise<void> {
   const config = loadBackendConfig(io, flags, loadChainConfig);
   const logger = cliLogger(io);
-  const backend = await openBackend(config, logger, runId);
+  const backend = await openBackend(config, logger, runId, flags);
   try {
     const store = backend.store;
     await requireRun(store, runId, describeRunStore(config.runtime));
@@ -176,6 +177,7 @@ async function openBackend(
   config: ChainConfig,
   logger: Logger,
   runId: string,
+  flags: BackendFlags,
 ): Promise<{ store: RunStore; bus?: EventBus; close(): Promise<void> }> {
   const runtime = config.runtime;
   if (runtime.backend === 'gcp') {
@@ -185,7 +187,7 @@ async function openBackend(
   const store = await openRunStore(runtime, logger);
   if (store === undefined) {
     throw new Error(
-      `run ${runId} not found: ${describeRunStore(runtime)} does not exist (is --data-dir right?)`,
+      `run ${runId} not found: ${describeRunStore(runtime)} does not exist; ${whereLooked(flags)}`,
     );
   }
   return { store, close: () => store.close() };

@@ -22,7 +22,13 @@ import {
   type OperatorOutcome,
 } from '@recdeploy/shared/chain';
 import { createAdapters, localDataFiles } from '@recdeploy/shared/wiring';
-import { cliLogger, describeRunStore, loadBackendConfig, type BackendFlags } from '../backend.js';
+import {
+  cliLogger,
+  describeRunStore,
+  loadBackendConfig,
+  whereLooked,
+  type BackendFlags,
+} from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { printJson } from '../output/json.js';
 import { Refusal } from '../output/refusal.js';
@@ -109,7 +115,7 @@ async function checkDelivery(
   if (runtime.backend !== 'local') return undefined;
   const runs = path.resolve(localDataFiles(runtime.dataDir).runStore);
   if (!fs.existsSync(runs)) {
-    throw new Error(`run ${runId} not found: ${runs} does not exist (is --data-dir right?)`);
+    throw new Error(`run ${runId} not found: ${runs} does not exist; ${whereLooked(flags)}`);
   }
   const topics = runtime.topics;
   return requireLocalDelivery(

@@ -35,6 +35,7 @@ import {
   cliLogger,
   findRepoRoot,
   loadBackendConfig,
+  whereLooked,
   type BackendFlags,
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
@@ -79,7 +80,7 @@ export function registerRollback(program: Command, io: CliIo): void {
     .action(async (service: string, flags: RollbackFlags) => {
       const config = loadBackendConfig(io, flags, loadChainConfig);
       const logger = cliLogger(io);
-      if (config.runtime.backend === 'local') requireLocalState(config.runtime.dataDir);
+      if (config.runtime.backend === 'local') requireLocalState(config.runtime.dataDir, flags);
       const adapters = await createAdapters(config.runtime, logger);
       const recording = recordingBus(adapters.eventBus);
       try {
@@ -102,12 +103,12 @@ export function registerRollback(program: Command, io: CliIo): void {
 }
 
 /** The local files a rollback needs; without them nothing was ever deployed here. */
-function requireLocalState(dataDir: string): void {
+function requireLocalState(dataDir: string, flags: BackendFlags): void {
   const files = [path.join(dataDir, 'serving.db'), localDataFiles(dataDir).runStore];
   const missing = files.filter((file) => !fs.existsSync(file));
   if (missing.length > 0) {
     throw new Error(
-      `nothing has been deployed with the data directory ${path.resolve(dataDir)}: ${missing.map((f) => path.resolve(f)).join(' and ')} ${missing.length === 1 ? 'does' : 'do'} not exist (is --data-dir right?)`,
+      `nothing has been deployed with the data directory ${path.resolve(dataDir)}: ${missing.map((f) => path.resolve(f)).join(' and ')} ${missing.length === 1 ? 'does' : 'do'} not exist; ${whereLooked(flags)}`,
     );
   }
 }

@@ -20,6 +20,7 @@ import {
   describeRunStore,
   openRunStore,
   runtimeConfig,
+  whereLooked,
   type BackendFlags,
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
@@ -51,7 +52,7 @@ export function registerRuns(program: Command, io: CliIo): void {
     let runs: readonly RunDocument[] = [];
     let records: readonly ServingRecord[] = [];
     if (store === undefined) {
-      io.err(`no runs yet: ${describeRunStore(config)} does not exist (is --data-dir right?)`);
+      io.err(`no runs yet: ${describeRunStore(config)} does not exist; ${whereLooked(flags)}`);
     } else {
       try {
         runs = await store.listRuns({

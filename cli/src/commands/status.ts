@@ -18,6 +18,7 @@ import {
   describeRunStore,
   openRunStore,
   runtimeConfig,
+  whereLooked,
   type BackendFlags,
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
@@ -74,7 +75,7 @@ export function registerStatus(program: Command, io: CliIo): void {
       const store = await openRunStore(config, cliLogger(io));
       if (store === undefined) {
         throw new Error(
-          `run ${runId} not found: ${describeRunStore(config)} does not exist (is --data-dir right?)`,
+          `run ${runId} not found: ${describeRunStore(config)} does not exist; ${whereLooked(flags)}`,
         );
       }
       try {

@@ -127,7 +127,7 @@ describe('recdeploy runs and status', function () {
       assert.deepEqual(JSON.parse(stdout), []);
       assert.equal(
         stderr,
-        `no runs yet: ${path.join(empty, 'runs.db')} does not exist (is --data-dir right?)`,
+        `no runs yet: ${path.join(empty, 'runs.db')} does not exist; data directory ${empty} (from --data-dir); point to another with --data-dir <dir> or RECDEPLOY_DATA_DIR`,
       );
       assert.equal(fs.existsSync(empty), false);
     });

@@ -3,6 +3,9 @@
  * errors (exit code 2) it reports without touching any store.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CommanderError } from 'commander';
 import { loadRuntimeConfig } from '@recdeploy/shared';
 import { loadChainConfig } from '@recdeploy/shared/chain';
@@ -47,10 +50,29 @@ describe('CLI backend flags', () => {
         TOPIC_TRAINING_COMPLETED: 'trained',
       },
     );
-    assert.deepEqual(backendEnv({ dataDir: 'here' }, { RECDEPLOY_BACKEND: 'gcp' }), {
+    assert.deepEqual(backendEnv({ dataDir: 'here' }, { RECDEPLOY_BACKEND: 'gcp' }, '/work'), {
       RECDEPLOY_BACKEND: 'local',
-      RECDEPLOY_DATA_DIR: 'here',
+      RECDEPLOY_DATA_DIR: '/work/here',
     });
+  });
+
+  it('resolves the local data directory to an absolute path, and leaves a cloud environment alone', () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'recdeploy-backend-env-'));
+    try {
+      assert.deepEqual(backendEnv({}, { RECDEPLOY_DATA_DIR: 'rel' }, cwd), {
+        RECDEPLOY_DATA_DIR: path.join(cwd, 'rel'),
+      });
+      // One in the directory itself, so a stray /tmp/.recdeploy cannot be the one found.
+      fs.mkdirSync(path.join(cwd, '.recdeploy'));
+      fs.mkdirSync(path.join(cwd, 'services'));
+      assert.deepEqual(backendEnv({}, {}, path.join(cwd, 'services')), {
+        RECDEPLOY_DATA_DIR: path.join(cwd, '.recdeploy'),
+      });
+      const cloud = { RECDEPLOY_BACKEND: 'gcp', GOOGLE_CLOUD_PROJECT: 'p' };
+      assert.deepEqual(backendEnv({}, cloud, cwd), cloud);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('loads the runtime and the chain configuration through the deployables’ loaders', () => {
