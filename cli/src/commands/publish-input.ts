@@ -14,10 +14,11 @@ import {
   type TrainingCompleted,
   type TrainingCompletedV1,
 } from '@recdeploy/events';
-import type { RuntimeConfig } from '@recdeploy/shared';
+import type { Logger, RuntimeConfig } from '@recdeploy/shared';
 import type { CliIo } from '../cli-io.js';
 import { usageError } from '../output/usage-error.js';
 import { SAMPLE_ENDPOINT, SAMPLE_MODEL_DIR, sampleManifestMetrics } from '../stack/sample-model.js';
+import { highestStoredRunNumber, reserveSampleRunNumber } from './sample-run-number.js';
 
 /** A validated message: the JSON as it will be published, and what it asks for. */
 export interface EventToPublish {
@@ -80,19 +81,19 @@ export function describeJsonError(error: unknown, text: string): string {
 
 /**
  * A new run of the local stack's sample model: the bundle the stack trained
- * into `{dataDir}/models/sample`, a fresh training run id, and a run number
- * from the clock so it is newer than every earlier sample run.
+ * into `{dataDir}/models/sample`, run number `runNumber`, and a training run
+ * id made from it (`sample-run-2`), as the stack names its first run.
  */
-export function sampleMessage(bundleDir: string, now: Date = new Date()): TrainingCompletedV1 {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+export function sampleMessage(
+  bundleDir: string,
+  runNumber: number,
+  now: Date = new Date(),
+): TrainingCompletedV1 {
   return buildTrainingCompletedV1({
-    training_run_id: `sample-${stamp.toLowerCase()}`,
+    training_run_id: `sample-run-${runNumber}`,
     model_endpoint_id: SAMPLE_ENDPOINT,
     model_slug: 'sample-two-tower',
-    run_number: Math.floor(now.getTime() / 1_000),
+    run_number: runNumber,
     model_type: 'retrieval',
     retrieval_algorithm: 'hnsw',
     artifact_uri: pathToFileURL(bundleDir).href,
@@ -102,8 +103,11 @@ export function sampleMessage(bundleDir: string, now: Date = new Date()): Traini
   });
 }
 
-/** A new run of the sample model of the local data directory. */
-export function sampleEvent(config: RuntimeConfig): EventToPublish {
+/**
+ * A new run of the sample model of the local data directory, numbered one
+ * above the sample endpoint's highest run (sample-run-number.ts).
+ */
+export async function sampleEvent(config: RuntimeConfig, logger: Logger): Promise<EventToPublish> {
   if (config.backend !== 'local') throw new Error('the sample needs the local backend');
   const dir = path.resolve(config.dataDir, SAMPLE_MODEL_DIR);
   if (!fs.existsSync(path.join(dir, 'ann', 'manifest.json'))) {
@@ -111,7 +115,8 @@ export function sampleEvent(config: RuntimeConfig): EventToPublish {
       `no sample model at ${dir}: \`recdeploy start\` (npm start) creates it on its first start, or create it with \`recdeploy sample-model --out ${dir}\``,
     );
   }
-  const message = sampleMessage(dir);
+  const highest = await highestStoredRunNumber(config, SAMPLE_ENDPOINT, logger);
+  const message = sampleMessage(dir, reserveSampleRunNumber(config.dataDir, highest));
   const event: TrainingCompleted = {
     kind: 'training_completed',
     idempotencyKey: trainingRunKey(message),

@@ -18,7 +18,7 @@
 import type { Command } from 'commander';
 import type { TrainingCompleted } from '@recdeploy/events';
 import type { RunDocument } from '@recdeploy/shared';
-import { addBackendOptions, runtimeConfig, type BackendFlags } from '../backend.js';
+import { addBackendOptions, cliLogger, runtimeConfig, type BackendFlags } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { printJson } from '../output/json.js';
 import { usageError } from '../output/usage-error.js';
@@ -91,7 +91,8 @@ says what happened to the run and which command to use: recdeploy retry or recde
           '--sample publishes a file:// model of the local data directory; it cannot go to --project',
         );
       }
-      const toPublish = file === undefined ? sampleEvent(config) : readEventFile(io, file);
+      const toPublish =
+        file === undefined ? await sampleEvent(config, cliLogger(io)) : readEventFile(io, file);
       const existing = await checkExistingRun(io, config, toPublish.event, flags.force === true);
       const topic = flags.topic ?? config.topics.trainingCompleted;
       const published =

@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseTrainingCompletedV1 } from '@recdeploy/events';
-import { LocalEventBus } from '@recdeploy/shared/local';
+import { LocalEventBus, SqliteRunStore } from '@recdeploy/shared/local';
 import type { PublishReport } from '../../../cli/src/commands/publish.js';
+import { sampleIdentity } from '../../fixtures/runs.js';
 import { PubSubPublisherFake } from '../../support/fakes/pubsub-publisher-fake.js';
 import { PushReceiver, decodeData } from '../../support/push-receiver.js';
 import { pretendStackRuns, recdeploy, recdeployProcess } from './cli-harness.js';
@@ -152,33 +153,77 @@ describe('recdeploy publish', function () {
     );
   });
 
-  it('--sample publishes a new run of the sample endpoint pointing at the bundle', async () => {
+  it('--sample numbers the run one above the endpoint’s highest; two in a row are two runs', async () => {
     const bundle = path.join(dataDir, 'models', 'sample');
     fs.mkdirSync(path.join(bundle, 'ann'), { recursive: true });
     fs.writeFileSync(
       path.join(bundle, 'ann', 'manifest.json'),
       '{"metrics":{"recall_at_100":0.5}}',
     );
+    // The stack's own first run, and a hand-written run 5, in a real SQLite store.
+    const store = new SqliteRunStore({ file: path.join(dataDir, 'runs.db') });
+    for (const [trainingRunId, runNumber] of [
+      ['sample-run-1', 1],
+      ['by-hand', 5],
+    ] as const) {
+      await store.createRun(
+        sampleIdentity({ modelEndpointId: 'local-sample', trainingRunId, runNumber }),
+      );
+    }
+    await store.close();
     stackBus().start();
     stopPretending = pretendStackRuns(dataDir);
+    // Back to back: the receiver registers nothing, so the second cannot learn of the first from the store.
+    const reports: PublishReport[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { code, stdout, stderr } = await recdeploy(
+        'publish',
+        '--sample',
+        '--json',
+        '--data-dir',
+        dataDir,
+      );
+      assert.equal(code, 0, stderr);
+      reports.push(JSON.parse(stdout) as PublishReport);
+    }
+    assert.deepEqual(
+      reports.map((report) => report.runId),
+      ['local-sample-sample-run-6', 'local-sample-sample-run-7'],
+    );
+    await receiver.waitFor(() => receiver.received.length === 2, 'the pushes');
+    const messages = receiver.received.map((push) => {
+      const message = parseTrainingCompletedV1(decodeData(push));
+      assert.ok(message.ok);
+      return message.value;
+    });
+    assert.deepEqual(
+      messages.map((m) => [m.training_run_id, m.run_number]).sort(),
+      [
+        ['sample-run-6', 6],
+        ['sample-run-7', 7],
+      ],
+    );
+    for (const message of messages) {
+      assert.equal(message.artifact_uri, pathToFileURL(bundle).href);
+      assert.deepEqual(message.metrics, { recall_at_100: 0.5 });
+    }
+  });
+
+  it('--sample on a data directory without runs yet is run 1', async () => {
+    const bundle = path.join(dataDir, 'models', 'sample');
+    fs.mkdirSync(path.join(bundle, 'ann'), { recursive: true });
+    fs.writeFileSync(path.join(bundle, 'ann', 'manifest.json'), '{}');
+    stackBus();
     const { code, stdout, stderr } = await recdeploy(
       'publish',
       '--sample',
-      '--json',
+      '--queue',
       '--data-dir',
       dataDir,
     );
     assert.equal(code, 0, stderr);
-    const report = JSON.parse(stdout) as PublishReport;
-    assert.match(report.runId ?? '', /^local-sample-sample-\d{8}t\d{6}z$/);
-    await receiver.waitFor(() => receiver.received.length === 1, 'the push');
-    const [push] = receiver.received;
-    assert.ok(push);
-    const message = parseTrainingCompletedV1(decodeData(push));
-    assert.ok(message.ok);
-    assert.equal(message.value.artifact_uri, pathToFileURL(bundle).href);
-    assert.deepEqual(message.value.metrics, { recall_at_100: 0.5 });
-    assert.equal(`local-sample-${message.value.training_run_id}`, report.runId);
+    assert.equal(stdout.split('\n')[1], 'run local-sample-sample-run-1');
+    assert.equal(fs.existsSync(path.join(dataDir, 'runs.db')), false, 'no store created');
   });
 
   it('--project/--topic: checks Firestore for the run, then publishes to the Pub/Sub topic through the real clients', async () => {

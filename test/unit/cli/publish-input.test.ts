@@ -15,6 +15,10 @@ import {
   sampleMessage,
 } from '../../../cli/src/commands/publish-input.js';
 import { main } from '../../../cli/src/main.js';
+import {
+  SAMPLE_RUN_NUMBERS_DIR,
+  reserveSampleRunNumber,
+} from '../../../cli/src/commands/sample-run-number.js';
 import { SAMPLE_ENDPOINT } from '../../../cli/src/stack/sample-model.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../events/examples/', import.meta.url));
@@ -129,7 +133,7 @@ describe('publish input', () => {
     );
   });
 
-  it('builds a valid, newer sample run pointing at the bundle, with the manifest metrics', () => {
+  it('builds a valid sample run with the given number, pointing at the bundle, with the manifest metrics', () => {
     const bundle = path.join(dir, 'models', 'sample');
     fs.mkdirSync(path.join(bundle, 'ann'), { recursive: true });
     fs.writeFileSync(
@@ -137,15 +141,24 @@ describe('publish input', () => {
       JSON.stringify({ metrics: { recall_at_100: 0.61, note: 'text is dropped' } }),
     );
     const now = new Date('2030-05-06T07:08:09.123Z');
-    const message = sampleMessage(bundle, now);
+    const message = sampleMessage(bundle, 7, now);
     assert.deepEqual(parseTrainingCompletedV1(message), { ok: true, value: message });
     assert.equal(message.model_endpoint_id, SAMPLE_ENDPOINT);
-    assert.equal(message.training_run_id, 'sample-20300506t070809z');
-    assert.equal(message.run_number, Math.floor(now.getTime() / 1000));
+    assert.equal(message.training_run_id, 'sample-run-7');
+    assert.equal(message.run_number, 7);
+    assert.equal(message.completed_at, now.toISOString());
     assert.equal(message.artifact_uri, `file://${bundle}`);
     assert.deepEqual(message.metrics, { recall_at_100: 0.61 });
-    assert.ok(
-      sampleMessage(bundle, new Date(now.getTime() + 1_000)).run_number > message.run_number,
+  });
+
+  it('reserves sample run numbers above the stored ones and above each other, once each', () => {
+    assert.equal(reserveSampleRunNumber(dir, 0), 1);
+    assert.equal(reserveSampleRunNumber(dir, 0), 2, 'a number reserved before is not given again');
+    assert.equal(reserveSampleRunNumber(dir, 9), 10, 'the store knows a higher run');
+    assert.equal(reserveSampleRunNumber(dir, 3), 11);
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, SAMPLE_RUN_NUMBERS_DIR)).sort(),
+      ['1', '10', '11', '2'],
     );
   });
 });
