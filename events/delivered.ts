@@ -4,6 +4,7 @@
  * parsed event, and every rejection carries the event id.
  */
 import { decodePubSubCloudEvent, type PubSubMessageMeta } from './envelope/pubsub-cloudevent.js';
+import { explainEnvelopeRejection, explainPayloadRejection } from './explain-rejection.js';
 import { accepted, withContext, type ParseResult } from './result.js';
 
 /** A parsed event plus how it was delivered. */
@@ -19,16 +20,24 @@ export interface KeyedEvent<T> {
 /** A hand-off event as a subscriber sees it: key, message and delivery metadata. */
 export type DeliveredEvent<T> = WithDelivery<KeyedEvent<T>>;
 
-/** Decodes `ce` and parses its payload with `parsePayload`; never throws. */
+/**
+ * Decodes `ce` and parses its payload with `parsePayload`; never throws. A
+ * rejection says first what arrived instead of an `expected` message
+ * (explain-rejection.ts) and carries the event id.
+ */
 export function decodeAndParse<T extends object>(
   ce: unknown,
   parsePayload: (payload: unknown) => ParseResult<T>,
+  expected: string,
 ): ParseResult<WithDelivery<T>> {
   const decoded = decodePubSubCloudEvent(ce);
-  if (!decoded.ok) return decoded;
+  if (!decoded.ok) return explainEnvelopeRejection(decoded, ce, expected);
   const { payload, ...delivery } = decoded.value;
   const parsed = parsePayload(payload);
-  if (!parsed.ok) return withContext(parsed, { eventId: delivery.eventId });
+  if (!parsed.ok) {
+    const explained = explainPayloadRejection(parsed, payload, expected);
+    return withContext(explained, { eventId: delivery.eventId });
+  }
   return accepted({ ...parsed.value, delivery });
 }
 

@@ -12,17 +12,17 @@ import type { ParseResult } from './result.js';
 
 /** Decodes and validates a model-registered delivery; never throws. */
 export function parseModelRegistered(ce: unknown): ParseResult<DeliveredEvent<ModelRegisteredV1>> {
-  return decodeAndParse(ce, keyedByRunId(parseModelRegisteredV1));
+  return decodeAndParse(ce, keyedByRunId(parseModelRegisteredV1), 'model-registered');
 }
 
 /** Decodes and validates a model-deployed delivery; never throws. */
 export function parseModelDeployed(ce: unknown): ParseResult<DeliveredEvent<ModelDeployedV1>> {
-  return decodeAndParse(ce, keyedByRunId(parseModelDeployedV1));
+  return decodeAndParse(ce, keyedByRunId(parseModelDeployedV1), 'model-deployed');
 }
 
 /** Decodes and validates a deployment-finished delivery; never throws. */
 export function parseDeploymentFinished(
   ce: unknown,
 ): ParseResult<DeliveredEvent<DeploymentFinishedV1>> {
-  return decodeAndParse(ce, keyedByRunId(parseDeploymentFinishedV1));
+  return decodeAndParse(ce, keyedByRunId(parseDeploymentFinishedV1), 'deployment-finished');
 }

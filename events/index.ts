@@ -21,6 +21,14 @@ export {
 export { MAX_EVENT_DATA_BYTES } from './validation/json-data.js';
 export { MAX_ID_CHARS, MAX_TEXT_CHARS, MAX_URI_CHARS } from './fields.js';
 export { EventContractError, type EventContract } from './contract.js';
+export {
+  AUDIT_LOG_TYPE,
+  AUDIT_LOG_WRITTEN_TYPE,
+  describePayload,
+  PAYLOAD_KINDS,
+  type PayloadDescription,
+} from './payload-kind.js';
+export { explainHttpRejection } from './explain-rejection.js';
 
 export * from './training-completed.v1.js';
 export * from './deployment-config.v1.js';

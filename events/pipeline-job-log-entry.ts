@@ -7,7 +7,8 @@
  * ignored, not treated as errors.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { accepted, ignored, type ParseResult } from './result.js';
+import { PAYLOAD_KINDS } from './payload-kind.js';
+import { accepted, ignored, withContext, type ParseResult } from './result.js';
 import type { JsonData } from './validation/json-data.js';
 import { isRecord } from './envelope/read-fields.js';
 import { checkJsonData } from './validation/validate.js';
@@ -16,6 +17,19 @@ import { checkJsonData } from './validation/validate.js';
 export const PIPELINE_JOB_RESOURCE_TYPE = 'aiplatform.googleapis.com/PipelineJob';
 /** The only state that starts a deployment. */
 export const PIPELINE_JOB_SUCCEEDED = 'PIPELINE_STATE_SUCCEEDED';
+
+/** Vertex AI's PipelineState values (kinds name the state only when it is one of these). */
+const KNOWN_STATES = [
+  'UNSPECIFIED',
+  'QUEUED',
+  'PENDING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLING',
+  'CANCELLED',
+  'PAUSED',
+];
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
 const LOCATION = /^[a-z0-9-]{1,64}$/;
@@ -82,22 +96,35 @@ export function normalisePipelineJobLogEntry(data: JsonData): ParseResult<Pipeli
   if (isTaskEntry(data.value)) {
     return ignored(
       'pipeline task log entries (pipeline_job_task_events) do not start a deployment',
-      { idempotencyKey: key },
+      { idempotencyKey: key, kind: PAYLOAD_KINDS.pipelineJobTask },
     );
   }
   const checked = checkJsonData(PipelineJobLogEntrySchema, data, readJobKey);
-  if (!checked.ok) return checked;
+  if (!checked.ok) {
+    const { reason } = checked.rejection;
+    return withContext(
+      {
+        ok: false,
+        rejection: {
+          ...checked.rejection,
+          reason: `invalid ${PAYLOAD_KINDS.pipelineJobEntry}: ${reason}`,
+        },
+      },
+      { kind: PAYLOAD_KINDS.pipelineJobEntry },
+    );
+  }
   const { labels } = checked.value.resource;
   const state = checked.value.jsonPayload?.state;
   if (state === undefined) {
     return ignored(
       'pipeline job log entry has no jsonPayload.state, so it reports no state change',
-      { idempotencyKey: key },
+      { idempotencyKey: key, kind: PAYLOAD_KINDS.pipelineJobNoState },
     );
   }
   if (state !== PIPELINE_JOB_SUCCEEDED) {
     return ignored(`pipeline job state ${state} does not start a deployment`, {
       idempotencyKey: key,
+      kind: stateKind(state),
     });
   }
   const name = jobName(labels.resource_container, labels.location, labels.pipeline_job_id);
@@ -109,6 +136,14 @@ export function normalisePipelineJobLogEntry(data: JsonData): ParseResult<Pipeli
     ...(labels.location !== undefined ? { location: labels.location } : {}),
     ...(name !== undefined ? { pipelineJobName: name } : {}),
   });
+}
+
+/** "Vertex PipelineJob in state FAILED"; an unknown state is not echoed, so kinds stay a small set. */
+function stateKind(state: string): string {
+  const short = state.replace(/^PIPELINE_STATE_/, '');
+  return KNOWN_STATES.includes(short)
+    ? `Vertex PipelineJob in state ${short}`
+    : 'Vertex PipelineJob in an unrecognised state';
 }
 
 function isTaskEntry(data: unknown): boolean {

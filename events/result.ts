@@ -26,6 +26,11 @@ export interface EventRejection {
   readonly idempotencyKey?: string;
   /** The first characters of the raw payload, for whoever investigates. */
   readonly excerpt?: string;
+  /**
+   * What arrived, as a short stable phrase to group by ("Cloud Audit Log
+   * entry", "training-completed message"); see payload-kind.ts.
+   */
+  readonly kind?: string;
 }
 
 /** A rejected parse; assignable to every `ParseResult<T>`. */

@@ -44,7 +44,7 @@ export function parseTrainingCompletedPayload(payload: unknown): ParseResult<Tra
 
 /** Decodes a `messagePublished` CloudEvent from the training-completed topic and normalises it; never throws. */
 export function parseTrainingCompleted(ce: unknown): ParseResult<DeliveredTrainingCompleted> {
-  return decodeAndParse<TrainingCompleted>(ce, parseTrainingCompletedPayload);
+  return decodeAndParse<TrainingCompleted>(ce, parseTrainingCompletedPayload, 'training-completed');
 }
 
 const safeParsePayload = neverThrow(

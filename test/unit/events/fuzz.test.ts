@@ -26,12 +26,25 @@ function runChain({ headers, body }: MalformedCase['delivery']): Outcome {
   const pubsub = decodePubSubCloudEvent(http.value);
   const parsed = parseTrainingCompleted(http.value);
   if (!pubsub.ok) {
-    // parseTrainingCompleted decodes the envelope itself and must reject it the same way.
-    assert.deepEqual(parsed, pubsub);
+    // parseTrainingCompleted decodes the envelope itself and must reject it the
+    // same way, saying first what arrived.
+    assert.ok(!parsed.ok);
+    const { kind, reason, ...rest } = parsed.rejection;
+    const { reason: plain, ...plainRest } = pubsub.rejection;
+    assert.deepEqual(rest, plainRest);
+    assert.ok(kind !== undefined && reason.endsWith(plain), reason);
     return { stage: 'pubsub', rejection: pubsub.rejection };
   }
-  return parsed.ok ? { stage: 'accepted' } : { stage: 'payload', rejection: parsed.rejection };
+  if (parsed.ok) return { stage: 'accepted' };
+  assert.ok(parsed.rejection.kind, 'a payload rejection says what arrived');
+  // The fixtures describe the details, after "what it is: ".
+  const details = parsed.rejection.reason.replace(WHAT_ARRIVED, '');
+  return { stage: 'payload', rejection: { ...parsed.rejection, reason: details } };
 }
+
+/** The part of a payload rejection that says what arrived (explain-rejection.ts). */
+const WHAT_ARRIVED =
+  /^(invalid training-completed message|invalid Vertex PipelineJob log entry|.+? is not a training-completed message): /;
 
 describe('fuzz: malformed training-completed deliveries', function () {
   this.timeout(120_000);

@@ -61,7 +61,10 @@ describe('hand-off events (model-registered, model-deployed, deployment-finished
         const result = parse(messagePublished(payload));
         if (result.ok) assert.fail('expected a rejection');
         assert.equal(result.rejection.code, 'EVENT.INVALID');
-        assert.match(result.rejection.reason, reason);
+        assert.equal(result.rejection.kind, `${name} message`);
+        const prefix = `invalid ${name} message: `;
+        assert.ok(result.rejection.reason.startsWith(prefix), result.rejection.reason);
+        assert.match(result.rejection.reason.slice(prefix.length), reason);
         assert.equal(result.rejection.idempotencyKey, 'ep-1-run-42');
         assert.equal(result.rejection.eventId, '9812345678901234');
       });
@@ -70,7 +73,7 @@ describe('hand-off events (model-registered, model-deployed, deployment-finished
         const payload = { ...example(`${name}.v1`), run_id: 'a/b' };
         const result = parse(messagePublished(payload));
         if (result.ok) assert.fail('expected a rejection');
-        assert.match(result.rejection.reason, /^\/run_id: /);
+        assert.match(result.rejection.reason, new RegExp(`^invalid ${name} message: /run_id: `));
         assert.equal(result.rejection.idempotencyKey, undefined);
       });
     });

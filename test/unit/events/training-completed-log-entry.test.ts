@@ -50,9 +50,10 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
     entry.resource = { type: 'global', labels: {} };
     const rejection = rejectionOf(parseTrainingCompletedPayload(entry));
     assert.equal(rejection.code, 'EVENT.INVALID');
+    assert.equal(rejection.kind, 'Vertex PipelineJob log entry');
     assert.match(
       rejection.reason,
-      /^\/resource\/type: Expected 'aiplatform.googleapis.com\/PipelineJob', got "global"/,
+      /^invalid Vertex PipelineJob log entry: \/resource\/type: Expected 'aiplatform.googleapis.com\/PipelineJob', got "global"/,
     );
   });
 
@@ -73,12 +74,18 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
         {
           code: rejection.code,
           reason: rejection.reason,
+          kind: rejection.kind,
           key: rejection.idempotencyKey,
           id: rejection.eventId,
         },
         {
           code: 'EVENT.IGNORED',
           reason: `pipeline job state ${state} does not start a deployment`,
+          // A state Vertex does not define is not echoed into the kind (kinds stay a small set).
+          kind:
+            state === 'SOMETHING_NEW'
+              ? 'Vertex PipelineJob in an unrecognised state'
+              : `Vertex PipelineJob in state ${state.replace('PIPELINE_STATE_', '')}`,
           key: jobName,
           id: '9812345678901234',
         },
@@ -92,6 +99,7 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
     const rejection = rejectionOf(parseTrainingCompletedPayload(entry));
     assert.equal(rejection.code, 'EVENT.IGNORED');
     assert.match(rejection.reason, /no jsonPayload.state/);
+    assert.equal(rejection.kind, 'Vertex PipelineJob with no state');
   });
 
   it('ignores task-level entries even when they say SUCCEEDED', () => {
@@ -100,6 +108,7 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
     const rejection = rejectionOf(parseTrainingCompletedPayload(entry));
     assert.equal(rejection.code, 'EVENT.IGNORED');
     assert.match(rejection.reason, /pipeline_job_task_events/);
+    assert.equal(rejection.kind, 'Vertex PipelineJob task log entry');
   });
 
   const badLabels: ReadonlyArray<[string, Record<string, unknown>, RegExp]> = [
@@ -130,7 +139,7 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
       entry.resource = { type: 'aiplatform.googleapis.com/PipelineJob', labels };
       const rejection = rejectionOf(parseTrainingCompletedPayload(entry));
       assert.equal(rejection.code, 'EVENT.INVALID');
-      assert.match(rejection.reason, reason);
+      assert.match(rejection.reason.replace(/^invalid Vertex PipelineJob log entry: /, ''), reason);
     });
   }
 
@@ -139,6 +148,9 @@ describe('parseTrainingCompleted: the Vertex AI PipelineJob LogEntry', () => {
       parseTrainingCompletedPayload(pipelineLogEntryWithState(4 as unknown as string)),
     );
     assert.equal(rejection.code, 'EVENT.INVALID');
-    assert.match(rejection.reason, /^\/jsonPayload\/state: Expected string, got 4$/);
+    assert.match(
+      rejection.reason,
+      /^invalid Vertex PipelineJob log entry: \/jsonPayload\/state: Expected string, got 4$/,
+    );
   });
 });

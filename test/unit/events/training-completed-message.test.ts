@@ -143,7 +143,10 @@ describe('parseTrainingCompleted: the own JSON message', () => {
       mutate(payload);
       const rejection = rejectionOf(parseTrainingCompleted(messagePublished(payload)));
       assert.equal(rejection.code, 'EVENT.INVALID');
-      assert.match(rejection.reason, reason);
+      assert.equal(rejection.kind, 'training-completed message');
+      const prefix = 'invalid training-completed message: ';
+      assert.ok(rejection.reason.startsWith(prefix), rejection.reason);
+      assert.match(rejection.reason.slice(prefix.length), reason);
       assert.equal(rejection.eventId, '9812345678901234');
       const idsIntact =
         typeof payload.training_run_id === 'string' && payload.training_run_id.length <= 128;
@@ -171,16 +174,33 @@ describe('parseTrainingCompleted: the own JSON message', () => {
   });
 
   const nonObjects: ReadonlyArray<[string, string, RegExp]> = [
-    ['null', 'null', /^payload: Expected object, got null$/],
-    ['an array', '[1,2]', /^payload: Expected object, got array$/],
-    ['a number', '42', /^payload: Expected object, got 42$/],
-    ['a string', '"done"', /^payload: Expected object, got "done"$/],
+    [
+      'null',
+      'null',
+      /^a JSON null is not a training-completed message: payload: Expected object, got null$/,
+    ],
+    [
+      'an array',
+      '[1,2]',
+      /^a JSON array is not a training-completed message: payload: Expected object, got array$/,
+    ],
+    [
+      'a number',
+      '42',
+      /^a JSON number is not a training-completed message: payload: Expected object, got 42$/,
+    ],
+    [
+      'a string',
+      '"done"',
+      /^a JSON string is not a training-completed message: payload: Expected object, got "done"$/,
+    ],
   ];
   for (const [name, json, reason] of nonObjects) {
     it(`rejects ${name} as payload`, () => {
       const rejection = rejectionOf(parseTrainingCompleted(messagePublished(json)));
       assert.equal(rejection.code, 'EVENT.INVALID');
       assert.match(rejection.reason, reason);
+      assert.equal(rejection.kind, 'unrecognised JSON');
       assert.equal(rejection.excerpt, json);
     });
   }
