@@ -37,6 +37,11 @@ export const RuntimeEnvSchema = Type.Object({
    * collect) or stderr (the local stack, whose stdout is for people and scripts).
    */
   LOG_STREAM: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], { default: 'stdout' }),
+  /**
+   * A file for the JSON log lines instead of LOG_STREAM (appended, rotated to
+   * `<file>.1` past a few MB): the local stack's `{dataDir}/logs/stack.log`.
+   */
+  LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export interface Topics {
@@ -61,7 +66,8 @@ interface CommonConfig {
   readonly collection: string;
   readonly topics: Topics;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-  readonly logStream: 'stdout' | 'stderr';
+  /** LOG_FILE when set, else LOG_STREAM. */
+  readonly logStream: 'stdout' | 'stderr' | { readonly file: string };
 }
 
 /** Parses the shared variables; throws ConfigError listing every problem. */
@@ -73,7 +79,7 @@ export function loadRuntimeConfig(env: Env = process.env): Readonly<RuntimeConfi
     region: vars.REGION,
     collection: vars.FIRESTORE_COLLECTION,
     logLevel: vars.LOG_LEVEL,
-    logStream: vars.LOG_STREAM,
+    logStream: vars.LOG_FILE === undefined ? vars.LOG_STREAM : { file: vars.LOG_FILE },
     topics: {
       trainingCompleted: vars.TOPIC_TRAINING_COMPLETED,
       modelRegistered: vars.TOPIC_MODEL_REGISTERED,

@@ -1,5 +1,14 @@
 import pino from 'pino';
+import { logFileDestination } from './log-file.js';
 import type { LogMeta, Logger } from './logger.port.js';
+
+export { LOG_FILE_MAX_BYTES, logFileDestination, type LogFileDestination } from './log-file.js';
+
+/**
+ * Where JSON lines go: a standard stream, or a file (LOG_FILE: the local
+ * stack's `{dataDir}/logs/stack.log`, whose terminal is for people).
+ */
+export type LogStream = 'stdout' | 'stderr' | { readonly file: string };
 
 /** pino level → Cloud Logging `severity` (https://cloud.google.com/logging/docs/structured-logging). */
 const SEVERITY: Readonly<Record<string, string>> = {
@@ -16,8 +25,8 @@ export interface CloudLoggerOptions {
   readonly level?: 'debug' | 'info' | 'warn' | 'error';
   /** Where JSON lines go; default stdout (what Cloud Run and Cloud Functions collect). */
   readonly destination?: pino.DestinationStream;
-  /** stdout (default) or stderr, when no destination is given. */
-  readonly stream?: 'stdout' | 'stderr';
+  /** stdout (default), stderr or a file, when no destination is given. */
+  readonly stream?: LogStream;
   /** Fields on every line, e.g. `{ service: 'register' }`. */
   readonly base?: LogMeta;
 }
@@ -42,10 +51,14 @@ export function createCloudLogger(options: CloudLoggerOptions = {}): Logger {
         error: pino.stdSerializers.errWithCause,
       },
     },
-    options.destination ??
-      pino.destination({ dest: options.stream === 'stderr' ? 2 : 1, sync: true }),
+    options.destination ?? destinationOf(options.stream),
   );
   return new PinoLogger(instance);
+}
+
+function destinationOf(stream: LogStream | undefined): pino.DestinationStream {
+  if (typeof stream === 'object') return logFileDestination(stream.file);
+  return pino.destination({ dest: stream === 'stderr' ? 2 : 1, sync: true });
 }
 
 class PinoLogger implements Logger {
