@@ -1,9 +1,19 @@
 /**
  * `recdeploy start` (and `npm start`): runs the whole program on this machine
  * (cli/src/stack/local-stack.ts), deploys the sample model, prints where it
- * answers, and keeps serving until Ctrl-C, when every child process stops.
- * Progress goes to stderr; the endpoints to stdout (or one JSON object with
- * --json, printed once the sample run has ended).
+ * answers, and keeps serving until Ctrl-C or SIGTERM, when every child
+ * process stops. People's text goes to stderr (one line per phase, a spinner
+ * on a terminal, a line per run that ends later); the JSON log lines to
+ * `{dataDir}/logs/stack.log` (`recdeploy logs`); the endpoints to stdout (or
+ * one JSON object with --json, printed once the sample run has ended).
+ *
+ * Stopping: one SIGINT or SIGTERM, however delivered (a terminal signals the
+ * whole process group), stops everything once and prints "stopped"; another
+ * one a second or more later, while the stop still runs, kills what remains
+ * and prints "stopped (forced)". Exit codes: 0 stopped while serving (or
+ * --exit-when-live and the sample went live); 1 it could not start, or with
+ * --exit-when-live the sample run did not go live; 2 bad arguments; 130/143
+ * a SIGINT/SIGTERM stopped it before it was serving.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,18 +21,32 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { trafficPercent, type RunDocument } from '@recdeploy/shared';
 import type { CliIo } from '../cli-io.js';
+import { describeDataDir, resolveDataDir } from '../data-dir.js';
 import { integerIn } from '../option-parsers.js';
+import { createNarrator } from '../output/phase-narrator.js';
+import { killWhatRemains } from '../stack/forced-stop.js';
 import { startLocalStack, type RunningStack } from '../stack/local-stack.js';
+import {
+  StopRequested,
+  watchStopSignals,
+  type StopSignal,
+  type StopSignals,
+} from '../stack/stop-signals.js';
 
 interface StartFlags {
-  dataDir: string;
-  dashboardPort: number;
+  dataDir?: string;
+  dashboardPort?: number;
   sample: boolean;
   products?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   json?: boolean;
   exitWhenLive?: boolean;
 }
+
+/** 128 + the signal's number: what a shell reports for a program that signal ended. */
+const SIGNAL_EXIT: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+/** If something still holds the event loop this long after "stopped", exit anyway. */
+const EXIT_GRACE_MS = 2_000;
 
 export function registerStart(program: Command, io: CliIo): void {
   program
@@ -32,10 +56,13 @@ export function registerStart(program: Command, io: CliIo): void {
     )
     .option(
       '--data-dir <dir>',
-      'where the stack keeps its state (RECDEPLOY_DATA_DIR)',
-      process.env.RECDEPLOY_DATA_DIR ?? '.recdeploy',
+      'where the stack keeps its state (default: $RECDEPLOY_DATA_DIR, else the nearest .recdeploy/ at or above the current directory, else ./.recdeploy)',
     )
-    .option('--dashboard-port <port>', 'dashboard port (0: any free port)', integerIn(0, 65_535), 0)
+    .option(
+      '--dashboard-port <port>',
+      'dashboard port (default: the port this data directory used last, else a fixed default; any free port when taken; 0: any free port)',
+      integerIn(0, 65_535),
+    )
     .option('--no-sample', 'start the stack without creating or deploying the sample model')
     .option(
       '--products <n>',
@@ -43,37 +70,93 @@ export function registerStart(program: Command, io: CliIo): void {
       integerIn(10, 1_000_000),
     )
     .addOption(
-      new Option('--log-level <level>', 'log level of the functions and adapters')
+      new Option(
+        '--log-level <level>',
+        'lowest level written to the log file ({data dir}/logs/stack.log; see recdeploy logs)',
+      )
         .choices(['debug', 'info', 'warn', 'error'])
-        .default('warn'),
+        .default('info'),
     )
     .option('--json', 'print the endpoints as one JSON object')
     .option('--exit-when-live', 'stop the stack once the sample run has ended (for scripts and CI)')
+    .addHelpText(
+      'after',
+      `
+Stopping: Ctrl-C (SIGINT) or SIGTERM stops every part once and prints "stopped"; a second one,
+a second or more later while the stop still runs, kills what remains ("stopped (forced)").
+
+Exit codes: 0 stopped while serving (with --exit-when-live: the sample run went live); 1 the
+stack could not start, or with --exit-when-live the sample run did not go live; 2 bad arguments;
+130 (SIGINT) or 143 (SIGTERM) stopped before the stack was serving.`,
+    )
     .action(async (flags: StartFlags) => {
-      const stack = await startLocalStack({
-        dataDir: flags.dataDir,
-        progress: (line) => io.err(line),
-        dashboardPort: flags.dashboardPort,
-        noSample: !flags.sample,
-        logLevel: flags.logLevel,
-        ...(flags.products === undefined ? {} : { products: flags.products }),
+      const choice = resolveDataDir({ flag: flags.dataDir });
+      const tty = process.stderr.isTTY === true && !process.env.CI;
+      const narrator = createNarrator({ err: (line) => io.err(line), tty });
+      let stack: RunningStack | undefined;
+      const signals: StopSignals = watchStopSignals({
+        onInsist: () => {
+          narrator.close();
+          killWhatRemains(choice.dir);
+          io.err('stopped (forced)');
+          process.exit(exitCodeOf(stack, stopSignalOf(signals)));
+        },
       });
-      await report(io, stack, flags);
-      if (flags.exitWhenLive) {
-        await stack.stop();
-        const ended = stack.sampleRun?.status;
-        // Replaced or rolled back: it went live, and a later run or rollback took over.
-        if (ended !== undefined && !['live', 'replaced', 'rolled_back'].includes(ended)) {
-          throw new Error(`the sample run ended ${ended}`);
-        }
-        return;
+      void signals.requested.then((signal) => {
+        narrator.close();
+        io.err(`${signal}: stopping: functions, event bus, revisions, routers, dashboard`);
+      });
+      narrator.line(describeDataDir(choice));
+      try {
+        stack = await startLocalStack({
+          dataDir: choice.dir,
+          narrator,
+          noSample: !flags.sample,
+          logLevel: flags.logLevel,
+          signal: signals.signal,
+          ...(flags.dashboardPort === undefined ? {} : { dashboardPort: flags.dashboardPort }),
+          ...(flags.products === undefined ? {} : { products: flags.products }),
+        });
+      } catch (error) {
+        // Whatever failed once a stop was asked for (the terminal's signal
+        // also reached the dashboard while it started) is part of that stop;
+        // startLocalStack has stopped what it had started.
+        const signal = stopSignalOf(signals);
+        if (signal === undefined) throw error;
+        io.err('stopped');
+        process.exit(SIGNAL_EXIT[signal]);
       }
-      io.err('serving; press Ctrl-C to stop');
-      await untilSignal();
-      io.err('stopping: functions, event bus, revisions, routers, dashboard');
+      if (!signals.signal.aborted) {
+        await report(io, stack, flags);
+        if (flags.exitWhenLive) {
+          await stack.stop();
+          signals.dispose();
+          const ended = stack.sampleRun?.status;
+          // Replaced or rolled back: it went live, and a later run or rollback took over.
+          if (ended !== undefined && !['live', 'replaced', 'rolled_back'].includes(ended)) {
+            throw new Error(`the sample run ended ${ended}`);
+          }
+          return;
+        }
+        io.err('serving; press Ctrl-C to stop');
+      }
+      await signals.requested;
       await stack.stop();
       io.err('stopped');
+      // The stop closed everything; should a stray handle still hold the loop, do not hang.
+      setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
     });
+}
+
+/** The signal that asked for the stop, if one did. */
+function stopSignalOf(signals: StopSignals): StopSignal | undefined {
+  const reason: unknown = signals.signal.reason;
+  return signals.signal.aborted && reason instanceof StopRequested ? reason.signalName : undefined;
+}
+
+/** A stop while serving is the normal end (0); one during start-up interrupted it. */
+function exitCodeOf(stack: RunningStack | undefined, signal: StopSignal | undefined): number {
+  return stack === undefined && signal !== undefined ? SIGNAL_EXIT[signal] : 0;
 }
 
 /**
@@ -153,16 +236,4 @@ function firstExample(run: RunDocument): unknown {
   } catch {
     return undefined;
   }
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
 }

@@ -13,45 +13,39 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
-import {
-  createCloudLogger,
-  runKey,
-  wantedCanaryPercent,
-  type RunDocument,
-  type RunStore,
-} from '@recdeploy/shared';
-import { loadChainConfig, type ChainConfig } from '@recdeploy/shared/chain';
+import { createCloudLogger, runKey, type RunDocument, type RunStore } from '@recdeploy/shared';
+import { loadChainConfig } from '@recdeploy/shared/chain';
 import { chainDepsFor, closeChainDeps } from '@recdeploy/shared/chain-wiring';
-import type { LocalEventBus } from '@recdeploy/shared/local';
+import type { Narrator } from '../output/phase-narrator.js';
 import { startDashboardProcess, type DashboardProcess } from './dashboard-process.js';
-import {
-  ensureSampleModel,
-  SAMPLE_ENDPOINT,
-  SAMPLE_MODEL_DIR,
-  sampleManifestMetrics,
-} from './sample-model.js';
+import { watchRunEnds } from './run-summaries.js';
+import { deploySample, SAMPLE_RUN } from './sample-run.js';
 import { longestLeaseMs, startBus } from './stack-bus.js';
 import { acquireStackLock } from './stack-lock.js';
+import { routeStackLogs, stackLogFile } from './stack-log.js';
 import { startCanaryTicker, startReconciler } from './stack-reconciler.js';
 import { removeStackState, writeStackHolder, writeStackState } from './stack-state.js';
 
-/** The sample run the stack deploys (its run id is `local-sample-sample-run-1`). */
-export const SAMPLE_RUN = { modelEndpointId: SAMPLE_ENDPOINT, trainingRunId: 'sample-run-1' };
+export { initialSampleMessage, SAMPLE_RUN } from './sample-run.js';
 
 export interface LocalStackOptions {
   /** RECDEPLOY_DATA_DIR: where every file of the stack lives. */
   readonly dataDir: string;
-  /** Progress lines for people (stderr). */
-  readonly progress: (line: string) => void;
+  /** What people read (stderr): phases, progress, short warnings. */
+  readonly narrator: Narrator;
+  /** Lowest level written to the log file (`{dataDir}/logs/stack.log`). */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** Dashboard port; 0 picks a free one. */
+  /**
+   * Dashboard port; 0 picks a free one, undefined the port this data
+   * directory used last (else a fixed default).
+   */
   readonly dashboardPort?: number;
   /** Do not create or deploy the sample model (start the stack only). */
   readonly noSample?: boolean;
   /** Catalogue size of the sample model, when it has to be created. */
   readonly products?: number;
+  /** Aborted when a stop was asked for during start-up: what started is stopped, and start rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunningStack {
@@ -59,9 +53,14 @@ export interface RunningStack {
   readonly functionUrls: Readonly<Record<'register' | 'deploy' | 'verify', string>>;
   readonly dashboardUrl: string;
   readonly runStore: RunStore;
+  /** The JSON-lines log of the functions, adapters, reconciler and bus. */
+  readonly logFile: string;
   /** The sample run once it ended (live, failed, skipped), when the sample is deployed. */
   readonly sampleRun?: RunDocument;
-  /** Stops everything the stack started (functions, bus, routers, revisions, dashboard). */
+  /**
+   * Stops everything the stack started (functions, bus, routers, revisions,
+   * dashboard), once: a second call returns the first one's promise.
+   */
   stop(): Promise<void>;
 }
 
@@ -69,13 +68,15 @@ const FUNCTIONS = ['register', 'deploy', 'verify'] as const;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<RunningStack> {
   const dataDir = path.resolve(options.dataDir);
+  const { narrator, signal } = options;
+  const logFile = stackLogFile(dataDir);
   // The functions read their configuration from the environment when they load.
   Object.assign(process.env, {
     RECDEPLOY_BACKEND: 'local',
     RECDEPLOY_DATA_DIR: dataDir,
-    LOG_LEVEL: options.logLevel ?? 'warn',
-    // stdout is for the endpoints (and --json); logs go with the progress lines.
-    LOG_STREAM: 'stderr',
+    LOG_LEVEL: options.logLevel ?? 'info',
+    // The terminal is for people: JSON lines go to the log file (`recdeploy logs`).
+    LOG_FILE: logFile,
   });
   process.env.ARTIFACT_ROOTS ??= dataDir;
   const config = loadChainConfig(process.env);
@@ -88,38 +89,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   // (a second start fails here, naming the holder); the kernel frees it when
   // this process ends, however it ends. stack.json names the holder at once.
   const lock = await acquireStackLock(dataDir);
+  const logs = routeStackLogs(dataDir, (line) => narrator.line(line));
   const startedAt = new Date().toISOString();
   const stoppers: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
-    removeStackState(dataDir);
-    // Last: a new stack may start only once this one has let go of everything.
-    lock.release();
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      // Parts going away complain about each other; that is for the file, not the terminal.
+      logs.mute();
+      for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
+      removeStackState(dataDir);
+      logs.restore();
+      // Last: a new stack may start only once this one has let go of everything.
+      lock.release();
+    })());
   try {
     writeStackHolder(dataDir, { pid: process.pid, startedAt });
-    options.progress(`data directory ${dataDir}`);
     // Eagerly, so the serving platform brings back the revisions the store recorded.
     const deps = await chainDepsFor(config, logger);
     stoppers.push(closeChainDeps);
+    signal?.throwIfAborted();
     const functionUrls = await startFunctions(stoppers);
     const bus = startBus(config, dataDir, functionUrls, logger, longestLeaseMs(config));
     stoppers.push(() => bus.close());
+    const progress = (line: string): void => narrator.line(line);
     // After the bus, so what it re-drives is delivered; stopped before it.
     const reconciler = startReconciler(
       { ...deps, logger: logger.child({ service: 'reconciler' }) },
-      { intervalMs: config.leases.ttlMs, progress: options.progress },
+      { intervalMs: config.leases.ttlMs, progress },
     );
     stoppers.push(() => reconciler.stop());
     const canaries = startCanaryTicker(
       { ...deps, logger: logger.child({ service: 'canary' }) },
-      { intervalMs: config.canaryTickMs, progress: options.progress },
+      { intervalMs: config.canaryTickMs, progress },
     );
     stoppers.push(() => canaries.stop());
+    signal?.throwIfAborted();
     const dashboard: DashboardProcess = await startDashboardProcess({
       dataDir,
-      port: options.dashboardPort ?? 0,
-      logLevel: options.logLevel ?? 'warn',
+      ...(options.dashboardPort === undefined ? {} : { port: options.dashboardPort }),
+      logLevel: options.logLevel ?? 'info',
     });
     stoppers.push(() => dashboard.stop());
     writeStackState(dataDir, {
@@ -128,19 +137,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       functions: functionUrls,
       dashboardUrl: dashboard.url,
     });
-    options.progress(`functions: ${FUNCTIONS.map((f) => `${f} ${functionUrls[f]}`).join(', ')}`);
-    options.progress(`dashboard: ${dashboard.url}`);
+    narrator.line(`functions: ${FUNCTIONS.map((f) => `${f} ${functionUrls[f]}`).join(', ')}`);
+    if (dashboard.fallbackFrom !== undefined) {
+      narrator.line(`dashboard port ${dashboard.fallbackFrom} is taken; using ${dashboard.port}`);
+    }
+    narrator.line(`dashboard: ${dashboard.url}`);
+    narrator.line(`logs: ${logFile} (recdeploy logs)`);
+    // Every run that ends from now on gets its line; the sample run is told by its phases.
+    const summaries = watchRunEnds(deps.runStore, (line) => narrator.line(line));
+    stoppers.push(() => Promise.resolve(summaries.stop()));
     const base = {
       dataDir,
       functionUrls,
       dashboardUrl: dashboard.url,
       runStore: deps.runStore,
+      logFile,
       stop,
     };
+    signal?.throwIfAborted();
     if (options.noSample) return base;
-    const sampleRun = await deploySample(config, deps.runStore, bus, options);
+    summaries.hold(runKey(SAMPLE_RUN));
+    const sampleRun = await deploySample(config, deps.runStore, bus, {
+      dataDir,
+      narrator,
+      ...(options.products === undefined ? {} : { products: options.products }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    summaries.release(sampleRun);
     return { ...base, sampleRun };
   } catch (error) {
+    narrator.close();
     await stop();
     throw error;
   }
@@ -164,97 +190,6 @@ async function startFunctions(
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   }
   return urls as Record<(typeof FUNCTIONS)[number], string>;
-}
-
-async function deploySample(
-  config: ChainConfig,
-  store: RunStore,
-  bus: LocalEventBus,
-  options: LocalStackOptions,
-): Promise<RunDocument> {
-  const runId = runKey(SAMPLE_RUN);
-  const existing = await store.getRun(runId);
-  if (existing === undefined) {
-    const dir = await ensureSampleModel(path.join(options.dataDir, SAMPLE_MODEL_DIR), {
-      progress: options.progress,
-      ...(options.products === undefined ? {} : { products: options.products }),
-    });
-    const message = initialSampleMessage(pathToFileURL(dir).href);
-    const id = await bus.publish(config.runtime.topics.trainingCompleted, {
-      data: message,
-      attributes: { origin: 'recdeploy-start' },
-    });
-    options.progress(`published training-completed ${id} for run ${runId}`);
-  } else {
-    options.progress(`run ${runId} exists (${existing.status}); not publishing it again`);
-  }
-  return followRun(store, runId, options.progress);
-}
-
-/** The training-completed message of the sample model's first run (what `start` deploys). */
-export function initialSampleMessage(artifactUri: string): TrainingCompletedV1 {
-  return buildTrainingCompletedV1({
-    training_run_id: SAMPLE_RUN.trainingRunId,
-    model_endpoint_id: SAMPLE_RUN.modelEndpointId,
-    model_slug: 'sample-two-tower',
-    run_number: 1,
-    model_type: 'retrieval',
-    retrieval_algorithm: 'hnsw',
-    artifact_uri: artifactUri,
-    is_blessed: true,
-    metrics: sampleManifestMetrics(fileURLToPath(artifactUri)),
-    completed_at: new Date().toISOString(),
-  });
-}
-
-/**
- * Prints each status change of the run until it ends. Changes are read from
- * the run's history, so none is missed between two looks at the store.
- */
-async function followRun(
-  store: RunStore,
-  runId: string,
-  progress: (line: string) => void,
-): Promise<RunDocument> {
-  const started = Date.now();
-  let printed = 0;
-  const ended = new Set(['live', 'failed', 'skipped', 'rolled_back', 'replaced']);
-  for (;;) {
-    const run = await store.getRun(runId);
-    if (run !== undefined) {
-      const changes = run.history.filter((entry) => entry.from !== entry.to);
-      for (const change of changes.slice(printed)) {
-        const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-        const current = change === changes.at(-1);
-        progress(`[${seconds} s] ${runId}: ${current ? describeStatus(run) : change.to}`);
-      }
-      printed = changes.length;
-      if (ended.has(run.status)) return run;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function describeStatus(run: RunDocument): string {
-  switch (run.status) {
-    case 'registered':
-      return `registered as ${run.registry?.model ?? '?'} version ${run.registry?.version ?? '?'}`;
-    case 'deploying':
-      return 'deploying (choosing the runtime, building the ANN index, starting the revision)';
-    case 'deployed':
-      return `deployed ${run.serving?.revision ?? ''} with 0% traffic (${run.serving?.runtimeReason ?? ''})`;
-    case 'verifying':
-      return `verifying ${run.serving?.tagUrl ?? ''}`;
-    case 'canary':
-      return `canary: verified; ${run.canary === undefined ? 'a share' : `${wantedCanaryPercent(run.canary)}%`} of traffic, judged on live traffic against the stable revision`;
-    case 'live':
-      return `live: ${run.verification?.checks.length ?? 0} checks passed; p50 ${run.verification?.latencyP50Ms ?? '?'} ms, p99 ${run.verification?.latencyP99Ms ?? '?'} ms`;
-    case 'failed':
-    case 'skipped':
-      return `${run.status}: ${run.statusReason ?? 'no reason recorded'}`;
-    default:
-      return run.status;
-  }
 }
 
 async function closeServer(server: Server): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * The sample model the local stack deploys: trained once (about 15 s on two
- * cores) into `{dataDir}/models/sample`, then reused. A half-written one (no
- * manifest) is trained again.
+ * The sample model the local stack deploys: trained once per data directory
+ * into `{dataDir}/models/sample`, then reused (15–60 s on two cores: about
+ * 25 s on a quiet 2-core machine, up to a minute when it is busy). A
+ * half-written one (no manifest) is trained again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,28 +30,37 @@ export function sampleManifestMetrics(bundleDir: string): Record<string, number>
   }
 }
 
+/** The sample bundle's directory, and whether this call trained it. */
+export interface SampleModel {
+  readonly dir: string;
+  /** What training achieved (products, recall, seconds); undefined when the bundle was there. */
+  readonly trained?: string;
+}
+
+/** Whether a complete sample bundle is in `dir` (a half-written one has no manifest). */
+export function hasSampleModel(dir: string): boolean {
+  return fs.existsSync(path.join(path.resolve(dir), 'ann', 'manifest.json'));
+}
+
 /** Returns the sample bundle's directory, training it first when missing. */
 export async function ensureSampleModel(
   dir: string,
   options: { progress: (line: string) => void; products?: number },
-): Promise<string> {
+): Promise<SampleModel> {
   const target = path.resolve(dir);
-  if (fs.existsSync(path.join(target, 'ann', 'manifest.json'))) {
-    options.progress(`sample model: ${target} (exists)`);
-    return target;
-  }
-  options.progress(`sample model: training a two-tower model into ${target}`);
+  if (hasSampleModel(target)) return { dir: target };
   const staging = `${target}.partial`;
   fs.rmSync(staging, { recursive: true, force: true });
   const summary = await trainSampleModel({
     out: staging,
     ...(options.products === undefined ? {} : { products: options.products }),
-    onProgress: (line) => options.progress(`  ${line}`),
+    // It is written beside its place and renamed there once complete: say where it will be.
+    onProgress: (line) => options.progress(line.replaceAll(staging, target)),
   });
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(staging, target);
-  options.progress(
-    `sample model: ${summary.products} products, recall@100 ${summary.recallAt100.toFixed(3)} on held-out purchases (random ${summary.randomRecallAt100.toFixed(3)}), ${summary.totalSeconds.toFixed(0)} s`,
-  );
-  return target;
+  return {
+    dir: target,
+    trained: `${summary.products} products, recall@100 ${summary.recallAt100.toFixed(3)} on held-out purchases (random ${summary.randomRecallAt100.toFixed(3)})`,
+  };
 }

@@ -1,0 +1,129 @@
+/**
+ * The local stack's logs go to `{dataDir}/logs/stack.log` (JSON lines; the
+ * functions, adapters, reconciler and bus log there through LOG_FILE, and
+ * whatever a library prints with console.* is written there as a line of its
+ * own), and the terminal gets friendly text only: a warning or an error
+ * becomes at most one short line, and harmless ones (a step busy with another
+ * attempt, a delivery the bus will retry) none. `recdeploy logs` reads the file.
+ */
+import path from 'node:path';
+import { format } from 'node:util';
+import { logFileDestination, type LogFileDestination } from '@recdeploy/shared';
+
+export const STACK_LOG = path.join('logs', 'stack.log');
+
+export function stackLogFile(dataDir: string): string {
+  return path.join(dataDir, STACK_LOG);
+}
+
+export interface StackLogRouting {
+  readonly file: string;
+  /** From now on warnings are written to the file only (the stack is stopping). */
+  mute(): void;
+  /** Puts console.* back and stops telling warnings. */
+  restore(): void;
+}
+
+const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
+const CONSOLE_SEVERITY: Record<(typeof CONSOLE_METHODS)[number], string> = {
+  log: 'INFO',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'WARNING',
+  debug: 'DEBUG',
+};
+
+/**
+ * Sends console.* of this process to the log file and tells the warnings
+ * and errors of the stack's loggers (those writing to the same file) as one
+ * short line each through `tell`.
+ */
+export function routeStackLogs(dataDir: string, tell: (line: string) => void): StackLogRouting {
+  const file = stackLogFile(dataDir);
+  const destination = logFileDestination(file);
+  let muted = false;
+  let hinted = false;
+  const unsubscribe = destination.onLine((line) => {
+    if (muted) return;
+    const short = friendlyLine(line);
+    if (short === undefined) return;
+    tell(hinted ? short : `${short} (details: recdeploy logs --level warn)`);
+    hinted = true;
+  });
+  // Kept to be put back as they were (unbound: console's methods do not depend on `this`).
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const originals = CONSOLE_METHODS.map((method) => [method, console[method]] as const);
+  for (const method of CONSOLE_METHODS) {
+    // The functions-framework prints a failed delivery's stack trace with console.error.
+    console[method] = (...args: unknown[]) => writeConsoleLine(destination, method, args);
+  }
+  return {
+    file,
+    mute: () => (muted = true),
+    restore() {
+      unsubscribe();
+      for (const [method, original] of originals) console[method] = original;
+    },
+  };
+}
+
+function writeConsoleLine(
+  destination: LogFileDestination,
+  method: (typeof CONSOLE_METHODS)[number],
+  args: unknown[],
+): void {
+  const entry = {
+    severity: CONSOLE_SEVERITY[method],
+    timestamp: new Date().toISOString(),
+    service: 'console',
+    message: format(...args),
+  };
+  destination.write(`${JSON.stringify(entry)}\n`);
+}
+
+/** Codes of failures that only mean "later": the bus redelivers and the step goes on. */
+const HARMLESS_CODES = new Set(['RUN.STEP_BUSY']);
+const HARMLESS_MESSAGES = new Set(['event bus: delivery failed; will retry']);
+const LOUD = new Set(['WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY']);
+const MAX_LINE = 200;
+
+/**
+ * The terminal's line for one JSON log line: undefined below WARNING, for
+ * console output (already told by the logger line that goes with it), and
+ * for harmless warnings.
+ */
+export function friendlyLine(jsonLine: string): string | undefined {
+  if (!/"severity":"(WARNING|ERROR|CRITICAL|ALERT|EMERGENCY)"/.test(jsonLine)) return undefined;
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(jsonLine) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!LOUD.has(String(entry.severity)) || entry.service === 'console') return undefined;
+  const message = typeof entry.message === 'string' ? entry.message : '';
+  if (HARMLESS_MESSAGES.has(message) || HARMLESS_CODES.has(String(entry.code))) return undefined;
+  const service =
+    typeof entry.service === 'string' ? entry.service.replace(/^recdeploy-/, '') : 'stack';
+  const run = typeof entry.runId === 'string' ? ` (run ${entry.runId})` : '';
+  const detail = detailOf(entry);
+  const level = entry.severity === 'WARNING' ? 'warning' : 'error';
+  const line = `${level}: ${service}: ${message}${run}${detail === undefined ? '' : `: ${detail}`}`;
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
+}
+
+/** The first line of what went wrong: a code, an error's message, never a stack trace. */
+function detailOf(entry: Record<string, unknown>): string | undefined {
+  for (const key of ['error', 'err']) {
+    const value = entry[key];
+    const text =
+      typeof value === 'string'
+        ? value
+        : typeof value === 'object' && value !== null && 'message' in value
+          ? String(value.message)
+          : undefined;
+    if (text !== undefined) return text.split('\n')[0];
+  }
+  if (typeof entry.code === 'string') return entry.code;
+  return undefined;
+}
