@@ -101,9 +101,16 @@ export interface RunQuery {
 
 /** An event that could never be processed, kept with the reason it was refused. */
 export interface RejectedEvent {
+  /** The CloudEvent id; for a delivery without one, `no-id:` + a digest of what arrived. */
   readonly eventId: string;
   readonly code: string;
   readonly reason: string;
+  /**
+   * What arrived, as a short stable phrase ("Cloud Audit Log entry", "HTTP
+   * GET", "Vertex PipelineJob in state FAILED"): what views group by, and
+   * what the store bounds per (rejectedEventGroup).
+   */
+  readonly kind?: string;
   readonly source?: string;
   /** The start of the raw payload, bounded, for diagnosis. */
   readonly excerpt?: string;

@@ -4,6 +4,7 @@ import { RUN_STATUSES, type RunDocument, type StepState } from '../../domain/run
 import { assertDocumentSize } from '../../domain/run-document-bounds.js';
 import { dropUndefined } from '../../domain/run-document-edits.js';
 import type { ServiceLease } from '../../domain/service-lease.js';
+import { REJECTED_EVENT_MAX_AGE_MS, rejectedEventGroup } from '../../domain/run-queries.js';
 import type { RejectedEvent } from '../../ports/run-store.port.js';
 
 /**
@@ -15,7 +16,7 @@ import type { RejectedEvent } from '../../ports/run-store.port.js';
  */
 
 /** How long a rejected event is kept where a Firestore TTL policy on `expireAt` is set. */
-export const REJECTED_EVENT_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+export const REJECTED_EVENT_TTL_MS = REJECTED_EVENT_MAX_AGE_MS;
 
 /** The Firestore fields of a run; refuses a document over the size bound. */
 export function toFirestoreRun(run: RunDocument, collection = 'deployments'): DocumentData {
@@ -62,7 +63,11 @@ export function fromFirestoreLease(data: DocumentData): ServiceLease {
   return timestampsToIso(data) as ServiceLease;
 }
 
-/** The Firestore fields of a rejected event, with `expireAt` for a TTL policy. */
+/**
+ * The Firestore fields of a rejected event, with `expireAt` for a TTL policy
+ * and `groupAt` (group, newline, ISO time) for the per-group bound
+ * (firestore-rejected-events.ts).
+ */
 export function toFirestoreRejected(event: RejectedEvent): DocumentData {
   const clean = dropUndefined(event);
   const received = toTimestamp(clean.receivedAt);
@@ -70,13 +75,15 @@ export function toFirestoreRejected(event: RejectedEvent): DocumentData {
     ...clean,
     receivedAt: received,
     expireAt: Timestamp.fromMillis(received.toMillis() + REJECTED_EVENT_TTL_MS),
+    groupAt: `${rejectedEventGroup(clean)}\n${received.toDate().toISOString()}`,
   };
 }
 
-/** A rejected event from Firestore fields (expireAt is storage detail, dropped). */
+/** A rejected event from Firestore fields (expireAt and groupAt are storage detail, dropped). */
 export function fromFirestoreRejected(data: DocumentData): RejectedEvent {
   const event = timestampsToIso(data) as Record<string, unknown>;
   delete event.expireAt;
+  delete event.groupAt;
   return event as unknown as RejectedEvent;
 }
 

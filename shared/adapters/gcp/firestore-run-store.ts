@@ -49,13 +49,8 @@ import type {
   Unsubscribe,
   WriteContext,
 } from '../../ports/run-store.port.js';
-import {
-  documentId,
-  fromFirestoreRejected,
-  fromFirestoreRun,
-  toFirestoreRejected,
-  toFirestoreRun,
-} from './firestore-run-mapping.js';
+import { documentId, fromFirestoreRun, toFirestoreRun } from './firestore-run-mapping.js';
+import { listRejectedIn, recordRejectedIn } from './firestore-rejected-events.js';
 import { watchRuns } from './firestore-run-watch.js';
 import type { FirestoreRunStoreOptions } from './firestore-run-store-options.js';
 import { isAlreadyExists, toStoreError } from './firestore-errors.js';
@@ -195,21 +190,14 @@ export class FirestoreRunStore implements RunStore {
     await this.call(() => releaseLeaseInTransaction(this.client(), ref, runId));
   }
 
+  /** Bounded by age (TTL) and per group (firestore-rejected-events.ts). */
   async recordRejectedEvent(event: RejectedEvent): Promise<void> {
     const bounded = boundRejectedEvent(event, this.clock());
-    const ref = this.rejected().doc(documentId(bounded.eventId));
-    try {
-      // create(): a redelivered rejection keeps the first record.
-      await ref.create(toFirestoreRejected(bounded));
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw toStoreError(error);
-    }
+    await recordRejectedIn(this.rejected(), bounded, this.options.logger);
   }
 
   async listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]> {
-    const query = this.rejected().orderBy('receivedAt', 'desc').limit(resolveListLimit(limit));
-    const snapshot = await this.call(() => query.get());
-    return snapshot.docs.map((doc) => fromFirestoreRejected(doc.data()));
+    return listRejectedIn(this.rejected(), resolveListLimit(limit));
   }
 
   watch(listener: (change: RunChange) => void): Unsubscribe {

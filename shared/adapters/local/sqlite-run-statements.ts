@@ -2,7 +2,13 @@ import type Database from 'better-sqlite3';
 import type { RunDocument } from '../../domain/run-document.js';
 import type { ServiceLease } from '../../domain/service-lease.js';
 import type { RejectedEvent, RunQuery } from '../../ports/run-store.port.js';
+import {
+  MAX_REJECTED_EVENTS_PER_GROUP,
+  REJECTED_EVENT_MAX_AGE_MS,
+  rejectedEventGroup,
+} from '../../domain/run-queries.js';
 import { CHANGE_LOG_ROWS } from './sqlite-change-feed.js';
+import { REJECTED_GROUP_SQL } from './sqlite-run-store-schema.js';
 
 type Bind = Record<string, string | number | null>;
 type RunFilter = 'all' | 'status' | 'endpoint' | 'both';
@@ -24,6 +30,8 @@ export class SqliteRunStatements {
   private readonly removeLease: Database.Statement<[string]>;
   private readonly insertRejected: Database.Statement<[Bind]>;
   private readonly pruneRejected: Database.Statement<[number]>;
+  private readonly pruneRejectedGroup: Database.Statement<[Bind]>;
+  private readonly pruneRejectedBefore: Database.Statement<[string]>;
   private readonly selectRejected: Database.Statement<[number], { doc: string }>;
 
   constructor(db: Database.Database) {
@@ -69,6 +77,13 @@ export class SqliteRunStatements {
       `DELETE FROM rejected_events WHERE seq IN (
          SELECT seq FROM rejected_events ORDER BY received_at DESC, seq DESC LIMIT -1 OFFSET ?)`,
     );
+    // Per group, so a flood of one kind cannot push out the others.
+    this.pruneRejectedGroup = db.prepare(
+      `DELETE FROM rejected_events WHERE seq IN (
+         SELECT seq FROM rejected_events WHERE ${REJECTED_GROUP_SQL} = @group
+         ORDER BY received_at DESC, seq DESC LIMIT -1 OFFSET @keep)`,
+    );
+    this.pruneRejectedBefore = db.prepare('DELETE FROM rejected_events WHERE received_at < ?');
     this.selectRejected = db.prepare(
       'SELECT doc FROM rejected_events ORDER BY received_at DESC, seq DESC LIMIT ?',
     );
@@ -121,14 +136,27 @@ export class SqliteRunStatements {
     this.removeLease.run(service);
   }
 
-  /** Adds the event (unless already there) and keeps only the newest `keep`. */
+  /**
+   * Adds the event (unless already there), then keeps the newest
+   * MAX_REJECTED_EVENTS_PER_GROUP of its group, none older than
+   * REJECTED_EVENT_MAX_AGE_MS before it, and the newest `keep` in all.
+   */
   addRejected(event: RejectedEvent, keep: number): void {
     const { changes } = this.insertRejected.run({
       eventId: event.eventId,
       receivedAt: event.receivedAt,
       doc: JSON.stringify(event),
     });
-    if (changes > 0) this.pruneRejected.run(keep);
+    if (changes === 0) return;
+    this.pruneRejectedGroup.run({
+      group: rejectedEventGroup(event),
+      keep: MAX_REJECTED_EVENTS_PER_GROUP,
+    });
+    const received = Date.parse(event.receivedAt);
+    if (!Number.isNaN(received)) {
+      this.pruneRejectedBefore.run(new Date(received - REJECTED_EVENT_MAX_AGE_MS).toISOString());
+    }
+    this.pruneRejected.run(keep);
   }
 
   listRejected(limit: number): RejectedEvent[] {

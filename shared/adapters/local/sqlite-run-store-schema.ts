@@ -7,7 +7,7 @@ import { writeTransaction } from './sqlite-database.js';
  * store owns its SQLite file (the local event bus has its own), so nothing
  * else bumps it.
  */
-export const RUN_STORE_SCHEMA_VERSION = 2;
+export const RUN_STORE_SCHEMA_VERSION = 3;
 
 /**
  * - deployments: one row per run; the document is JSON, and the columns the
@@ -19,7 +19,18 @@ export const RUN_STORE_SCHEMA_VERSION = 2;
  * - service_leases, rejected_events: see the RunStore port.
  * - serving_records (version 2): one per serving service, what the platform
  *   observes serving (shared/domain/serving-record.ts).
+ * - rejected_events_by_group (version 3): rejected events by group (kind,
+ *   else code; REJECTED_GROUP_SQL), newest first, so each group is bounded
+ *   on its own. An index on the expression, not a column: idempotent, and
+ *   rows written before it need no backfill.
  */
+/**
+ * A rejected event's group in SQL, as rejectedEventGroup (run-queries.ts)
+ * computes it: statements must spell it exactly so to use the index.
+ */
+export const REJECTED_GROUP_SQL =
+  "coalesce(json_extract(doc, '$.kind'), json_extract(doc, '$.code'))";
+
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE IF NOT EXISTS deployments (
@@ -59,6 +70,10 @@ const MIGRATIONS: readonly string[] = [
     service TEXT PRIMARY KEY,
     doc     TEXT NOT NULL
   );
+  `,
+  `
+  CREATE INDEX IF NOT EXISTS rejected_events_by_group
+    ON rejected_events (${REJECTED_GROUP_SQL}, received_at DESC, seq DESC);
   `,
 ];
 
