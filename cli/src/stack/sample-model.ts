@@ -1,8 +1,9 @@
 /**
  * The sample model the local stack deploys: trained once per data directory
- * into `{dataDir}/models/sample`, then reused (15–60 s on two cores: about
- * 25 s on a quiet 2-core machine, up to a minute when it is busy). A
- * half-written one (no manifest) is trained again.
+ * into `{dataDir}/models/sample`, then reused. Measured with `recdeploy
+ * sample-model` on a 2-core machine: 24–29 s quiet (load 1.4–1.7), 82 s
+ * while other test suites ran (load 10–13). A half-written one (no manifest)
+ * is trained again.
  */
 import fs from 'node:fs';
 import path from 'node:path';

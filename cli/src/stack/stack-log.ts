@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { format } from 'node:util';
 import { logFileDestination, type LogFileDestination } from '@recdeploy/shared';
+import { parseLogLine } from '../output/log-entry-line.js';
 
 export const STACK_LOG = path.join('logs', 'stack.log');
 
@@ -84,7 +85,6 @@ function writeConsoleLine(
 /** Codes of failures that only mean "later": the bus redelivers and the step goes on. */
 const HARMLESS_CODES = new Set(['RUN.STEP_BUSY']);
 const HARMLESS_MESSAGES = new Set(['event bus: delivery failed; will retry']);
-const LOUD = new Set(['WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY']);
 const MAX_LINE = 200;
 
 /**
@@ -94,36 +94,26 @@ const MAX_LINE = 200;
  */
 export function friendlyLine(jsonLine: string): string | undefined {
   if (!/"severity":"(WARNING|ERROR|CRITICAL|ALERT|EMERGENCY)"/.test(jsonLine)) return undefined;
-  let entry: Record<string, unknown>;
-  try {
-    entry = JSON.parse(jsonLine) as Record<string, unknown>;
-  } catch {
+  const entry = parseLogLine(jsonLine.trimEnd());
+  if ((entry.level !== 'warn' && entry.level !== 'error') || entry.service === 'console') {
     return undefined;
   }
-  if (!LOUD.has(String(entry.severity)) || entry.service === 'console') return undefined;
-  const message = typeof entry.message === 'string' ? entry.message : '';
-  if (HARMLESS_MESSAGES.has(message) || HARMLESS_CODES.has(String(entry.code))) return undefined;
-  const service =
-    typeof entry.service === 'string' ? entry.service.replace(/^recdeploy-/, '') : 'stack';
-  const run = typeof entry.runId === 'string' ? ` (run ${entry.runId})` : '';
-  const detail = detailOf(entry);
-  const level = entry.severity === 'WARNING' ? 'warning' : 'error';
-  const line = `${level}: ${service}: ${message}${run}${detail === undefined ? '' : `: ${detail}`}`;
+  if (HARMLESS_MESSAGES.has(entry.message) || HARMLESS_CODES.has(codeOf(jsonLine))) {
+    return undefined;
+  }
+  const run = entry.runId === undefined ? '' : ` (run ${entry.runId})`;
+  const detail = entry.detail === undefined ? '' : `: ${entry.detail}`;
+  const level = entry.level === 'warn' ? 'warning' : 'error';
+  const service = entry.service === '?' ? 'stack' : entry.service;
+  const line = `${level}: ${service}: ${entry.message}${run}${detail}`;
   return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
 }
 
-/** The first line of what went wrong: a code, an error's message, never a stack trace. */
-function detailOf(entry: Record<string, unknown>): string | undefined {
-  for (const key of ['error', 'err']) {
-    const value = entry[key];
-    const text =
-      typeof value === 'string'
-        ? value
-        : typeof value === 'object' && value !== null && 'message' in value
-          ? String(value.message)
-          : undefined;
-    if (text !== undefined) return text.split('\n')[0];
+function codeOf(jsonLine: string): string {
+  try {
+    const code = (JSON.parse(jsonLine) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : '';
+  } catch {
+    return '';
   }
-  if (typeof entry.code === 'string') return entry.code;
-  return undefined;
 }
