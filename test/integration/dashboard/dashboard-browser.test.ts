@@ -124,7 +124,8 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
     assert.equal(await bench.text(run, 'run-status'), 'failed');
     assert.equal(
       await bench.text(run, 'run-problem-headline'),
-      'Failed at verify: The new revision failed verification, so traffic was not moved',
+      'Failed at verify: The new revision failed verification (latency above its limit), ' +
+        'so traffic was not moved',
     );
     assert.equal(await bench.text(run, 'status-reason'), failed.statusReason);
     assert.match(failed.statusReason ?? '', /^verify attempt 1 failed: VERIFY\.FAILED: 1 of 5/);
@@ -132,7 +133,8 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
     assert.equal(await verifyError.getAttribute('data-code'), 'VERIFY.FAILED');
     assert.equal(
       await verifyError.textContent(),
-      `The new revision failed verification, so traffic was not moved (VERIFY.FAILED): ${failed.steps.verify.error?.message}`,
+      'The new revision failed verification (latency above its limit), so traffic was not moved ' +
+        `(VERIFY.FAILED): ${failed.steps.verify.error?.message}`,
     );
     assert.equal(await bench.text(deploy, 'step-attempts'), '2 attempts');
     const latency = run.locator('[data-testid="check"][data-check="latency"]');

@@ -45,7 +45,7 @@ describe('dashboard page and assets (a real process)', function () {
     const html = await first.text();
     assert.ok(html.includes(`<script type="module" nonce="${nonce}" src="assets/main.js">`));
     const links = html.match(/<link rel="stylesheet"[^>]*>/g) ?? [];
-    assert.equal(links.length, 3);
+    assert.equal(links.length, 5);
     for (const tag of links) assert.ok(tag.includes(`nonce="${nonce}"`), tag);
     assert.ok(!html.includes('{{nonce}}'));
     assert.notEqual(second.headers.get('content-security-policy'), csp);
@@ -68,6 +68,11 @@ describe('dashboard page and assets (a real process)', function () {
       }
     }
     assert.ok(seen.has('canary-panel.js') && seen.has('dom.js'), [...seen].join(', '));
+    // The chart library comes from the installed uplot package, served by the dashboard itself.
+    assert.ok(seen.has('uPlot.esm.js'), [...seen].join(', '));
+    const uplotCss = await get('/assets/uPlot.min.css');
+    assert.equal(uplotCss.status, 200);
+    assert.match(await uplotCss.text(), /\.uplot/);
     const css = await get('/assets/canary.css');
     assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
     assert.match(await css.text(), /\.tone-canary/);

@@ -43,13 +43,28 @@ export function link(text, testid) {
     text,
   );
 }
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n) => String(n).padStart(2, '0');
+/**
+ * A moment with its date, in the browser's time zone and the same words in
+ * every locale: "today 16:42:10", "yesterday 09:05:00", "6 Dec 16:42:10",
+ * "6 Dec 2025 16:42:10" (another year).
+ */
+export function dateTimeText(date, now = new Date()) {
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  const dayStart = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((dayStart(now) - dayStart(date)) / 86_400_000);
+  if (days === 0) return `today ${clock}`;
+  if (days === 1) return `yesterday ${clock}`;
+  const year = date.getFullYear() === now.getFullYear() ? '' : ` ${date.getFullYear()}`;
+  return `${date.getDate()} ${MONTHS[date.getMonth()]}${year} ${clock}`;
+}
+/** A <time> with its date (dateTimeText) and the full ISO time as its datetime and title. */
 export function time(iso) {
   if (!iso) return null;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return h('span', {}, iso);
-  const sameDay = date.toDateString() === new Date().toDateString();
-  const text = sameDay ? date.toLocaleTimeString() : date.toLocaleString();
-  return h('time', { datetime: iso, title: iso }, text);
+  return h('time', { datetime: iso, title: iso }, dateTimeText(date));
 }
 export function duration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return '';

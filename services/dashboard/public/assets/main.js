@@ -1,11 +1,14 @@
 /**
  * The page's entry point: loads the state (GET api/runs) whenever the event
  * stream (GET api/events) is (re)connected, applies every live event, and
- * re-renders at most once per turn of the event loop.
+ * re-renders at most once per turn of the event loop. The connection
+ * indicator (a dot and a sentence, not a badge: run statuses are badges)
+ * says whether the stream is open and when the page last heard from it.
  */
 /* global document, EventSource, fetch, setInterval, setTimeout */
-import { duration, time } from './dom.js';
-import { els, renderEndpoints, renderLive, renderRejected } from './sections.js';
+import { duration } from './dom.js';
+import { renderRejected } from './rejected-section.js';
+import { els, renderEndpoints, renderLive } from './sections.js';
 import { applyRun, applyServing, state } from './state.js';
 
 let renderQueued = false;
@@ -16,8 +19,7 @@ function render() {
     renderQueued = false;
     renderLive();
     renderEndpoints();
-    renderRejected();
-    els.updatedAt.replaceChildren('updated ', time(new Date().toISOString()));
+    renderRejected(els);
   }, 0);
 }
 
@@ -32,6 +34,7 @@ function loadSnapshot() {
       for (const run of body.runs) applyRun(run);
       state.rejected = body.rejectedEvents;
       els.loadError.hidden = true;
+      heard();
       render();
     })
     .catch((error) => {
@@ -44,43 +47,60 @@ function loadSnapshot() {
   return snapshotInFlight;
 }
 
-// ---- live updates ----
-function setConnection(stateName, text) {
+// ---- the connection indicator ----
+const CONNECTION_TEXT = {
+  connecting: 'connecting…',
+  open: 'connected',
+  reconnecting: 'reconnecting…',
+};
+let lastHeardAt;
+function setConnection(stateName) {
   els.connection.dataset.state = stateName;
-  els.connection.textContent = text;
+  els.connectionText.textContent = CONNECTION_TEXT[stateName];
+  showLastHeard();
 }
+/** Anything from the dashboard (the state, a change, a heartbeat) says the page is current. */
+function heard() {
+  lastHeardAt = new Date();
+  els.connection.title = `last heard from the dashboard at ${lastHeardAt.toISOString()}`;
+  showLastHeard();
+}
+function showLastHeard() {
+  if (!lastHeardAt) return;
+  const seconds = Math.max(0, Math.round((Date.now() - lastHeardAt.getTime()) / 1000));
+  els.updatedAgo.textContent = ` · updated ${seconds < 60 ? `${seconds} s` : duration(seconds * 1000)} ago`;
+}
+
+// ---- live updates ----
 function connect() {
   const source = new EventSource('api/events');
   source.addEventListener('ready', () => {
-    setConnection('open', 'live');
+    setConnection('open');
     // Subscribed before `ready`: nothing falls between this snapshot and the stream.
     void loadSnapshot();
   });
   source.addEventListener('run', (event) => {
+    heard();
     if (applyRun(JSON.parse(event.data))) render();
   });
   source.addEventListener('serving', (event) => {
+    heard();
     if (applyServing(JSON.parse(event.data))) render();
   });
-  source.addEventListener('heartbeat', (event) => {
-    els.connection.title = `last heartbeat ${JSON.parse(event.data).at}`;
-  });
+  source.addEventListener('heartbeat', heard);
   source.addEventListener('error', () => {
-    if (source.readyState === EventSource.CLOSED) {
-      // Refused (e.g. 503): EventSource gives up on its own; try again later.
-      setConnection('reconnecting', 'reconnecting…');
-      setTimeout(connect, 5000);
-    } else {
-      setConnection('reconnecting', 'reconnecting…');
-    }
+    setConnection('reconnecting');
+    // Refused (e.g. 503): EventSource gives up on its own; try again later.
+    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
   });
 }
 
-// Running steps show their elapsed time without waiting for a change.
+// Running steps show their elapsed time, and the indicator its age, without waiting for a change.
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-running-since]')) {
     el.textContent = duration(Date.now() - Date.parse(el.dataset.runningSince));
   }
+  showLastHeard();
 }, 1000);
 
 connect();

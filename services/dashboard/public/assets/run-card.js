@@ -69,13 +69,42 @@ function summaryLine(run) {
         )
       : null,
     h('span', { class: 'muted', 'data-testid': 'status-text' }, statusText(run)),
-    h(
-      'span',
-      { class: 'muted' },
-      ended ? `took ${duration(between(run.createdAt, run.updatedAt))} · ` : 'updated ',
-      time(run.updatedAt),
-    ),
+    h('span', { class: 'muted' }, ended ? outcomeLine(run) : ['updated ', time(run.updatedAt)]),
   ];
+}
+
+/** "live after 12.3 s · rolled back 4 Dec 17:50:42": the outcome, then what became of it, and when. */
+function outcomeLine(run) {
+  const history = run.history || [];
+  const reached = outcomeEntry(run);
+  const since = history.findLast((entry) => entry.to === run.status);
+  const took = h('span', { 'data-testid': 'run-took' }, outcomeAfter(run, reached));
+  if (!reached || !since) return [took, ' · ', time(run.updatedAt)];
+  if (since === reached) return [took, ' · ', time(reached.at)];
+  const now =
+    run.status === reached.to ? `${run.status} again since` : run.status.replace('_', ' ');
+  return [took, ' · ', h('span', { 'data-testid': 'run-since' }, now, ' ', time(since.at))];
+}
+
+/** The first outcome a run reaches: what "took" measures up to. */
+const OUTCOMES = ['live', 'failed', 'skipped'];
+function outcomeEntry(run) {
+  const history = run.history || [];
+  return (
+    history.find((entry) => OUTCOMES.includes(entry.to)) ||
+    history.find((entry) => entry.to === run.status)
+  );
+}
+/**
+ * "live after 12.3 s": from received to when the run first went live (or
+ * first reached failed or skipped), from its history; a later rollback or
+ * replacement ends the run's serving, not its deployment, so it does not
+ * count. A run that never got there (an aborted canary) counts to its end.
+ */
+function outcomeAfter(run, reached) {
+  const to = reached ? reached.to : run.status;
+  const at = reached ? reached.at : run.updatedAt;
+  return `${to.replace('_', ' ')} after ${duration(between(run.createdAt, at))}`;
 }
 
 /** Why it ended; where its canary stands; else what its status means. */

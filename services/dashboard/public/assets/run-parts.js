@@ -6,7 +6,8 @@
  */
 import { between, duration, h, link, num, time } from './dom.js';
 import { state, trafficOf } from './state.js';
-import { STEPS, errorText, stepTone } from './words.js';
+import { errorText } from './failure-words.js';
+import { STEPS, stepTone } from './words.js';
 
 export function identity(run) {
   const config = run.deploymentConfig ? Object.entries(run.deploymentConfig) : [];
@@ -124,7 +125,7 @@ export function steps(run) {
                 'data-code': step.error.code,
               },
               retrying ? `Attempt ${step.attempts} failed, will retry. ` : '',
-              errorText(step.error),
+              errorText(step.error, run),
             )
           : null,
       );

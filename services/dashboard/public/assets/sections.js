@@ -1,9 +1,11 @@
 /**
  * The page's three sections, each rebuilt from the state on every render:
  * the live revision per service (the serving records), the runs grouped by
- * model endpoint (newest endpoint activity first), and the rejected events.
+ * model endpoint (newest endpoint activity first) with its charts; the
+ * rejected events are rejected-section.js's.
  */
 /* global document */
+import { chartWidth, dropChartsExcept, endpointCharts } from './charts.js';
 import { h, link, time } from './dom.js';
 import { renderRun } from './run-card.js';
 import { runLabel, sharesText, state } from './state.js';
@@ -11,14 +13,17 @@ import { runLabel, sharesText, state } from './state.js';
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 export const els = {
   connection: $('connection'),
-  updatedAt: $('updated-at'),
+  connectionText: $('connection-text'),
+  updatedAgo: $('updated-ago'),
   loadError: $('load-error'),
   liveTable: $('live-revisions'),
   liveEmpty: $('live-empty'),
   endpoints: $('endpoints'),
   runsEmpty: $('runs-empty'),
-  rejectedTable: $('rejected-events'),
+  rejectedGroups: $('rejected-groups'),
   rejectedEmpty: $('rejected-empty'),
+  ignoredGroups: $('ignored-groups'),
+  ignoredPart: $('ignored'),
 };
 
 export function renderEndpoints() {
@@ -35,6 +40,8 @@ export function renderEndpoints() {
       return { endpoint, runs, latest };
     })
     .sort((a, b) => (a.latest < b.latest ? 1 : a.latest > b.latest ? -1 : 0));
+  const width = chartWidth(els.endpoints);
+  dropChartsExcept(new Set(ordered.map(({ endpoint }) => endpoint)));
   els.endpoints.replaceChildren(
     ...ordered.map(({ endpoint, runs }) => {
       const live = [...state.serving.values()].filter(
@@ -56,6 +63,7 @@ export function renderEndpoints() {
             ),
           ),
         ),
+        endpointCharts(endpoint, runs, width),
         runs.map((run, index) => renderRun(run, index === 0)),
       );
     }),
@@ -97,27 +105,4 @@ export function renderLive() {
   );
   els.liveTable.hidden = rows.length === 0;
   els.liveEmpty.hidden = rows.length > 0;
-}
-
-export function renderRejected() {
-  els.rejectedTable.tBodies[0].replaceChildren(
-    ...state.rejected.map((event) =>
-      h(
-        'tr',
-        { 'data-testid': 'rejected-event', 'data-event-id': event.eventId },
-        h('td', {}, time(event.receivedAt)),
-        h('td', { class: 'mono' }, event.eventId),
-        h('td', { class: 'mono' }, event.code),
-        h(
-          'td',
-          {},
-          event.reason,
-          event.excerpt ? h('div', { class: 'mono muted' }, event.excerpt) : null,
-        ),
-        h('td', { class: 'mono' }, event.source || ''),
-      ),
-    ),
-  );
-  els.rejectedTable.hidden = state.rejected.length === 0;
-  els.rejectedEmpty.hidden = state.rejected.length > 0;
 }

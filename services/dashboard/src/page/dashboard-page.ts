@@ -1,7 +1,8 @@
 /**
  * The page: public/index.html, its stylesheets and its script modules
- * (public/assets/), all read once at start and served by the dashboard
- * itself: no build step and nothing fetched from elsewhere. Each answer of
+ * (public/assets/), plus the chart library's module and stylesheet from the
+ * installed uplot package (VENDOR_ASSETS), all read once at start and served
+ * by the dashboard itself: no build step and nothing fetched from elsewhere. Each answer of
  * the page gets a fresh CSP nonce on its <link> and <script> elements, and
  * the modules main.js imports inherit it, so only the page's own code runs;
  * even if untrusted run fields were ever inserted as markup, injected
@@ -9,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +20,17 @@ const NONCE_PLACEHOLDER = '{{nonce}}';
 const ASSET_TYPES: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+};
+
+/**
+ * Files of installed packages served as assets, by asset name: uPlot's ES
+ * module (charts.js imports it as ./uPlot.esm.js, so it inherits the page's
+ * nonce) and its stylesheet. It draws with canvas and sets styles through
+ * the CSSOM only, which the page's CSP allows.
+ */
+const VENDOR_ASSETS: Readonly<Record<string, string>> = {
+  'uPlot.esm.js': 'uplot/dist/uPlot.esm.js',
+  'uPlot.min.css': 'uplot/dist/uPlot.min.css',
 };
 
 export interface RenderedPage {
@@ -45,7 +58,10 @@ export function loadDashboardPage(file: string = findPageFile()): DashboardPage 
   if (!template.includes(NONCE_PLACEHOLDER)) {
     throw new Error(`${file} has no ${NONCE_PLACEHOLDER} placeholder: its script would be blocked`);
   }
-  const assets = readAssets(path.join(path.dirname(file), 'assets'));
+  const assets = {
+    ...readVendorAssets(),
+    ...readAssets(path.join(path.dirname(file), 'assets')),
+  };
   for (const [, name = ''] of template.matchAll(/"assets\/([^"]+)"/g)) {
     if (!Object.hasOwn(assets, name)) {
       throw new Error(`${file} links assets/${name}, which is missing`);
@@ -83,6 +99,17 @@ function readAssets(dir: string): Record<string, PageAsset> {
     const contentType = ASSET_TYPES[path.extname(name)];
     if (contentType === undefined) continue;
     assets[name] = { body: fs.readFileSync(path.join(dir, name), 'utf8'), contentType };
+  }
+  return assets;
+}
+
+/** VENDOR_ASSETS, resolved like imports from this file (the workspace's node_modules). */
+function readVendorAssets(): Record<string, PageAsset> {
+  const require = createRequire(import.meta.url);
+  const assets: Record<string, PageAsset> = {};
+  for (const [name, specifier] of Object.entries(VENDOR_ASSETS)) {
+    const contentType = ASSET_TYPES[path.extname(name)] ?? 'application/octet-stream';
+    assets[name] = { body: fs.readFileSync(require.resolve(specifier), 'utf8'), contentType };
   }
   return assets;
 }
