@@ -3,10 +3,13 @@
  * process on a fresh data directory. It trains the sample model, deploys it
  * through the whole chain, prints a prediction URL and a curl command that
  * work; Ctrl-C stops every child process; a second start reuses the state.
+ * Piped (not a terminal), it tells each phase as one plain line with its
+ * duration, in order, with no JSON and no stack trace on stderr (those go to
+ * {dataDir}/logs/stack.log), and a run published later gets its one line.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -68,6 +71,42 @@ async function waitForOutput(
   }
 }
 
+async function waitForStderr(
+  started: Started,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(started.stderr());
+    if (match) return match;
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in time:\n${started.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The first start's stderr (a pipe, so no spinner): the data directory
+ * first, then one line per phase in order, each with its duration, and
+ * nothing for a machine: no JSON line, no stack trace.
+ */
+function assertPhasesTold(stderr: string, dataDir: string): void {
+  const lines = stderr.split('\n');
+  assert.equal(lines[0], `data directory ${dataDir} (from --data-dir)`);
+  const phases = ['train', 'register', 'index', 'deploy', 'verify'];
+  const found = phases.map((phase) =>
+    lines.findIndex((line) => new RegExp(`^✔ ${phase}: .+ \\(${DURATION}\\)$`).test(line)),
+  );
+  assert.ok(
+    found.every((index, i) => index > 0 && (i === 0 || index > found[i - 1]!)),
+    `phase lines ${phases.join(', ')} in order, each with a duration:\n${stderr}`,
+  );
+  assert.match(lines[found[2]!]!, /^✔ index: built, ef \d+/);
+  assert.ok(!lines.some((line) => line.trimStart().startsWith('{')), `no JSON line:\n${stderr}`);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  assert.ok(!stderr.includes('\u001b['), 'no escape sequences (nothing animated) on a pipe');
+}
+
 /** The serving processes the platform recorded, and whether each is alive. */
 function servingPids(dataDir: string): number[] {
   const db = new Database(path.join(dataDir, 'serving.db'), { readonly: true });
@@ -98,6 +137,8 @@ async function runCurl(curl: string): Promise<{
 }
 
 const FIRST_RUN = 'local-sample-sample-run-1';
+/** How the stack prints a duration (output/phase-narrator.ts formatSeconds), as a pattern. */
+const DURATION = '(?:\\d+\\.\\d s|\\d+ min \\d\\d s)';
 const SECOND_RUN = 'local-sample-sample-run-2';
 
 /** Publishes run 2 of the sample endpoint (the same bundle) with `recdeploy publish`. */
@@ -178,10 +219,35 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
       assert.equal(answer.body.predictions?.[0]?.product_ids.length, 100);
       assert.equal((await fetch(dashboard)).status, 200);
 
+      assertPhasesTold(first.stderr(), dataDir);
+
       // A newer run of the sample endpoint takes over while the stack runs...
       await publishSecondRun(dataDir);
       await waitForStatus(dataDir, SECOND_RUN, 'live', 120_000);
       assert.equal(statusOf(dataDir, FIRST_RUN), 'replaced');
+      // ...and the stack says so in one line (from the run store's change feed).
+      const summary = await waitForStderr(
+        first,
+        new RegExp(`^run ${SECOND_RUN}: live in .*$`, 'm'),
+        30_000,
+      );
+      assert.match(
+        summary[0],
+        new RegExp(
+          `: live in ${DURATION} \\(register ${DURATION}, deploy ${DURATION}, verify ${DURATION}; p99 [\\d.]+ ms\\); replaced ${FIRST_RUN}$`,
+        ),
+      );
+      assert.equal(first.stderr().split(`run ${SECOND_RUN}: `).length, 2, 'told once');
+      const logLines = (await readFile(path.join(dataDir, 'logs', 'stack.log'), 'utf8'))
+        .trimEnd()
+        .split('\n');
+      assert.ok(logLines.length > 10, 'the functions and adapters logged to the file');
+      for (const line of logLines) {
+        const entry = JSON.parse(line) as { severity?: unknown; message?: unknown };
+        assert.equal(typeof entry.severity, 'string', line);
+        assert.equal(typeof entry.message, 'string', line);
+      }
+      assert.ok(logLines.some((line) => line.includes(`"runId":"${SECOND_RUN}"`)));
       const pids = servingPids(dataDir);
       assert.ok(pids.length >= 1 && pids.every(isProcessAlive), `serving pids ${pids.join(',')}`);
 
