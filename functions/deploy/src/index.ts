@@ -1,12 +1,13 @@
 /**
- * functions/deploy: the model-registered topic's CloudEvent handler; the
+ * functions/deploy: the model-registered topic's handler (an HTTP
+ * function decoding the CloudEvent itself, as functions/register explains); the
  * deploy use case in shared/ does the work (see functions/register for the shape).
  */
 import * as functions from '@google-cloud/functions-framework';
 import { handleModelRegistered } from '@recdeploy/shared/chain';
-import { chainHandler } from '@recdeploy/shared/chain-wiring';
+import { chainHttpHandler } from '@recdeploy/shared/chain-wiring';
 
 /** The entry point name (`--entry-point`, `--target`). */
 export const ENTRY_POINT = 'deploy';
 
-functions.cloudEvent(ENTRY_POINT, chainHandler('deploy', handleModelRegistered));
+functions.http(ENTRY_POINT, chainHttpHandler('deploy', handleModelRegistered));

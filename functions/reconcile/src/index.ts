@@ -1,5 +1,6 @@
 /**
- * functions/reconcile: the reconcile-tick topic's CloudEvent handler
+ * functions/reconcile: the reconcile-tick topic's handler (an HTTP function
+ * decoding the CloudEvent itself, as functions/register explains)
  * (Cloud Scheduler → Pub/Sub → Eventarc → this function, once a minute).
  * Every tick runs one reconciler pass (shared/usecases/reconcile-runs.ts):
  * stalled runs get their hand-off again, canaries whose step is due move on
@@ -13,11 +14,11 @@
  * redelivered tick would only add a pass. What does answer 500 (and is
  * redelivered a few times) is a failure before the pass, such as adapters
  * that cannot be created; configuration errors stop the cold start, as in
- * the other functions (chainHandler).
+ * the other functions (shared/wiring/chain-runtime.ts).
  */
 import * as functions from '@google-cloud/functions-framework';
 import { reconcile, type ReconcileDeps, type ReconcileReport } from '@recdeploy/shared/chain';
-import { chainHandler } from '@recdeploy/shared/chain-wiring';
+import { chainHttpHandler } from '@recdeploy/shared/chain-wiring';
 
 /** The entry point name (`--entry-point`, `--target`). */
 export const ENTRY_POINT = 'reconcile';
@@ -55,4 +56,4 @@ function tickIdOf(tick: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-functions.cloudEvent(ENTRY_POINT, chainHandler('reconcile', reconcileOnTick));
+functions.http(ENTRY_POINT, chainHttpHandler('reconcile', reconcileOnTick));
