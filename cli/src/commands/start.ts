@@ -91,7 +91,12 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
     )
     .action(async (flags: StartFlags) => {
       const choice = resolveDataDir({ flag: flags.dataDir });
-      const tty = process.stderr.isTTY === true && !process.env.CI;
+      // A spinner only on a terminal that has a width (ora loops on a 0-column pty) and is not CI.
+      const tty =
+        process.stderr.isTTY === true &&
+        (process.stderr.columns ?? 0) > 0 &&
+        process.env.TERM !== 'dumb' &&
+        !process.env.CI;
       const narrator = createNarrator({ err: (line) => io.err(line), tty });
       let stack: RunningStack | undefined;
       const signals: StopSignals = watchStopSignals({
