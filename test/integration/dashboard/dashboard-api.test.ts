@@ -23,6 +23,7 @@ interface Overview {
   runs: RunDocument[];
   serving: ServingRecord[];
   rejectedEvents: Record<string, unknown>[];
+  rejectedEventsLimit: number;
   generatedAt: string;
 }
 
@@ -75,6 +76,8 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
         { runs: body.runs, serving: body.serving, rejectedEvents: body.rejectedEvents },
         { runs: [], serving: [], rejectedEvents: [] },
       );
+      // The page counts rejected events by kind within this many.
+      assert.equal(body.rejectedEventsLimit, 200);
       assert.ok(!Number.isNaN(Date.parse(body.generatedAt)));
     });
 

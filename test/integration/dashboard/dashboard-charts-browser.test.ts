@@ -14,57 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunDocument } from '@recdeploy/shared';
 import { BrowserBench, STEP_TIMEOUT_MS } from '../../support/dashboard/browser-bench.js';
-import {
-  ChainWriter,
-  sampleRunFixture,
-  stepsToLive,
-  walk,
-  type RunFixture,
-} from '../../support/dashboard/chain-walk.js';
+import { ChainWriter, stepsToLive, walk } from '../../support/dashboard/chain-walk.js';
+import { StepClock, numberedRun } from '../../support/dashboard/run-history.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = path.join(ROOT, 'docs/images/dashboard-charts.png');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const HOUR = 3_600_000;
-const WRITE_GAP_MS = 2_000;
-
-/** Run n of recs-home, with its own metrics and verification figures. */
-function runFixture(n: number, figures: [number, number, number, number, number]): RunFixture {
-  const [recall100, loss, p50, p99, annRecall] = figures;
-  const base = sampleRunFixture(
-    {
-      runNumber: n,
-      trainingRunId: `train-00${n}`,
-      metrics: { recall_at_100: recall100, loss },
-    },
-    `c0ffee0${n}`,
-  );
-  return {
-    ...base,
-    verification: {
-      ...base.verification,
-      latencyP50Ms: p50,
-      latencyP99Ms: p99,
-      recallAtK: { k: 10, recall: annRecall },
-    },
-  };
-}
-
-/** A clock the writes read: `at` moves it; each read is WRITE_GAP_MS after the one before. */
-class StepClock {
-  private next: number;
-  constructor(start: number) {
-    this.next = start;
-  }
-  at(ms: number): void {
-    this.next = ms;
-  }
-  read = (): Date => {
-    const now = new Date(this.next);
-    this.next += WRITE_GAP_MS;
-    return now;
-  };
-}
 
 describe('dashboard charts, dates, durations and grouped rejections (chromium)', function () {
   this.timeout(90_000);
@@ -90,9 +46,9 @@ describe('dashboard charts, dates, durations and grouped rejections (chromium)',
     const start = Date.now() - 50 * HOUR;
     const clock = new StepClock(start);
     const fixtures = [
-      runFixture(1, [0.4, 0.09, 4.25, 9.75, 0.97]),
-      runFixture(2, [0.42, 0.08, 5, 11.5, 0.96]),
-      runFixture(3, [0.45, 0.07, 3.5, 8, 0.98]),
+      numberedRun(1, { recallAt100: 0.4, loss: 0.09, p50Ms: 4.25, p99Ms: 9.75, annRecall: 0.97 }),
+      numberedRun(2, { recallAt100: 0.42, loss: 0.08, p50Ms: 5, p99Ms: 11.5, annRecall: 0.96 }),
+      numberedRun(3, { recallAt100: 0.45, loss: 0.07, p50Ms: 3.5, p99Ms: 8, annRecall: 0.98 }),
     ];
     // Run 1 alone: one point per figure, so the run-number charts are a short text.
     const one = await walk(stepsToLive(bench.store, fixtures[0]!, { clock: clock.read }));
@@ -128,9 +84,13 @@ describe('dashboard charts, dates, durations and grouped rejections (chromium)',
     assert.equal(rolledBack?.status, 'rolled_back');
     // Run 4's artifact lies outside ARTIFACT_ROOTS: register refuses it for good.
     clock.at(Date.now() - 10 * 60_000);
-    const four = new ChainWriter(bench.store, runFixture(4, [0.46, 0.07, 0, 0, 0]), {
-      clock: clock.read,
-    });
+    const four = new ChainWriter(
+      bench.store,
+      numberedRun(4, { recallAt100: 0.46, loss: 0.07, p50Ms: 0, p99Ms: 0, annRecall: 0 }),
+      {
+        clock: clock.read,
+      },
+    );
     await four.create();
     await four.claim('register');
     const refused = await four.fail(

@@ -33,6 +33,7 @@ function loadSnapshot() {
       for (const record of body.serving) applyServing(record);
       for (const run of body.runs) applyRun(run);
       state.rejected = body.rejectedEvents;
+      state.rejectedLimit = body.rejectedEventsLimit;
       els.loadError.hidden = true;
       heard();
       render();

@@ -40,6 +40,12 @@ export function renderRejected(els) {
     ...groupRejected(ignored).map((group) => groupView(group, 'ignored-group')),
   );
   els.rejectedEmpty.hidden = rejected.length > 0;
+  // Counts cover what the snapshot read: say so when that was all it could read.
+  const full = state.rejectedLimit !== undefined && state.rejected.length >= state.rejectedLimit;
+  els.rejectedCapped.hidden = !full;
+  els.rejectedCapped.textContent = full
+    ? `Counted over the latest ${state.rejectedLimit} rejected and ignored events.`
+    : '';
   els.ignoredPart.hidden = ignored.length === 0;
 }
 

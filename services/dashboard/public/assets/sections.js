@@ -22,6 +22,7 @@ export const els = {
   runsEmpty: $('runs-empty'),
   rejectedGroups: $('rejected-groups'),
   rejectedEmpty: $('rejected-empty'),
+  rejectedCapped: $('rejected-capped'),
   ignoredGroups: $('ignored-groups'),
   ignoredPart: $('ignored'),
 };

@@ -10,6 +10,7 @@ export const state = {
   runs: new Map(), // runId → run document (newest version seen)
   serving: new Map(), // service → serving record (what the platform observes)
   rejected: [],
+  rejectedLimit: undefined, // how many the snapshot asked for: counts are within these
   userOpen: new Map(), // runId → open/closed as the user last chose
 };
 

@@ -30,7 +30,8 @@ export interface RouteDeps {
 
 /** Runs listed by default and at most (the store's own maximum page). */
 const RUNS_LIMIT = { default: 200, max: 500 } as const;
-const REJECTED_EVENTS_SHOWN = 50;
+/** The page groups them by kind, so it can take more than it could list. */
+const REJECTED_EVENTS_SHOWN = 200;
 const ALLOW = 'GET, HEAD';
 const RUN_PATH = /^\/api\/runs\/([^/]+)$/;
 const ASSET_PATH = /^\/assets\/([^/]+)$/;

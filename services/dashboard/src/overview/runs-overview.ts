@@ -12,8 +12,10 @@ export interface RunsOverview {
   readonly runs: readonly RunDocument[];
   /** One per serving service, by service name, as stored. */
   readonly serving: readonly ServingRecord[];
-  /** Newest first. */
+  /** Newest first, at most rejectedEventsLimit. */
   readonly rejectedEvents: readonly RejectedEvent[];
+  /** How many rejected events were asked for: a page counting them counts within these. */
+  readonly rejectedEventsLimit: number;
   readonly generatedAt: string;
 }
 
@@ -34,5 +36,11 @@ export async function loadOverview(
     store.listServingRecords(),
     store.listRejectedEvents(limits.rejectedEvents),
   ]);
-  return { runs, serving, rejectedEvents, generatedAt: now.toISOString() };
+  return {
+    runs,
+    serving,
+    rejectedEvents,
+    rejectedEventsLimit: limits.rejectedEvents,
+    generatedAt: now.toISOString(),
+  };
 }
