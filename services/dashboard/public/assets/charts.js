@@ -17,6 +17,7 @@ import { h, num } from './dom.js';
 
 const HEIGHT = 170;
 const AXIS = { stroke: '#5b6573', grid: { stroke: '#eceef1' }, ticks: { stroke: '#dde1e7' } };
+const MIN_TRAFFIC_SPAN_S = 600;
 const RUN_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 const CHARTS = [
@@ -162,7 +163,11 @@ function byRunOptions(model, yAxes) {
 /** x = time, y = % of the service's traffic, one stepped line per revision in its status's colour. */
 function trafficOptions(model) {
   return {
-    scales: { y: { range: [0, 100] } },
+    scales: {
+      // At least the last ten minutes: a stack started a moment ago gets a readable time axis.
+      x: { range: (u, min, max) => [Math.min(min, max - MIN_TRAFFIC_SPAN_S), max] },
+      y: { range: [0, 100] },
+    },
     axes: [
       { ...AXIS, label: 'time (this browser’s time zone)', values: timeTicks },
       { ...AXIS, label: '% of traffic', values: (u, splits) => splits.map((v) => `${v}%`) },
@@ -183,12 +188,18 @@ function trafficOptions(model) {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n) => String(n).padStart(2, '0');
-/** "16:00", with "5 Dec" under the first tick of each day: the page's own date words, 24-hour. */
+/**
+ * "16:00", with "5 Dec" under the first tick of each day: the page's own date
+ * words, 24-hour; with seconds when the ticks are less than a minute apart.
+ */
 function timeTicks(u, splits) {
   let lastDay;
+  const withSeconds = splits.length > 1 && splits[1] - splits[0] < 60;
   return splits.map((seconds) => {
     const date = new Date(seconds * 1000);
-    const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+    const clock =
+      `${pad(date.getHours())}:${pad(date.getMinutes())}` +
+      (withSeconds ? `:${pad(date.getSeconds())}` : '');
     const day = `${date.getDate()} ${MONTHS[date.getMonth()]}`;
     if (day === lastDay) return clock;
     lastDay = day;
