@@ -16,6 +16,12 @@ export const SAME_REQUEST_MS = 1_000;
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
+/** What listening needs of the process. */
+export interface SignalSource {
+  on(event: StopSignal, listener: () => void): unknown;
+  off(event: StopSignal, listener: () => void): unknown;
+}
+
 export interface StopSignals {
   /** Aborted at the first signal; long start-up phases race against it. */
   readonly signal: AbortSignal;
@@ -30,7 +36,10 @@ export function watchStopSignals(options: {
   readonly onInsist: (signal: StopSignal) => void;
   readonly sameRequestMs?: number;
   readonly now?: () => number;
+  /** Where signals are heard: the process (tests pass an emitter of their own). */
+  readonly source?: SignalSource;
 }): StopSignals {
+  const source = options.source ?? process;
   const now = options.now ?? Date.now;
   const window = options.sameRequestMs ?? SAME_REQUEST_MS;
   const controller = new AbortController();
@@ -48,14 +57,14 @@ export function watchStopSignals(options: {
         options.onInsist(name);
       }
     };
-    process.on(name, handler);
+    source.on(name, handler);
     return [name, handler] as const;
   });
   return {
     signal: controller.signal,
     requested,
     dispose() {
-      for (const [name, handler] of handlers) process.off(name, handler);
+      for (const [name, handler] of handlers) source.off(name, handler);
     },
   };
 }
