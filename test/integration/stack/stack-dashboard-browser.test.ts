@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { runKey } from '@recdeploy/shared';
 import { trainSampleModel } from '@recdeploy/shared/ann';
 import { LocalEventBus, SqliteRunStore } from '@recdeploy/shared/local';
@@ -98,17 +98,37 @@ describe('the local stack’s dashboard in chromium, following a real run to liv
     const run = await store.getRun(runId);
     await store.close();
     assert.equal(run?.status, 'live');
-    await card.evaluate('(element) => element.setAttribute("open", "")');
+    if ((await card.getAttribute('open')) === null) await card.locator(':scope > summary').click();
     const text = await card.innerText();
     assert.match(text, new RegExp(run.serving!.revision!));
     assert.ok(text.includes(run.serving!.runtimeReason!), 'the runtime reason is shown');
     for (const check of run.verification!.checks) assert.ok(text.includes(check.name), check.name);
     const live = await page.locator('[data-testid="live-revisions"]').innerText();
     assert.ok(live.includes(run.serving!.revision!), live);
+    // The endpoint's charts: one run is too few for the by-run ones, its revision serves 100%.
+    const chart = (kind: string) =>
+      page.locator(`[data-testid="chart"][data-chart="${kind}"]`).first();
+    assert.match(
+      (await chart('metrics').locator('[data-testid="chart-empty"]').textContent()) ?? '',
+      /^Run #\d+: .+\. The chart starts with a second run\.$/,
+    );
+    assert.deepEqual(JSON.parse((await chart('traffic').getAttribute('data-series')) ?? '[]'), [
+      `#${run.runNumber} ${run.serving!.revision!} (live)`,
+    ]);
+    assert.equal(await chart('traffic').locator('canvas').count(), 1);
+    assert.match(await textOf(card, 'run-took'), /^live after \d/);
+    assert.match(
+      (await page.locator('[data-testid="connection"]').textContent()) ?? '',
+      /connected\s+· updated \d+ s ago/,
+    );
     assert.deepEqual(errors, []);
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
   });
 });
+
+async function textOf(scope: Locator, testid: string): Promise<string> {
+  return (await scope.locator(`[data-testid="${testid}"]`).first().textContent()) ?? '';
+}
 
 async function waitFor<T>(
   probe: () => T | undefined,
