@@ -31,6 +31,8 @@ export interface StackStart {
 export interface StackProcess {
   /** The launcher's pid, which is also the process group id. */
   readonly pid: number;
+  /** Its data directory (the JSON log lines are in its logs/stack.log). */
+  readonly dataDir: string;
   /** Date.now() when it was spawned. */
   readonly spawnedAt: number;
   readonly logFile: string;
@@ -123,6 +125,7 @@ export function spawnStack(options: StackStart): StackProcess {
   );
   return {
     pid,
+    dataDir: options.dataDir,
     spawnedAt: Date.now(),
     logFile: options.logFile,
     logOffset,
@@ -148,9 +151,20 @@ export function stackOutput(stack: StackProcess): string {
   }
 }
 
-/** The last `lines` lines of this start's output, for failure messages. */
+/**
+ * The last `lines` lines of this start's output, for failure messages, then
+ * the last lines of the stack's JSON log (the terminal only has people's text).
+ */
 export function stackOutputTail(stack: StackProcess, lines = 40): string {
-  return stackOutput(stack).trimEnd().split('\n').slice(-lines).join('\n');
+  const output = stackOutput(stack).trimEnd().split('\n').slice(-lines).join('\n');
+  const logFile = path.join(stack.dataDir, 'logs', 'stack.log');
+  let log: string;
+  try {
+    log = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return output;
+  }
+  return `${output}\n\n${logFile} (last ${lines} lines):\n${log}`;
 }
 
 /** Resolves with Date.now() once the stack printed its dashboard URL (it is up). */
