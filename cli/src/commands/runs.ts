@@ -1,11 +1,12 @@
 /**
  * `recdeploy runs`: the runs of the local stack (or of Firestore with
- * --project), newest first, as a table or, with --json, as the documents.
+ * --project), newest first, as a table (statuses coloured on a terminal) or,
+ * with -o json|yaml (--json), as the documents.
  * The table's TRAFFIC column comes from the serving records (what the
  * platform observes serving), read once for the whole table; a run in
  * `canary` notes its step and any operator request still to be carried out.
  * Exit codes: 0 listed (an empty list too), 1 the store could not be read,
- * 2 bad arguments.
+ * 2 bad arguments (stated in the help too).
  */
 import { Option, type Command } from 'commander';
 import {
@@ -25,14 +26,19 @@ import {
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
-import { printJson } from '../output/json.js';
+import { stdoutPaint } from '../output/colour.js';
+import {
+  addOutputOptions,
+  outputFormat,
+  printDocument,
+  type OutputFlags,
+} from '../output/output-format.js';
 import { runsTable } from '../output/runs-table.js';
 
-interface RunsFlags extends BackendFlags {
+interface RunsFlags extends BackendFlags, OutputFlags {
   endpoint?: string;
   status?: RunStatus;
   limit: number;
-  json?: boolean;
 }
 
 /** Adds the command to `program`. */
@@ -44,33 +50,45 @@ export function registerRuns(program: Command, io: CliIo): void {
     )
     .option('--endpoint <id>', 'only runs of this model endpoint')
     .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
-    .option('--limit <n>', 'at most this many runs', integerIn(1, 500), 20)
-    .option('--json', 'print the run documents as one JSON array');
-  addBackendOptions(command, { firestore: true }).action(async (flags: RunsFlags) => {
-    const config = runtimeConfig(io, flags);
-    const store = await openRunStore(config, cliLogger(io));
-    let runs: readonly RunDocument[] = [];
-    let records: readonly ServingRecord[] = [];
-    if (store === undefined) {
-      io.err(`no runs yet: ${describeRunStore(config)} does not exist; ${whereLooked(flags)}`);
-    } else {
-      try {
-        runs = await store.listRuns({
-          limit: flags.limit,
-          ...(flags.endpoint === undefined ? {} : { modelEndpointId: flags.endpoint }),
-          ...(flags.status === undefined ? {} : { status: flags.status }),
-        });
-        // The traffic column only; --json prints the run documents alone.
-        if (!flags.json && runs.length > 0) records = await store.listServingRecords();
-      } finally {
-        await store.close();
+    .option('--limit <n>', 'at most this many runs', integerIn(1, 500), 20);
+  addOutputOptions(command, 'the run documents as one list');
+  addBackendOptions(command, { firestore: true })
+    .addHelpText(
+      'after',
+      `
+TRAFFIC is the share of its service's traffic each run's revision has, as the service's serving
+record says the platform serves it (100% for the run that serves alone; a canary and the run it
+may replace share it); - before a revision exists, — before the service has a record.
+
+Exit codes: 0 listed (none matching too: then a line on stderr says so); 1 the run store could
+not be read; 2 bad arguments.`,
+    )
+    .action(async (flags: RunsFlags) => {
+      const format = outputFormat(flags);
+      const config = runtimeConfig(io, flags);
+      const store = await openRunStore(config, cliLogger(io));
+      let runs: readonly RunDocument[] = [];
+      let records: readonly ServingRecord[] = [];
+      if (store === undefined) {
+        io.err(`no runs yet: ${describeRunStore(config)} does not exist; ${whereLooked(flags)}`);
+      } else {
+        try {
+          runs = await store.listRuns({
+            limit: flags.limit,
+            ...(flags.endpoint === undefined ? {} : { modelEndpointId: flags.endpoint }),
+            ...(flags.status === undefined ? {} : { status: flags.status }),
+          });
+          // The traffic column only; json and yaml print the run documents alone.
+          if (format === 'table' && runs.length > 0) records = await store.listServingRecords();
+        } finally {
+          await store.close();
+        }
       }
-    }
-    if (flags.json) return printJson(io, runs);
-    if (runs.length === 0) {
-      if (store !== undefined) io.err(`no runs match in ${describeRunStore(config)}`);
-      return;
-    }
-    for (const line of runsTable(runs, records, new Date())) io.out(line);
-  });
+      if (format !== 'table') return printDocument(io, format, runs);
+      if (runs.length === 0) {
+        if (store !== undefined) io.err(`no runs match in ${describeRunStore(config)}`);
+        return;
+      }
+      for (const line of runsTable(runs, records, new Date(), stdoutPaint(io))) io.out(line);
+    });
 }

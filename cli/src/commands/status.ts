@@ -8,7 +8,8 @@
  *
  * Exit codes: 0 the run was shown (with --watch: it went live); 1 no such run,
  * or with --watch the run ended failed, skipped, rolled back or replaced, or
- * watching stopped first (Ctrl-C, --timeout); 2 bad arguments.
+ * --timeout passed first; 2 bad arguments; 130 Ctrl-C stopped the watch
+ * (output/interrupted.ts).
  */
 import type { Command } from 'commander';
 import type { RunDocument, RunStatus, RunStore } from '@recdeploy/shared';
@@ -23,7 +24,14 @@ import {
 } from '../backend.js';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
-import { printJson } from '../output/json.js';
+import { stdoutPaint } from '../output/colour.js';
+import {
+  addOutputOptions,
+  outputFormat,
+  printDocument,
+  type OutputFlags,
+} from '../output/output-format.js';
+import { Interrupted } from '../output/interrupted.js';
 import { describeRun } from '../output/run-details.js';
 import { describeProgress } from '../output/run-progress.js';
 import { notFoundHint as hint } from './run-lookup.js';
@@ -37,17 +45,24 @@ export const WATCH_ENDS: readonly RunStatus[] = [
   'replaced',
 ];
 
-interface StatusFlags extends BackendFlags {
+interface StatusFlags extends BackendFlags, OutputFlags {
   watch?: boolean;
   timeout?: number;
-  json?: boolean;
 }
 
 /** How a watch ended. */
 export type WatchOutcome =
   | { readonly kind: 'ended'; readonly run: RunDocument }
-  /** Stopped early; `run` is undefined when the run never appeared. */
-  | { readonly kind: 'stopped'; readonly run?: RunDocument; readonly why: string };
+  /**
+   * Stopped early; `run` is undefined when the run never appeared;
+   * `interrupted` when the stop was Ctrl-C (an Interrupted abort reason).
+   */
+  | {
+      readonly kind: 'stopped';
+      readonly run?: RunDocument;
+      readonly why: string;
+      readonly interrupted?: boolean;
+    };
 
 /** Adds the command to `program`. */
 export function registerStatus(program: Command, io: CliIo): void {
@@ -63,12 +78,15 @@ export function registerStatus(program: Command, io: CliIo): void {
       '--timeout <seconds>',
       'with --watch: stop waiting after this long',
       integerIn(1, 86_400),
-    )
-    .option('--json', 'print the run document as JSON');
+    );
+  addOutputOptions(command, 'the run document');
   addBackendOptions(command, { firestore: true })
     .addHelpText(
       'after',
-      '\nExit codes: 0 shown (with --watch: the run went live); 1 no such run, or with --watch the run\nended failed, skipped, rolled back or replaced, or watching stopped (Ctrl-C, --timeout); 2 bad\narguments.',
+      `
+Exit codes: 0 shown (with --watch: the run went live); 1 no such run, or with --watch the run
+ended failed, skipped, rolled back or replaced, or --timeout passed first; 2 bad arguments;
+130 Ctrl-C stopped the watch (the run as it stands is printed first).`,
     )
     .action(async (runId: string, flags: StatusFlags) => {
       const config = runtimeConfig(io, flags);
@@ -95,9 +113,8 @@ export function registerStatus(program: Command, io: CliIo): void {
         const outcome = await watchUntilSignal(store, runId, io, flags.timeout);
         if (outcome.run !== undefined) await show(io, store, outcome.run, flags);
         if (outcome.kind === 'stopped') {
-          throw new Error(
-            `${outcome.why}: run ${runId} ${outcome.run === undefined ? 'never appeared' : `is still ${outcome.run.status}`}`,
-          );
+          const message = `${outcome.why}: run ${runId} ${outcome.run === undefined ? 'never appeared' : `is still ${outcome.run.status}`}`;
+          throw outcome.interrupted ? new Interrupted(message) : new Error(message);
         }
         if (outcome.run.status !== 'live') {
           const reason = outcome.run.statusReason;
@@ -109,17 +126,18 @@ export function registerStatus(program: Command, io: CliIo): void {
     });
 }
 
-/** The run as text (with its service's serving record), or its document with --json. */
+/** The run as text (with its service's serving record), or its document with -o json|yaml. */
 async function show(
   io: CliIo,
   store: RunStore,
   run: RunDocument,
   flags: StatusFlags,
 ): Promise<void> {
-  if (flags.json) return printJson(io, run);
+  const format = outputFormat(flags);
+  if (format !== 'table') return printDocument(io, format, run);
   const service = run.serving?.service;
   const record = service === undefined ? undefined : await store.getServingRecord(service);
-  for (const line of describeRun(run, new Date(), record)) io.out(line);
+  for (const line of describeRun(run, new Date(), record, stdoutPaint(io))) io.out(line);
 }
 
 /** Follows the run until it ends, printing changes on stderr; Ctrl-C or the timeout stop it early. */
@@ -130,7 +148,7 @@ async function watchUntilSignal(
   timeoutSeconds: number | undefined,
 ): Promise<WatchOutcome> {
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
+  const onSignal = () => abort.abort(new Interrupted('interrupted'));
   process.on('SIGINT', onSignal);
   // The store's change feed does not hold the process open (its timer is
   // unref'd); a watching command must, until the watch ends.
@@ -190,9 +208,13 @@ export function watchRun(
     const onAbort = () => {
       const reason: unknown = options.signal.reason;
       const why = reason instanceof Error ? reason.message : 'stopped';
-      finish(
-        latest === undefined ? { kind: 'stopped', why } : { kind: 'stopped', run: latest, why },
-      );
+      const interrupted = reason instanceof Interrupted;
+      finish({
+        kind: 'stopped',
+        why,
+        ...(latest === undefined ? {} : { run: latest }),
+        ...(interrupted ? { interrupted } : {}),
+      });
     };
     const unsubscribe = store.watch(({ run }) => {
       if (run.runId === runId) see(run);

@@ -12,6 +12,7 @@ import {
   type Verification,
 } from '@recdeploy/shared';
 import { describeCanary } from './canary-steps.js';
+import { plain, type StatusPaint } from './colour.js';
 import { elapsedMs, formatAge, formatDuration } from './durations.js';
 import { describeError } from './run-summary.js';
 import { trafficShare } from './serving-share.js';
@@ -19,12 +20,18 @@ import { renderTable } from './table.js';
 
 /**
  * The run as lines of text, with ages and running steps' durations counted to
- * `now`. `record` is the serving record of the run's service, if it has one.
+ * `now`. `record` is the serving record of the run's service, if it has one;
+ * `paint` colours the status (none by default).
  */
-export function describeRun(run: RunDocument, now: Date, record?: ServingRecord): string[] {
+export function describeRun(
+  run: RunDocument,
+  now: Date,
+  record?: ServingRecord,
+  paint: StatusPaint = plain,
+): string[] {
   return [
     ...field('run', run.runId),
-    ...field('status', `${run.status} (since ${formatAge(run.updatedAt, now)} ago)`),
+    ...field('status', `${paint(run.status)} (since ${formatAge(run.updatedAt, now)} ago)`),
     ...(run.status === 'replaced'
       ? field('replaced', `by run ${run.replacedBy ?? '?'}: a newer run took its traffic`)
       : []),

@@ -6,6 +6,7 @@
  */
 import type { RunDocument, ServingRecord } from '@recdeploy/shared';
 import { canaryNote } from './canary-steps.js';
+import { plain, type StatusPaint } from './colour.js';
 import { formatAge } from './durations.js';
 import { lastError, runtimeOf } from './run-summary.js';
 import { trafficShare } from './serving-share.js';
@@ -25,19 +26,21 @@ const COLUMNS: readonly Column[] = [
 
 /**
  * The table's lines; the age is counted from the run's creation to `now`.
- * `records` are the serving records (listServingRecords), any order.
+ * `records` are the serving records (listServingRecords), any order;
+ * `paint` colours the STATUS cells (none by default).
  */
 export function runsTable(
   runs: readonly RunDocument[],
   records: readonly ServingRecord[],
   now: Date,
+  paint: StatusPaint = plain,
 ): string[] {
   const byService = new Map(records.map((record) => [record.service, record]));
   return renderTable(
     COLUMNS,
     runs.map((run) => [
       run.runId,
-      run.status,
+      paint(run.status),
       run.modelEndpointId,
       String(run.runNumber),
       runtimeOf(run),

@@ -1,7 +1,8 @@
 /**
  * Plain-text tables for terminals: one header row, columns separated by two
  * spaces, each as wide as its widest cell (up to a cap, past which a cell is
- * cut with "…"). No colours and no box drawing, so output stays greppable.
+ * cut with "…"). No box drawing, so output stays greppable; a cell may be
+ * coloured (output/colour.ts: only on a terminal), which takes no width.
  */
 
 export interface Column {
@@ -39,9 +40,13 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
-/** Width in code points, so "…" and "é" count as one column. */
+/** SGR escape sequences (colours): they take no column. */
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[[0-9;]*m/g;
+
+/** Width in code points, so "…" and "é" count as one column; colour codes count as none. */
 function width(text: string): number {
-  return [...text].length;
+  return [...text.replace(SGR, '')].length;
 }
 
 function pad(text: string, to: number, align: 'left' | 'right'): string {

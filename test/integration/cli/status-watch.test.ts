@@ -1,7 +1,7 @@
 /**
  * `recdeploy status --watch` as a real child process on a real SQLite run
  * store written by a second store handle: it stays up while nothing changes,
- * ends when the run does, and stops on Ctrl-C or --timeout.
+ * ends when the run does, and stops on Ctrl-C (exit 130) or --timeout (exit 1).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -53,7 +53,7 @@ describe('recdeploy status --watch', function () {
     assert.match(stdout, /^run {7}recs-home-train-001\nstatus {4}live /);
   });
 
-  it('--watch, as a child process: Ctrl-C stops it with exit 1 and the run as it stands', async () => {
+  it('--watch, as a child process: Ctrl-C stops it with exit 130 (128 + SIGINT) and the run as it stands', async () => {
     const identity = sampleIdentity();
     const runId = runKey(identity);
     await store.createRun(identity);
@@ -61,7 +61,7 @@ describe('recdeploy status --watch', function () {
     await watcher.waitForStderr(/recs-home-train-001 is received/);
     watcher.child.kill('SIGINT');
     const { code, stdout, stderr } = await watcher.exited;
-    assert.equal(code, 1);
+    assert.equal(code, 130, stderr);
     assert.match(stdout, /^run {7}recs-home-train-001\nstatus {4}received /);
     assert.match(stderr, /\nrecdeploy: interrupted: run recs-home-train-001 is still received\n$/);
   });
