@@ -172,22 +172,22 @@ describe('sample-model', function () {
       assert.match(stderr, /argument 'uuid' is invalid\. Allowed choices are int, string/);
     });
 
-    it('exits 0 for --help and --version, and 1 when the command fails', async () => {
+    it('exits 0 for --help and --version; 2 at once, before training, for an --out that cannot take the bundle', async () => {
       assert.equal((await cli(['--help'])).code, 0);
       assert.match((await cli(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
-      const blocker = path.join(root, 'not-a-dir');
+      const help = await cli(['sample-model', '--help']);
+      assert.match(help.stdout, /--out <dir> +\(required\) directory/);
+      assert.match(help.stdout, /\nExit codes: 0 the bundle was written; 1 .*; 2 bad arguments/);
+      const blocker = path.join(root, 'README.md');
       await writeFile(blocker, 'x');
-      const failed = await cli([
-        'sample-model',
-        '--out',
-        path.join(blocker, 'sub'),
-        '--products',
-        '50',
-        '--epochs',
-        '1',
-      ]);
-      assert.equal(failed.code, 1);
-      assert.match(failed.stderr, /^recdeploy: .*ENOTDIR/m);
+      const refused = await cli(['sample-model', '--out', blocker]);
+      assert.equal(refused.code, 2);
+      assert.equal(refused.stdout, '');
+      assert.equal(
+        refused.stderr,
+        `recdeploy: --out ${blocker} is a file; give a directory for the bundle\n`,
+        'refused before any training progress',
+      );
     });
   });
 });

@@ -4,6 +4,9 @@
  * bundle's examples and instances sampled from its input space, all
  * encoded by its own query model (real query-tower embeddings). Progress goes to stderr; the
  * report to stdout, as text or, with --json, as index.json's content.
+ *
+ * Exit codes: 0 written; 1 not written (unreadable bundle, recall below the
+ * floor, build failure); 2 bad arguments.
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -74,6 +77,12 @@ export function buildIndexCommand(io: CliIo = processIo): Command {
       DEFAULT_CALIBRATION_QUERIES,
     )
     .option('--json', 'print index.json instead of a summary')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 the index was written; 1 not written: the bundle could not be read, the recall at
+the largest ef stayed below --floor, or the build failed; 2 bad arguments.`,
+    )
     .action(async (dir: string, flags: BuildIndexFlags) => {
       const bundle = await readBundle(dir);
       const manifest = await buildIndex({

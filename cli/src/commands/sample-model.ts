@@ -1,12 +1,18 @@
 /**
  * `recdeploy sample-model`: trains the sample two-tower model and writes its
  * bundle (shared/ann/sample). Progress goes to stderr; the summary to stdout,
- * as text or, with --json, as one JSON object for scripts.
+ * as text or, with --json, as one JSON object for scripts. --out is checked
+ * before training (sample-model-out.ts).
+ *
+ * Exit codes: 0 the bundle was written; 1 training or writing failed; 2 bad
+ * arguments, --out among them.
  */
 import { Option, type Command } from 'commander';
 import { SAMPLE_DEFAULTS, trainSampleModel, type SampleModelSummary } from '@recdeploy/shared/ann';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
+import { usageError } from '../output/usage-error.js';
+import { outDirProblem } from './sample-model-out.js';
 
 interface SampleModelFlags {
   out: string;
@@ -26,7 +32,12 @@ export function registerSampleModel(program: Command, io: CliIo): void {
     .description(
       'train a sample two-tower retrieval model on generated B2B data and write its bundle',
     )
-    .requiredOption('--out <dir>', 'directory to write the bundle into (creates <dir>/ann)')
+    .addOption(
+      new Option(
+        '--out <dir>',
+        '(required) directory to write the bundle into (creates <dir>/ann): new, empty, or holding a bundle to replace',
+      ).makeOptionMandatory(),
+    )
     .option(
       '--products <n>',
       `catalogue size; above 20000 only ${SAMPLE_DEFAULTS.products} are trained and the rest synthesised`,
@@ -52,7 +63,16 @@ export function registerSampleModel(program: Command, io: CliIo): void {
     )
     .option('--epochs <n>', 'training epochs', integerIn(1, 100), SAMPLE_DEFAULTS.epochs)
     .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 the bundle was written; 1 training or writing failed; 2 bad arguments: among them
+--out missing, or a file, a place that cannot be written, or a directory with other files in it
+(checked before training starts).`,
+    )
     .action(async (flags: SampleModelFlags) => {
+      const problem = outDirProblem(flags.out);
+      if (problem !== undefined) usageError(io, problem);
       const summary = await trainSampleModel({ ...flags, onProgress: (line) => io.err(line) });
       if (flags.json) io.out(JSON.stringify(summary, null, 2));
       else for (const line of describe(summary)) io.out(line);
