@@ -51,10 +51,17 @@ export interface RecdeployChild {
   waitForStderr(pattern: RegExp): Promise<void>;
 }
 
-/** Starts `recdeploy …args` as a child process through cli/bin/recdeploy.js. */
-export function startRecdeployProcess(args: string[], env: NodeJS.ProcessEnv = {}): RecdeployChild {
+/**
+ * Starts `recdeploy …args` as a child process through cli/bin/recdeploy.js,
+ * in the checkout's root unless `cwd` says where.
+ */
+export function startRecdeployProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd: string = ROOT,
+): RecdeployChild {
   const child = spawn(process.execPath, [LAUNCHER, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,8 +92,12 @@ export function startRecdeployProcess(args: string[], env: NodeJS.ProcessEnv = {
 }
 
 /** Runs `recdeploy …args` as a child process through cli/bin/recdeploy.js. */
-export function recdeployProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return startRecdeployProcess(args, env).exited;
+export function recdeployProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd: string = ROOT,
+): Promise<CliResult> {
+  return startRecdeployProcess(args, env, cwd).exited;
 }
 
 /** Tells the CLI a local stack runs on `dataDir` (this process); returns how to undo it. */

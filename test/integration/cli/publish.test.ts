@@ -196,13 +196,10 @@ describe('recdeploy publish', function () {
       assert.ok(message.ok);
       return message.value;
     });
-    assert.deepEqual(
-      messages.map((m) => [m.training_run_id, m.run_number]).sort(),
-      [
-        ['sample-run-6', 6],
-        ['sample-run-7', 7],
-      ],
-    );
+    assert.deepEqual(messages.map((m) => [m.training_run_id, m.run_number]).sort(), [
+      ['sample-run-6', 6],
+      ['sample-run-7', 7],
+    ]);
     for (const message of messages) {
       assert.equal(message.artifact_uri, pathToFileURL(bundle).href);
       assert.deepEqual(message.metrics, { recall_at_100: 0.5 });

@@ -156,9 +156,11 @@ describe('publish input', () => {
     assert.equal(reserveSampleRunNumber(dir, 0), 2, 'a number reserved before is not given again');
     assert.equal(reserveSampleRunNumber(dir, 9), 10, 'the store knows a higher run');
     assert.equal(reserveSampleRunNumber(dir, 3), 11);
-    assert.deepEqual(
-      fs.readdirSync(path.join(dir, SAMPLE_RUN_NUMBERS_DIR)).sort(),
-      ['1', '10', '11', '2'],
-    );
+    assert.deepEqual(fs.readdirSync(path.join(dir, SAMPLE_RUN_NUMBERS_DIR)).sort(), [
+      '1',
+      '10',
+      '11',
+      '2',
+    ]);
   });
 });
