@@ -99,8 +99,11 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
         !process.env.CI;
       const narrator = createNarrator({ err: (line) => io.err(line), tty });
       let stack: RunningStack | undefined;
+      let stopped = false;
       const signals: StopSignals = watchStopSignals({
         onInsist: () => {
+          // Already stopped and about to exit: nothing is left to force.
+          if (stopped) process.exit(exitCodeOf(stack, stopSignalOf(signals)));
           narrator.close();
           killWhatRemains(choice.dir);
           io.err('stopped (forced)');
@@ -127,7 +130,10 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
         // also reached the dashboard while it started) is part of that stop;
         // startLocalStack has stopped what it had started.
         const signal = stopSignalOf(signals);
-        if (signal === undefined) throw error;
+        if (signal === undefined) {
+          signals.dispose();
+          throw error;
+        }
         io.err('stopped');
         process.exit(SIGNAL_EXIT[signal]);
       }
@@ -147,6 +153,7 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
       }
       await signals.requested;
       await stack.stop();
+      stopped = true;
       io.err('stopped');
       // The stop closed everything; should a stray handle still hold the loop, do not hang.
       setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
