@@ -61,7 +61,10 @@ export function registerPublish(program: Command, io: CliIo): void {
       '[event.json]',
       'the message: training-completed v1, or a Vertex pipeline job log entry',
     )
-    .option('--sample', "publish a new run of the local stack's sample model instead of a file")
+    .option(
+      '--sample',
+      "publish a new run of the local stack's sample model instead of a file (run number: one above the sample endpoint's highest)",
+    )
     .option(
       '--queue',
       'publish to the local bus even when no stack runs (delivered when one starts)',
