@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
+import { isMissingCredentials, reportMissingCredentials } from './cloud-credentials.js';
 import { registerBuildIndex } from './commands/build-index.js';
 import { registerAbort, registerPromote } from './commands/canary-action.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -20,6 +21,7 @@ import { registerSampleModel } from './commands/sample-model.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { REFUSED_EXIT_CODE, Refusal } from './output/refusal.js';
+import { runAsProcess } from './process-run.js';
 
 /** Process exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, refused: REFUSED_EXIT_CODE } as const;
@@ -61,6 +63,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (isMissingCredentials(error)) {
+      reportMissingCredentials(io);
+      return EXIT.failure;
+    }
     io.err(`recdeploy: ${error instanceof Error ? error.message : String(error)}`);
     return error instanceof Refusal ? EXIT.refused : EXIT.failure;
   }
@@ -77,14 +83,15 @@ function cliVersion(): string {
   return 'unknown';
 }
 
+/**
+ * Runs the CLI as this process (what cli/bin/recdeploy.js calls): process-wide
+ * handling of a closed output pipe, missing cloud credentials and the exit code.
+ */
+export function runCli(argv: readonly string[] = process.argv): Promise<void> {
+  return runAsProcess(() => main(argv));
+}
+
+// Run directly (`node --import tsx cli/src/main.ts …`) rather than through the launcher.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // A reader that went away (`recdeploy runs | head -3`) ends the output, not
-  // the command with a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      process.exit(process.exitCode ?? EXIT.ok);
-    });
-  }
-  process.exitCode = await main(process.argv);
+  await runCli();
 }
