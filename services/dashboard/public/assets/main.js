@@ -5,7 +5,7 @@
  * indicator (a dot and a sentence, not a badge: run statuses are badges)
  * says whether the stream is open and when the page last heard from it.
  */
-/* global document, EventSource, fetch, setInterval, setTimeout */
+/* global document, EventSource, fetch, setInterval, setTimeout, window */
 import { duration } from './dom.js';
 import { renderRejected } from './rejected-section.js';
 import { els, renderEndpoints, renderLive } from './sections.js';
@@ -103,5 +103,8 @@ setInterval(() => {
   }
   showLastHeard();
 }, 1000);
+
+// The charts take their width from the page: a new width redraws them.
+window.addEventListener('resize', render);
 
 connect();
