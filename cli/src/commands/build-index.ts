@@ -102,9 +102,14 @@ the largest ef stayed below --floor, or the build failed; 2 bad arguments.`,
     });
 }
 
-/** Adds the command to `program` (the CLI's registration convention). */
+/**
+ * Adds the command to `program` (the CLI's registration convention), with the
+ * program's settings: addCommand, unlike command(), inherits none, and without
+ * them commander would print to the process's streams and end a bad argument
+ * with process.exit(1) instead of main's usage code 2.
+ */
 export function registerBuildIndex(program: Command, io: CliIo): void {
-  program.addCommand(buildIndexCommand(io));
+  program.addCommand(buildIndexCommand(io).copyInheritedSettings(program));
 }
 
 /** Calibration queries encoded by the bundle's own query model. */

@@ -169,6 +169,34 @@ describe('CLI backend flags', () => {
       );
     });
 
+    it('every command states its exit codes in its help, in one style', async () => {
+      for (const name of [
+        'publish',
+        'runs',
+        'status',
+        'retry',
+        'deploy',
+        'rollback',
+        'promote',
+        'abort',
+        'sample-model',
+        'build-index',
+      ]) {
+        const { code, io } = await run(name, '--help');
+        assert.equal(code, 0, name);
+        assert.match(io.stdout.join('\n'), /\n\nExit codes: 0 [^]*; 2 bad arguments/, name);
+      }
+    });
+
+    it('build-index reports a bad argument like every command: exit 2 on its io', async () => {
+      const { code, io } = await run('build-index', '--k', 'many', '/nowhere');
+      assert.equal(code, 2);
+      assert.deepEqual(io.stderr, [
+        `error: option '--k <n>' argument 'many' is invalid. expected an integer from 1 to 10000, got "many".`,
+        '(run with --help for usage)',
+      ]);
+    });
+
     it('every new command answers --help with exit code 0 on stdout', async () => {
       for (const name of ['publish', 'runs', 'status', 'rollback']) {
         const { code, io } = await run(name, '--help');
