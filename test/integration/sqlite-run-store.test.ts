@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteRunStore } from '@recdeploy/shared/local';
+import { RUN_STORE_SCHEMA_VERSION, SqliteRunStore } from '@recdeploy/shared/local';
 import type { RunChange, TransitionResult } from '@recdeploy/shared';
 import { runStoreContract } from '../contracts/run-store.contract.js';
 import { T0, at, sampleIdentity } from '../fixtures/runs.js';
@@ -63,7 +63,7 @@ describe('SqliteRunStore', () => {
       const file = newFile();
       await new SqliteRunStore({ file }).close();
       const raw = new Database(file);
-      assert.equal(raw.pragma('user_version', { simple: true }), 2);
+      assert.equal(raw.pragma('user_version', { simple: true }), RUN_STORE_SCHEMA_VERSION);
       raw.pragma('user_version = 99');
       raw.close();
       assert.throws(() => new SqliteRunStore({ file }), /newer than this program/);
@@ -83,7 +83,7 @@ describe('SqliteRunStore', () => {
       assert.deepEqual(await upgraded.listServingRecords(), []);
       await upgraded.close();
       const check = new Database(file);
-      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.equal(check.pragma('user_version', { simple: true }), RUN_STORE_SCHEMA_VERSION);
       check.close();
     });
 

@@ -1,6 +1,7 @@
 /** Embedded adapters: the real program on one machine (SQLite, files, processes). */
 export * from './sqlite-database.js';
 export * from './sqlite-run-store.js';
+export { RUN_STORE_SCHEMA_VERSION } from './sqlite-run-store-schema.js';
 export * from './local-event-bus.js';
 export {
   PUSH_SUBSCRIPTION_DEFAULTS,

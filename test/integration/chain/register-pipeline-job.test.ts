@@ -165,7 +165,7 @@ describe('register step resolving a Vertex pipeline job from a log-sink event', 
     assert.deepEqual(await runStore.listRuns({}), []);
   });
 
-  it('starts no run when the job finished without pushing a model, and records no error', async () => {
+  it('starts no run when the job finished without pushing a model, and records it as ignored', async () => {
     vertex.addPipelineJob(
       pipelineJob({
         name: JOB,
@@ -174,7 +174,10 @@ describe('register step resolving a Vertex pipeline job from a log-sink event', 
     );
     await handleTrainingCompleted(deps, logSinkEvent('5004'));
     assert.deepEqual(await runStore.listRuns({}), []);
-    assert.deepEqual(await runStore.listRejectedEvents(10), []);
+    assert.deepEqual(
+      (await runStore.listRejectedEvents(10)).map((e) => e.code),
+      ['EVENT.IGNORED'],
+    );
     assert.equal(vertex.uploads.length, 0);
   });
 });

@@ -271,7 +271,7 @@ describe('packed functions: bundle, install outside the repo, start with functio
     }
   });
 
-  it('register: acknowledges a failed pipeline job entry without writing anything', async function () {
+  it('register: acknowledges a failed pipeline job entry, recording it as ignored', async function () {
     const d = deploymentOf('register');
     const running = await startFunction(d);
     try {
@@ -287,7 +287,11 @@ describe('packed functions: bundle, install outside the repo, start with functio
       const data = Buffer.from(JSON.stringify(entry)).toString('base64');
       const response = await postCloudEvent(running.url, d.triggerTopic, 'failed-job', data);
       assert.equal(response.status, 204);
-      assert.equal(firestore.commits.length, before, 'no write');
+      const commits = firestore.commits.slice(before);
+      assert.equal(commits.length, 1, 'one write: the ignored-event record');
+      const fields = commits[0]?.writes[0]?.fields;
+      assert.equal(fields?.code?.stringValue, 'EVENT.IGNORED');
+      assert.equal(fields?.kind?.stringValue, 'Vertex PipelineJob in state FAILED');
       const log = jsonLines(running.stdout()).find((line) => line.code === 'EVENT.IGNORED');
       assert.match(String(log?.message), /PIPELINE_STATE_FAILED/);
     } finally {

@@ -34,7 +34,7 @@ import { localChain, type LocalChain } from './local-chain.js';
  * memoised per configuration: read from the same environment, this is the
  * same set (the same LocalProcessPlatform, owning the revisions' processes).
  * That holds while this file and the functions share one instance of
- * shared/wiring/create-chain-deps.ts, i.e. when it is imported from an ES
+ * shared/wiring/chain-deps-factory.ts, i.e. when it is imported from an ES
  * module test file inside the repository (a test file outside it is loaded
  * as CommonJS by tsx and would get a second instance, and so a second
  * platform that adopts the revisions).
