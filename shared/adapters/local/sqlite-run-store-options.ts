@@ -9,7 +9,7 @@ export interface SqliteRunStoreOptions {
   readonly clock?: () => Date;
   /** How often watch() polls the change log. @defaultValue 200 ms */
   readonly pollIntervalMs?: number;
-  /** Rejected events kept, newest first. @defaultValue 1,000 */
+  /** Rejected events kept in all, newest first: a backstop behind the bounds per kind (200) and by age (30 days). @defaultValue 10,000 */
   readonly maxRejectedEvents?: number;
   /** Where watch() reports a listener that throws; without one, a process warning. */
   readonly logger?: Logger;
