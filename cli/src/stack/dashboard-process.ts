@@ -41,6 +41,12 @@ export interface DashboardProcessOptions {
    */
   readonly port?: number;
   readonly logLevel: string;
+  /**
+   * Where the dashboard's JSON log lines go (the local stack: its log file,
+   * which tells errors as one short line). Without it, errors and (at debug)
+   * every line go raw to this process's stderr.
+   */
+  readonly onLogLine?: (line: string) => void;
 }
 
 const REPO_ROOT = findRepoRoot();
@@ -164,6 +170,8 @@ async function spawnDashboard(
         if (entry?.message === 'dashboard listening' && typeof entry.url === 'string') {
           clearTimeout(timer);
           resolve({ url: entry.url, port: Number(entry.port) });
+        } else if (options.onLogLine !== undefined) {
+          options.onLogLine(line);
         } else if (entry?.severity === 'ERROR' || options.logLevel === 'debug') {
           process.stderr.write(`dashboard: ${line}\n`);
         }

@@ -13,7 +13,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createCloudLogger, runKey, type RunDocument, type RunStore } from '@recdeploy/shared';
+import {
+  createCloudLogger,
+  logFileDestination,
+  runKey,
+  type RunDocument,
+  type RunStore,
+} from '@recdeploy/shared';
 import { loadChainConfig } from '@recdeploy/shared/chain';
 import { chainDepsFor, closeChainDeps } from '@recdeploy/shared/chain-wiring';
 import type { Narrator } from '../output/phase-narrator.js';
@@ -129,6 +135,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       dataDir,
       ...(options.dashboardPort === undefined ? {} : { port: options.dashboardPort }),
       logLevel: options.logLevel ?? 'info',
+      // Into the stack's log file, like every other log line of the stack.
+      onLogLine: (line) => logFileDestination(stackLogFile(dataDir)).write(`${line}\n`),
     });
     stoppers.push(() => dashboard.stop());
     writeStackState(dataDir, {
@@ -182,8 +190,9 @@ async function startFunctions(
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
   const urls: Partial<Record<(typeof FUNCTIONS)[number], string>> = {};
   for (const name of FUNCTIONS) {
-    // The framework's own request pipeline (CloudEvent decoding, 204/500
-    // answers), listening on a loopback port instead of $PORT.
+    // The framework's own server with the functions' HTTP handlers (they
+    // decode the CloudEvent themselves; 204/500, 405/415 for stray requests),
+    // listening on a loopback port instead of $PORT.
     const server = getTestServer(name);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     stoppers.push(() => closeServer(server));
