@@ -48,8 +48,13 @@ export function isMissingCredentials(error: unknown): boolean {
   return false;
 }
 
-/** Writes the one line for missing credentials. */
+/** The outputs that have had the line: a process reports it from two places (process-run.ts). */
+const reportedTo = new WeakSet<CliIo>();
+
+/** Writes the one line for missing credentials to `io`, once per io. */
 export function reportMissingCredentials(io: CliIo): void {
+  if (reportedTo.has(io)) return;
+  reportedTo.add(io);
   io.err(MISSING_CREDENTIALS_LINE);
 }
 

@@ -2,32 +2,33 @@
  * The recdeploy command line. Exit codes: 0 success (and --help/--version),
  * 1 the command failed, 2 usage error (unknown command or option, bad value),
  * 3 refused: the run's state rules out what was asked (nothing was done; the
- * message names the command that fits). Adding a command is one
- * `register…(program, io)` line below.
+ * message names the command that fits), 130 interrupted by Ctrl-C. Adding a
+ * command is one line in command-modules.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { isMissingCredentials, reportMissingCredentials } from './cloud-credentials.js';
-import { registerBuildIndex } from './commands/build-index.js';
-import { registerAbort, registerPromote } from './commands/canary-action.js';
-import { registerDeploy } from './commands/deploy.js';
-import { registerPublish } from './commands/publish.js';
-import { registerRollback } from './commands/rollback.js';
-import { registerRetry } from './commands/retry.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSampleModel } from './commands/sample-model.js';
-import { registerStart } from './commands/start.js';
-import { registerStatus } from './commands/status.js';
+import { commandsFor } from './command-modules.js';
+import { INTERRUPTED_EXIT_CODE, Interrupted } from './output/interrupted.js';
 import { REFUSED_EXIT_CODE, Refusal } from './output/refusal.js';
 import { runAsProcess } from './process-run.js';
 
 /** Process exit codes. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, refused: REFUSED_EXIT_CODE } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  refused: REFUSED_EXIT_CODE,
+  interrupted: INTERRUPTED_EXIT_CODE,
+} as const;
 
-/** The program with every command registered; commander never exits the process itself. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * The program with the commands `args` needs registered (see commandsFor);
+ * commander never exits the process itself.
+ */
+export async function buildProgram(io: CliIo, args: readonly string[] = []): Promise<Command> {
   const program = new Command('recdeploy')
     .description('Deploys recommender models automatically and safely once training ends.')
     .version(cliVersion(), '-v, --version')
@@ -37,23 +38,13 @@ export function buildProgram(io: CliIo): Command {
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
     });
-  registerStart(program, io);
-  registerPublish(program, io);
-  registerRuns(program, io);
-  registerStatus(program, io);
-  registerRollback(program, io);
-  registerRetry(program, io);
-  registerDeploy(program, io);
-  registerPromote(program, io);
-  registerAbort(program, io);
-  registerSampleModel(program, io);
-  registerBuildIndex(program, io);
+  for (const register of await commandsFor(args)) register(program, io);
   return program;
 }
 
 /** Runs the CLI with `argv` (node, script, ...args) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv.slice(2));
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;
@@ -68,7 +59,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return EXIT.failure;
     }
     io.err(`recdeploy: ${error instanceof Error ? error.message : String(error)}`);
-    return error instanceof Refusal ? EXIT.refused : EXIT.failure;
+    if (error instanceof Refusal) return EXIT.refused;
+    return error instanceof Interrupted ? EXIT.interrupted : EXIT.failure;
   }
 }
 
@@ -88,7 +80,7 @@ function cliVersion(): string {
  * handling of a closed output pipe, missing cloud credentials and the exit code.
  */
 export function runCli(argv: readonly string[] = process.argv): Promise<void> {
-  return runAsProcess(() => main(argv));
+  return runAsProcess(() => main(argv, processIo));
 }
 
 // Run directly (`node --import tsx cli/src/main.ts …`) rather than through the launcher.

@@ -3,16 +3,36 @@
  * as opposed to main() called in-process by tests: what only a whole process
  * may decide, around one run of a command.
  */
-import { isMissingCredentials, silenceMetadataLookupWarning } from './cloud-credentials.js';
+import { processIo } from './cli-io.js';
+import {
+  isMissingCredentials,
+  reportMissingCredentials,
+  silenceMetadataLookupWarning,
+} from './cloud-credentials.js';
 
-/** Runs the command `run` returns the exit code of, and sets it as the process's exit code. */
+/** Exit code of a command that failed (main.ts EXIT.failure). */
+const FAILURE_EXIT_CODE = 1;
+
+/**
+ * Runs the command `run` returns the exit code of (writing to processIo) and
+ * sets that code as the process's exit code.
+ */
 export async function runAsProcess(
   run: () => Promise<number>,
   proc: NodeJS.Process = process,
 ): Promise<void> {
   endQuietlyWhenReaderLeaves(proc);
   silenceMetadataLookupWarning(proc);
-  leaveMissingCredentialsToTheCommand(proc);
+  // google-gax leaves copies of a missing-credentials rejection unhandled, one
+  // per attempt while its retries run (~10 s) before the command's own call
+  // fails: the first one ends the command at once, with the line the command
+  // would end with (written once, whoever comes first). Any other unhandled
+  // rejection is still fatal, as by default.
+  proc.on('unhandledRejection', (reason) => {
+    if (!isMissingCredentials(reason)) throw reason;
+    reportMissingCredentials(processIo);
+    proc.exit(FAILURE_EXIT_CODE);
+  });
   proc.exitCode = await run();
 }
 
@@ -28,17 +48,4 @@ function endQuietlyWhenReaderLeaves(proc: NodeJS.Process): void {
       proc.exit(proc.exitCode ?? 0);
     });
   }
-}
-
-/**
- * google-gax leaves copies of a missing-credentials rejection unhandled, which
- * would end the process with a stack trace before the command reports the
- * same error (it awaits the call that rejects with it) in one line. Any other
- * unhandled rejection is still fatal, as by default.
- */
-function leaveMissingCredentialsToTheCommand(proc: NodeJS.Process): void {
-  proc.on('unhandledRejection', (reason) => {
-    if (isMissingCredentials(reason)) return;
-    throw reason;
-  });
 }
