@@ -37,7 +37,13 @@ async function chooseEntry() {
   if (forced === 'built' || !existsSync(source)) return built;
   const stale = forced === 'source' ? undefined : staleProject(root);
   if (forced !== 'source' && stale === undefined) return built;
-  if (!(await registerTsx())) return built;
+  if (!(await registerTsx())) {
+    if (forced !== 'source') return built;
+    process.stderr.write(
+      'recdeploy: RECDEPLOY_LAUNCHER=source needs tsx (a checkout with its dev dependencies)\n',
+    );
+    process.exit(2);
+  }
   if (stale !== undefined && process.stderr.isTTY) {
     const line = `recdeploy: build of ${stale.dir} is stale, running the sources (slower); \`npm run build\` makes commands fast`;
     process.stderr.write(process.env.NO_COLOR ? `${line}\n` : `\x1b[2m${line}\x1b[22m\n`);
