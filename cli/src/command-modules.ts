@@ -1,10 +1,11 @@
 /**
  * Every recdeploy command, in the order --help lists them, with the module
- * that registers it. A module is imported only when its command runs (or for
- * help, when all are): `recdeploy runs` does not load the local stack, the
- * spinner or the model trainer, which roughly halves its start-up (the
- * commands' module graphs are most of a command's ~0.3 s).
- * Adding a command is one line here.
+ * that registers it. A module is imported only when its command runs (the
+ * list in --help comes from command-index.ts): `recdeploy runs` does not
+ * load the local stack, the spinner or the model trainer, which roughly
+ * halves its start-up (the commands' module graphs are most of a command's
+ * ~0.3 s). Adding a command is one line here and its summary in
+ * command-index.ts.
  */
 import type { Command } from 'commander';
 import type { CliIo } from './cli-io.js';
@@ -28,12 +29,20 @@ export const COMMAND_MODULES: ReadonlyMap<string, () => Promise<RegisterCommand>
 ]);
 
 /**
- * The registrations `args` (what follows `recdeploy`) needs: its command's
- * alone when it starts with a command name, else every one (help, --version,
- * an unknown command and its suggestions).
+ * The registrations `args` (what follows `recdeploy`) needs: the command it
+ * names (its first word that is no option; `help <command>` names that
+ * command) alone, or none when it names no command: then main.ts lists the
+ * commands from command-index.ts (help, --version, an unknown command and
+ * its suggestions) without loading any.
  */
 export function commandsFor(args: readonly string[]): Promise<RegisterCommand[]> {
-  const only = args[0] === undefined ? undefined : COMMAND_MODULES.get(args[0]);
-  const loaders = only === undefined ? [...COMMAND_MODULES.values()] : [only];
-  return Promise.all(loaders.map((load) => load()));
+  const words = args.filter((arg) => !arg.startsWith('-'));
+  const named = words[0] === 'help' ? words[1] : words[0];
+  const only = named === undefined ? undefined : COMMAND_MODULES.get(named);
+  return Promise.all(only === undefined ? [] : [only()]);
+}
+
+/** Every command's registration (tests compare them with command-index.ts). */
+export function allCommands(): Promise<RegisterCommand[]> {
+  return Promise.all([...COMMAND_MODULES.values()].map((load) => load()));
 }

@@ -3,13 +3,15 @@
  * 1 the command failed, 2 usage error (unknown command or option, bad value),
  * 3 refused: the run's state rules out what was asked (nothing was done; the
  * message names the command that fits), 130 interrupted by Ctrl-C. Adding a
- * command is one line in command-modules.ts.
+ * command is one line in command-modules.ts and its summary in
+ * command-index.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { isMissingCredentials, reportMissingCredentials } from './cloud-credentials.js';
+import { addCommandStandIns } from './command-index.js';
 import { commandsFor } from './command-modules.js';
 import { INTERRUPTED_EXIT_CODE, Interrupted } from './output/interrupted.js';
 import { REFUSED_EXIT_CODE, Refusal } from './output/refusal.js';
@@ -38,7 +40,9 @@ export async function buildProgram(io: CliIo, args: readonly string[] = []): Pro
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
     });
-  for (const register of await commandsFor(args)) register(program, io);
+  const registrations = await commandsFor(args);
+  if (registrations.length === 0) addCommandStandIns(program);
+  for (const register of registrations) register(program, io);
   return program;
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CommanderError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadRuntimeConfig } from '@recdeploy/shared';
 import { loadChainConfig } from '@recdeploy/shared/chain';
 import {
@@ -16,7 +16,8 @@ import {
   loadBackendConfig,
 } from '../../../cli/src/backend.js';
 import type { CliIo } from '../../../cli/src/cli-io.js';
-import { COMMAND_MODULES } from '../../../cli/src/command-modules.js';
+import { COMMAND_SUMMARIES } from '../../../cli/src/command-index.js';
+import { allCommands, COMMAND_MODULES } from '../../../cli/src/command-modules.js';
 import { main } from '../../../cli/src/main.js';
 
 interface CapturedIo extends CliIo {
@@ -177,6 +178,39 @@ describe('CLI backend flags', () => {
         assert.equal(code, 0, name);
         assert.match(io.stdout.join('\n'), /\n\nExit codes: 0 [^]*; 2 bad arguments/, name);
       }
+    });
+
+    it('lists every command in --help from its summary, equal to what its module registers', async () => {
+      const real = new Command('recdeploy');
+      for (const register of await allCommands()) register(real, capture());
+      const help = real.createHelp();
+      assert.deepEqual(
+        real.commands.map((cmd) => [cmd.name(), help.subcommandTerm(cmd), cmd.description()]),
+        [...COMMAND_SUMMARIES].map(([name, s]) => [name, s.term, s.description]),
+      );
+      const { code, io } = await run('--help');
+      assert.equal(code, 0);
+      const listed = io.stdout.join('\n');
+      for (const [name, summary] of COMMAND_SUMMARIES) {
+        assert.match(
+          listed,
+          new RegExp(`^  ${summary.term.replace(/[[\]]/g, '\\$&')} `, 'm'),
+          name,
+        );
+      }
+    });
+
+    it('suggests the command meant, from the list, for a misspelt one', async () => {
+      const { code, io } = await run('stauts', 'x');
+      assert.equal(code, 2);
+      assert.match(io.stderr.join('\n'), /unknown command 'stauts'[^]*Did you mean status\?/);
+    });
+
+    it("help <command> shows that command's own help", async () => {
+      const { code, io } = await run('help', 'runs');
+      assert.equal(code, 0);
+      assert.match(io.stdout.join('\n'), /^Usage: recdeploy runs \[options\]/);
+      assert.match(io.stdout.join('\n'), /--endpoint <id>/);
     });
 
     it('build-index reports a bad argument like every command: exit 2 on its io', async () => {
