@@ -194,3 +194,14 @@ export function patchFor(
       };
   }
 }
+
+/** The serving block of a run live on `rec-recs-home`, as the CLI tests seed their stores. */
+export const SERVING = {
+  runtime: 'ann-serving',
+  mode: 'ann',
+  runtimeReason: 'retrieval with scann: approximate nearest neighbours (HNSW index)',
+  service: 'rec-recs-home',
+  revision: 'rec-recs-home-r1-0a1b2c3d',
+  tagUrl: 'http://127.0.0.1:40001',
+  url: 'http://127.0.0.1:40000',
+};

@@ -13,16 +13,8 @@ import YAML from 'yaml';
 import { runKey, type RunDocument } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
-import { liveRun, recdeploy, recdeployProcess } from './cli-harness.js';
+import { liveRun, recdeploy, recdeployProcess, SERVING } from './cli-harness.js';
 
-const SERVING = {
-  runtime: 'ann-serving',
-  mode: 'ann',
-  service: 'rec-recs-home',
-  revision: 'rec-recs-home-r1-0a1b2c3d',
-  tagUrl: 'http://127.0.0.1:40001',
-  url: 'http://127.0.0.1:40000',
-};
 const ESC = '\u001b';
 
 describe('recdeploy runs/status: output formats and colour', function () {

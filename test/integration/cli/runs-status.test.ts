@@ -9,17 +9,14 @@ import path from 'node:path';
 import { runKey, type RunDocument } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
-import { completeStep, liveRun, patchFor, recdeploy, recdeployProcess } from './cli-harness.js';
-
-const SERVING = {
-  runtime: 'ann-serving',
-  mode: 'ann',
-  runtimeReason: 'retrieval with scann: approximate nearest neighbours (HNSW index)',
-  service: 'rec-recs-home',
-  revision: 'rec-recs-home-r1-0a1b2c3d',
-  tagUrl: 'http://127.0.0.1:40001',
-  url: 'http://127.0.0.1:40000',
-};
+import {
+  completeStep,
+  liveRun,
+  patchFor,
+  recdeploy,
+  recdeployProcess,
+  SERVING,
+} from './cli-harness.js';
 
 describe('recdeploy runs and status', function () {
   this.timeout(30_000);

@@ -10,16 +10,13 @@ import path from 'node:path';
 import { runKey } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { sampleIdentity } from '../../fixtures/runs.js';
-import { completeStep, patchFor, recdeploy, startRecdeployProcess } from './cli-harness.js';
-
-const SERVING = {
-  runtime: 'ann-serving',
-  mode: 'ann',
-  service: 'rec-recs-home',
-  revision: 'rec-recs-home-r1-0a1b2c3d',
-  tagUrl: 'http://127.0.0.1:40001',
-  url: 'http://127.0.0.1:40000',
-};
+import {
+  completeStep,
+  patchFor,
+  recdeploy,
+  startRecdeployProcess,
+  SERVING,
+} from './cli-harness.js';
 
 describe('recdeploy status --watch', function () {
   this.timeout(30_000);

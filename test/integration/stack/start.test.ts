@@ -51,14 +51,16 @@ function start(dataDir: string): Started {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
+/** Waits for `pattern` in stdout (what it prints for scripts), or stderr with `stream`. */
 async function waitForOutput(
   started: Started,
   pattern: RegExp,
   timeoutMs: number,
+  stream: 'stdout' | 'stderr' = 'stdout',
 ): Promise<RegExpExecArray> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const match = pattern.exec(started.stdout());
+    const match = pattern.exec(started[stream]());
     if (match) return match;
     if (started.child.exitCode !== null) {
       throw new Error(
@@ -67,20 +69,6 @@ async function waitForOutput(
     }
     if (Date.now() > deadline)
       throw new Error(`no ${pattern} in time:\n${started.stdout()}\n${started.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitForStderr(
-  started: Started,
-  pattern: RegExp,
-  timeoutMs: number,
-): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = pattern.exec(started.stderr());
-    if (match) return match;
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in time:\n${started.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -226,10 +214,11 @@ describe('recdeploy start (npm start): the local stack end to end', function () 
       await waitForStatus(dataDir, SECOND_RUN, 'live', 120_000);
       assert.equal(statusOf(dataDir, FIRST_RUN), 'replaced');
       // ...and the stack says so in one line (from the run store's change feed).
-      const summary = await waitForStderr(
+      const summary = await waitForOutput(
         first,
         new RegExp(`^run ${SECOND_RUN}: live in .*$`, 'm'),
         30_000,
+        'stderr',
       );
       assert.match(
         summary[0],

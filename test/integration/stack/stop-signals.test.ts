@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { accepts } from '../../support/loopback-ports.js';
 import {
   groupMembers,
   killAllStartedStacks,
@@ -94,6 +94,37 @@ describe('recdeploy start stops cleanly however the stop arrives', function () {
     assert.match(output, /SIGTERM: stopping/);
   });
 
+  it('SIGINT while the sample model trains: stopped at once, no half-trained model kept', async () => {
+    // A data directory of its own: training happens only where no sample model is.
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'recdeploy-stop-train-'));
+    try {
+      const stack = spawnStack({
+        dataDir: fresh,
+        logFile,
+        label: 'SIGINT in training',
+        sample: true,
+      });
+      // The trainer's own line: training has begun, on its worker thread.
+      await waitForOutput(stack, /training on the \w+ backend/);
+      process.kill(-stack.pid, 'SIGINT');
+      // Training takes 25-80 s; the stop must not wait for it.
+      const code = await Promise.race([stack.exited, sleep(20_000).then(() => 'still running')]);
+      assert.equal(code, 130, `exit code of a start stopped by SIGINT\n${stackOutputTail(stack)}`);
+      assert.match(stackOutput(stack), /^stopped$/m);
+      assert.deepEqual(await groupLeftAfterExit(stack.pid), [], 'no process of the group is left');
+      const models = path.join(fresh, 'models');
+      const kept = fs.existsSync(models) ? fs.readdirSync(models) : [];
+      assert.deepEqual(
+        kept.filter((name) => name.startsWith('sample')),
+        [],
+        'neither a sample model nor its half-written staging directory',
+      );
+      assert.equal(fs.existsSync(path.join(fresh, 'stack.json')), false, 'stack.json removed');
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('a second SIGINT while the stop hangs forces it: what remains is killed', async () => {
     const stack = await started('SIGINT, then again while the stop hangs');
     // A dashboard that does not answer SIGTERM holds the stop up (5 s until its SIGKILL).
@@ -133,17 +164,6 @@ async function groupLeftAfterExit(pgid: number): Promise<number[]> {
     if (left.length === 0 || Date.now() > deadline) return left;
     await sleep(50);
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function commandLine(pid: number): string {
