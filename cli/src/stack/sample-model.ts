@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { trainSampleModel } from '@recdeploy/shared/ann';
+import { trainSampleModelInThread } from '@recdeploy/shared/ann/sample-thread';
 
 /** Where the sample bundle lives below the data directory. */
 export const SAMPLE_MODEL_DIR = path.join('models', 'sample');
@@ -46,17 +46,29 @@ export function hasSampleModel(dir: string): boolean {
 /** Returns the sample bundle's directory, training it first when missing. */
 export async function ensureSampleModel(
   dir: string,
-  options: { progress: (line: string) => void; products?: number },
+  options: {
+    progress: (line: string) => void;
+    products?: number;
+    /** A stop asked for: training ends at once and nothing is kept. */
+    signal?: AbortSignal;
+  },
 ): Promise<SampleModel> {
   const target = path.resolve(dir);
   if (hasSampleModel(target)) return { dir: target };
   const staging = `${target}.partial`;
   fs.rmSync(staging, { recursive: true, force: true });
-  const summary = await trainSampleModel({
-    out: staging,
-    ...(options.products === undefined ? {} : { products: options.products }),
-    // It is written beside its place and renamed there once complete: say where it will be.
-    onProgress: (line) => options.progress(line.replaceAll(staging, target)),
+  // On a thread of its own, so this process still hears Ctrl-C while it trains.
+  const summary = await trainSampleModelInThread(
+    {
+      out: staging,
+      ...(options.products === undefined ? {} : { products: options.products }),
+      // It is written beside its place and renamed there once complete: say where it will be.
+      onProgress: (line) => options.progress(line.replaceAll(staging, target)),
+    },
+    options.signal,
+  ).catch((error: unknown) => {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw error;
   });
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(staging, target);

@@ -63,6 +63,7 @@ export async function deploySample(
     ensureSampleModel(dir, {
       progress: (line) => narrator.progress(line),
       ...(options.products === undefined ? {} : { products: options.products }),
+      ...(signal === undefined ? {} : { signal }),
     }),
     signal,
   );

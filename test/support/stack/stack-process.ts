@@ -26,6 +26,8 @@ export interface StackStart {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** A label for the header line in the log ("restart after deploy.before-revision"). */
   readonly label?: string;
+  /** Create and deploy the sample model (default: --no-sample). */
+  readonly sample?: boolean;
 }
 
 export interface StackProcess {
@@ -91,7 +93,7 @@ export function spawnStack(options: StackStart): StackProcess {
       [
         RECDEPLOY_BIN,
         'start',
-        '--no-sample',
+        ...(options.sample === true ? [] : ['--no-sample']),
         '--data-dir',
         options.dataDir,
         '--log-level',
