@@ -42,7 +42,16 @@ export class LocalServiceRouter {
   private readonly random: () => number;
 
   constructor(private readonly options: LocalServiceRouterOptions) {
-    this.server = http.createServer((request, response) => this.route(request, response));
+    this.server = http.createServer(
+      // A client's idle keep-alive socket is closed by the side that times
+      // out first; when that is this server, a request the client sends on
+      // it at that moment fails with ECONNRESET (a loaded machine's timers
+      // make the 5 s default and the client agent's 1 s margin meet). Idle
+      // sockets are kept 65 s instead, and the Keep-Alive header says so, so
+      // a client that follows it closes its idle sockets first.
+      { keepAliveTimeout: 65_000, headersTimeout: 66_000 },
+      (request, response) => this.route(request, response),
+    );
     this.random = options.random ?? Math.random;
     this.context = {
       service: options.service,
