@@ -115,7 +115,7 @@ describe('LocalServiceRouter (stub revision, real SQLite metrics)', function () 
   it('keeps idle client connections 65 s and says so, so a keep-alive client closes them first', async () => {
     const agent = new http.Agent({ keepAlive: true });
     try {
-      const header = await new Promise<string | undefined>((resolve, reject) => {
+      const header = await new Promise<string | string[] | undefined>((resolve, reject) => {
         http
           .get(`${routerUrl}/v1/models/recommender`, { agent }, (response) => {
             response.resume();
