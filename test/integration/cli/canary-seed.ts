@@ -13,7 +13,6 @@ import {
   RecordingLogger,
   decideHold,
   judgeCanaryWindow,
-  runKey,
   startCanary,
   trafficMoved,
   type RunDocument,
@@ -23,7 +22,7 @@ import {
 import { advanceCanary, loadChainConfig } from '@recdeploy/shared/chain';
 import { sampleIdentity } from '../../fixtures/runs.js';
 import { MemoryPlatform } from '../../support/chain/memory-platform.js';
-import { completeStep, liveRun, patchFor } from './cli-harness.js';
+import { deployedAndVerifying, liveRun, patchFor } from './cli-harness.js';
 
 export const SERVICE = 'rec-recs-home';
 export const STABLE_REV = `${SERVICE}-r1`;
@@ -40,18 +39,8 @@ export async function seedCanary(
 ): Promise<{ stable: RunDocument; canary: RunDocument }> {
   const stable = await liveRun(store, sampleIdentity(), servingOf(STABLE_REV));
   const identity = sampleIdentity({ trainingRunId: 'train-002', runNumber: 2 });
-  await store.createRun(identity);
-  const runId = runKey(identity);
   const serving = servingOf(CANARY_REV);
-  await completeStep(store, runId, 'register', patchFor('register', serving));
-  await completeStep(store, runId, 'deploy', patchFor('deploy', serving));
-  const claim = await store.claimStep({
-    runId,
-    step: 'verify',
-    owner: 'test-chain',
-    leaseMs: 60_000,
-  });
-  if (claim.kind !== 'claimed') throw new Error(`verify of ${runId}: ${claim.kind}`);
+  const runId = await deployedAndVerifying(store, identity, serving);
   const movedAt = new Date(Date.now() - 40_000);
   const first = trafficMoved(
     startCanary(

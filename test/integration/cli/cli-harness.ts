@@ -140,6 +140,29 @@ export async function liveRun(
   serving: ServingRef,
   observed: ObservedTraffic = allTrafficOn(serving),
 ): Promise<RunDocument> {
+  const runId = await deployedAndVerifying(store, identity, serving);
+  const { changedRuns } = await store.recordServing({
+    service: serving.service,
+    modelEndpointId: identity.modelEndpointId,
+    observed,
+    cause: `run ${runId} verified and promoted`,
+    complete: { runId, step: 'verify', owner: 'test-chain', patch: patchFor('verify', serving) },
+  });
+  const run = changedRuns.find((changed) => changed.runId === runId);
+  if (run?.status !== 'live') throw new Error(`run ${runId} did not go live`);
+  return run;
+}
+
+/**
+ * Creates the run, completes register and deploy on `serving`, and claims
+ * its verify step for "test-chain" (what verify holds while it checks the
+ * revision); returns the run id.
+ */
+export async function deployedAndVerifying(
+  store: RunStore,
+  identity: RunIdentity,
+  serving: ServingRef,
+): Promise<string> {
   await store.createRun(identity);
   const runId = runKey(identity);
   await completeStep(store, runId, 'register', patchFor('register', serving));
@@ -151,16 +174,7 @@ export async function liveRun(
     leaseMs: 60_000,
   });
   if (claim.kind !== 'claimed') throw new Error(`verify of ${runId}: ${claim.kind}`);
-  const { changedRuns } = await store.recordServing({
-    service: serving.service,
-    modelEndpointId: identity.modelEndpointId,
-    observed,
-    cause: `run ${runId} verified and promoted`,
-    complete: { runId, step: 'verify', owner: 'test-chain', patch: patchFor('verify', serving) },
-  });
-  const run = changedRuns.find((changed) => changed.runId === runId);
-  if (run?.status !== 'live') throw new Error(`run ${runId} did not go live`);
-  return run;
+  return runId;
 }
 
 /** What a platform reports right after promoting the run's revision. */

@@ -9,6 +9,7 @@ import type {
   RegistryRef,
   RunDocument,
   RunIdentity,
+  RunPatch,
   RunStatus,
   RunStore,
   ServingRef,
@@ -123,15 +124,7 @@ export class ChainWriter {
         targets: [{ revision, percent: 100 }],
       },
       cause: `run ${this.runId} verified and promoted`,
-      complete: {
-        runId: this.runId,
-        step: 'verify',
-        owner: this.owner('verify'),
-        patch: {
-          verification: this.fixture.verification,
-          serving: { ...this.fixture.serving, url: this.fixture.serviceUrl },
-        },
-      },
+      complete: this.verifyCompletion({}),
       ...this.now(),
     });
     const run = result.changedRuns.find((changed) => changed.runId === this.runId);
@@ -153,16 +146,7 @@ export class ChainWriter {
       observed: this.split(canary, percent),
       cause: `run ${this.runId} verified: canary at ${percent}%`,
       startsCanary: true,
-      complete: {
-        runId: this.runId,
-        step: 'verify',
-        owner: this.owner('verify'),
-        patch: {
-          verification: this.fixture.verification,
-          serving: { ...this.fixture.serving, url: this.fixture.serviceUrl },
-          canary,
-        },
-      },
+      complete: this.verifyCompletion({ canary }),
       ...this.now(),
     });
     const run = result.changedRuns.find((changed) => changed.runId === this.runId);
@@ -213,6 +197,20 @@ export class ChainWriter {
       ...this.now(),
     });
     return result.run;
+  }
+
+  /** Verify's step completion as verify writes it: the checks and what serves, plus `extra`. */
+  private verifyCompletion(extra: Pick<RunPatch, 'canary'>) {
+    return {
+      runId: this.runId,
+      step: 'verify' as const,
+      owner: this.owner('verify'),
+      patch: {
+        verification: this.fixture.verification,
+        serving: { ...this.fixture.serving, url: this.fixture.serviceUrl },
+        ...extra,
+      },
+    };
   }
 
   private owner(step: StepName): string {
