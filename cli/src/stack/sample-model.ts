@@ -1,7 +1,7 @@
 /**
  * The sample model the local stack deploys: trained once per data directory
  * into `{dataDir}/models/sample`, then reused. Measured with `recdeploy
- * sample-model` on a 2-core machine: 24–29 s quiet (load 1.4–1.7), 82 s
+ * sample-model` on a 2-core machine: 19–29 s quiet (load 1.4–2.8), 82 s
  * while other test suites ran (load 10–13). A half-written one (no manifest)
  * is trained again.
  */

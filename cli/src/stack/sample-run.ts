@@ -30,7 +30,7 @@ export const SAMPLE_RUN = { modelEndpointId: SAMPLE_ENDPOINT, trainingRunId: 'sa
  * How long training takes, measured on a 2-core machine: once per data
  * directory, then reused.
  */
-export const SAMPLE_TRAINING_TIME = '25–80 s on two cores, once per data directory';
+export const SAMPLE_TRAINING_TIME = '20–80 s on two cores, once per data directory';
 
 export interface SampleRunOptions {
   readonly dataDir: string;

@@ -1,6 +1,6 @@
 /**
  * trainSampleModel on a worker thread. Training is synchronous TF.js work of
- * 25–80 s on two cores; on the main thread it would leave a process deaf to
+ * 20–80 s on two cores; on the main thread it would leave a process deaf to
  * everything else for that long (the local stack could not hear Ctrl-C until
  * training ended). Here the caller's thread stays free, progress lines come
  * back as messages, and an abort ends the thread at once.
