@@ -32,6 +32,7 @@ import {
   spawnStack,
   stackOutput,
   stackOutputTail,
+  waitForOutput,
   waitUntilUp,
   type StackProcess,
 } from '../../support/stack/stack-process.js';
@@ -146,10 +147,17 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
     assert.ok((episode.load.byRevision[good.revision]?.requests ?? 0) > 0);
     assert.equal(episode.failed, 0, JSON.stringify(episode.load.byStatus));
     assertSplitsOnce(good, [10, 50, 100]);
-    // The stack tells each move as it happens.
-    const told = stackOutput(stack);
-    assert.ok(told.includes(`canary: ${good.runId}: holding step 2 of 2 (50% of traffic)`), told);
-    assert.ok(told.includes(`canary: ${good.runId}: live: every step passed`), told);
+    // The stack tells each move as it happens; the promotion's line follows the
+    // tick that wrote it, so it may come a moment after the run reads live.
+    assert.ok(
+      stackOutput(stack).includes(`canary: ${good.runId}: holding step 2 of 2 (50% of traffic)`),
+      stackOutputTail(stack),
+    );
+    await waitForOutput(
+      stack,
+      new RegExp(`canary: ${good.runId}: live: every step passed`),
+      15_000,
+    );
   });
 
   it('(b) rolls back a model that fails 5% of live requests at the first step, with under 1% of the episode failed', async () => {

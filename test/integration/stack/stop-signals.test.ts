@@ -18,6 +18,7 @@ import {
   spawnStack,
   stackOutput,
   stackOutputTail,
+  waitForOutput,
   waitUntilUp,
   type StackProcess,
 } from '../../support/stack/stack-process.js';
@@ -146,16 +147,6 @@ describe('recdeploy start stops cleanly however the stop arrives', function () {
     await assertStoppedCleanly(stack, /^stopped \(forced\)$/m);
   });
 });
-
-async function waitForOutput(stack: StackProcess, pattern: RegExp): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!pattern.test(stackOutput(stack))) {
-    if (stack.exitCode() !== undefined || Date.now() > deadline) {
-      assert.fail(`no ${pattern}:\n${stackOutputTail(stack)}`);
-    }
-    await sleep(50);
-  }
-}
 
 /** The loopback ports of the functions and the dashboard, from the lines that announce them. */
 function announcedPorts(output: string): number[] {

@@ -169,6 +169,25 @@ export function stackOutputTail(stack: StackProcess, lines = 40): string {
   return `${output}\n\n${logFile} (last ${lines} lines):\n${log}`;
 }
 
+/**
+ * Resolves once the stack's output matches `pattern`. A line the stack prints
+ * after it wrote the state a test waited for (the canary ticker tells a
+ * promotion after the run store has it) is waited for, not read at once.
+ */
+export async function waitForOutput(
+  stack: StackProcess,
+  pattern: RegExp,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(stackOutput(stack))) {
+    if (stack.exitCode() !== undefined || Date.now() > deadline) {
+      throw new Error(`no ${String(pattern)} in the stack's output:\n${stackOutputTail(stack)}`);
+    }
+    await sleep(50);
+  }
+}
+
 /** Resolves with Date.now() once the stack printed its dashboard URL (it is up). */
 export async function waitUntilUp(stack: StackProcess, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
