@@ -1,37 +1,56 @@
 /**
  * Predictions through the micro-batcher: each instance is one batch item,
  * so BATCH_MAX_SIZE counts instances, as TF Serving's max_batch_size does.
- * An item points at its request's prepared inputs; a request's items are
- * consecutive in a batch, so the distinct requests, in order, are the batch.
- * Requests in one batch may ask for different k; the batch is searched once
- * with the largest and each instance's list is cut to its own k (the best k
- * of a top-k' list, k ≤ k', are the top k).
+ * An item points at its request; a request's items are consecutive in a
+ * batch, so the distinct requests, in order, are the batch.
+ *
+ * Requests in one batch may ask for different k. Searching the batch once
+ * with the largest k made every request pay for it: hnswlib searches with
+ * max(ef, k) candidates, so 1% of requests with k = 1000 halved everyone
+ * else's throughput. Instead the batch is split into one model call per
+ * distinct k, smallest k first, and each request is answered as soon as its
+ * own group is done: a request with the default k neither searches with
+ * another's k nor waits for a larger group's search.
  */
 import type { Prediction } from '../protocol/predict-response.js';
 import type { PreparedRequest, ServingModel } from '../model/serving-model.js';
 import { MicroBatcher, type BatchingOptions } from './micro-batcher.js';
 
-interface Item {
+/** Per-request options, passed on to the micro-batcher. */
+export interface PredictOptions {
+  /** Aborted when the client has gone: its work is dropped if it has not started. */
+  readonly signal?: AbortSignal;
+  /** When the request arrived (performance.now()), for queue-delay admission. */
+  readonly arrivedAt?: number;
+}
+
+/** One request in the queue: every one of its instances' items points at it. */
+interface Pending {
   readonly request: PreparedRequest;
   readonly k: number;
+  /** Answers the request before the rest of its batch is done. */
+  readonly answer: (predictions: Prediction[]) => void;
 }
 
 export class BatchedPredictor {
-  private readonly batcher: MicroBatcher<Item, Prediction>;
+  private readonly batcher: MicroBatcher<Pending, Prediction>;
+  /**
+   * The batcher's submit, typed with the options it is agreed to take (the
+   * abandoned-request signal and the arrival time; micro-batcher.ts gains
+   * them separately). Until it does, they are not used.
+   */
+  private readonly submit: (
+    items: readonly Pending[],
+    options?: PredictOptions,
+  ) => Promise<Prediction[]>;
 
   constructor(model: ServingModel, options: BatchingOptions, onBatch?: (size: number) => void) {
-    this.batcher = new MicroBatcher<Item, Prediction>(
+    this.batcher = new MicroBatcher<Pending, Prediction>(
       options,
-      async (items) => {
-        const k = items.reduce((most, item) => Math.max(most, item.k), 1);
-        const requests = items
-          .map((item) => item.request)
-          .filter((request, i, all) => request !== all[i - 1]);
-        const predictions = await model.predict(requests, k);
-        return predictions.map((prediction, i) => truncate(prediction, items[i]!.k));
-      },
+      (items) => predictByK(model, items),
       onBatch,
     );
+    this.submit = this.batcher.submit.bind(this.batcher);
   }
 
   /** Instances waiting for a batch. */
@@ -39,16 +58,73 @@ export class BatchedPredictor {
     return this.batcher.pendingItems;
   }
 
-  /** Throws QueueFullError (synchronously) when the queue cannot take the request. */
-  predict(request: PreparedRequest, k: number): Promise<Prediction[]> {
-    return this.batcher.submit(Array.from({ length: request.count }, () => ({ request, k })));
+  /**
+   * The top `k` for every instance of `request`. Throws QueueFullError
+   * (synchronously) when the queue cannot take the request.
+   */
+  predict(request: PreparedRequest, k: number, options?: PredictOptions): Promise<Prediction[]> {
+    let answer!: (predictions: Prediction[]) => void;
+    const answered = new Promise<Prediction[]>((resolve) => (answer = resolve));
+    const pending: Pending = { request, k, answer };
+    const items = Array.from({ length: request.count }, () => pending);
+    // The batcher settles the request when its whole batch is done, or
+    // rejects it (a failed batch, an abandoned request); its own group
+    // usually answers it earlier.
+    const batched = this.submit(items, options);
+    return Promise.race([answered, batched]);
   }
 }
 
-function truncate(prediction: Prediction, k: number): Prediction {
-  if (prediction.productIds.length <= k) return prediction;
-  return {
-    productIds: prediction.productIds.slice(0, k),
-    scores: Array.prototype.slice.call(prediction.scores, 0, k) as number[],
-  };
+/**
+ * Runs a batch as one model call per distinct k, smallest first, answering
+ * each group's requests as soon as that group is done; returns the
+ * predictions of all items, in order, for the batcher.
+ */
+async function predictByK(model: ServingModel, items: readonly Pending[]): Promise<Prediction[]> {
+  const requests = items.filter((pending, i) => pending !== items[i - 1]);
+  const groups = groupByK(requests);
+  const answers = new Map<Pending, Prediction[]>();
+  for (const [index, group] of groups.entries()) {
+    if (index > 0) {
+      // A search on the main thread is synchronous: without this turn, the
+      // answers just given would be written only after the next group's search.
+      await nextTurn();
+    }
+    const predictions = await model.predict(
+      group.requests.map((pending) => pending.request),
+      group.k,
+    );
+    const expected = group.requests.reduce((sum, pending) => sum + pending.request.count, 0);
+    if (predictions.length !== expected) {
+      throw new Error(`model returned ${predictions.length} predictions for ${expected} instances`);
+    }
+    let offset = 0;
+    for (const pending of group.requests) {
+      const own = predictions.slice(offset, offset + pending.request.count);
+      offset += pending.request.count;
+      answers.set(pending, own);
+      pending.answer(own);
+    }
+  }
+  return requests.flatMap((pending) => answers.get(pending) ?? []);
+}
+
+interface KGroup {
+  readonly k: number;
+  readonly requests: Pending[];
+}
+
+/** Requests grouped by k, ascending; arrival order within a group. */
+function groupByK(requests: readonly Pending[]): KGroup[] {
+  const byK = new Map<number, Pending[]>();
+  for (const pending of requests) {
+    const group = byK.get(pending.k);
+    if (group) group.push(pending);
+    else byK.set(pending.k, [pending]);
+  }
+  return [...byK.entries()].sort(([a], [b]) => a - b).map(([k, group]) => ({ k, requests: group }));
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
