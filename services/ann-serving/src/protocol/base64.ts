@@ -17,6 +17,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * hashed into an OOV bucket byte for byte, as TensorFlow Transform does.
  */
 export function decodeBase64(object: JsonObject): string | Uint8Array {
+  return textOrBytes(decodeBase64Bytes(object));
+}
+
+/** The bytes a `{"b64": …}` object encodes (a serialized tf.Example, say). */
+export function decodeBase64Bytes(object: JsonObject): Uint8Array {
   if (!isBase64Object(object)) {
     throw invalidArgument(
       `JSON Value: ${jsonDebugString(object)} not formatted correctly for base64 data`,
@@ -27,10 +32,14 @@ export function decodeBase64(object: JsonObject): string | Uint8Array {
   const padded = body.length !== text.length;
   const valid = BASE64.test(body) && body.length % 4 !== 1 && (!padded || text.length % 4 === 0);
   if (!valid) throw invalidArgument('Unable to base64 decode');
-  const bytes = Buffer.from(body, 'base64');
+  return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+/** A string value's bytes as the model reads them: UTF-8 text, else the bytes. */
+export function textOrBytes(bytes: Uint8Array): string | Uint8Array {
   try {
     return utf8.decode(bytes);
   } catch {
-    return new Uint8Array(bytes);
+    return bytes;
   }
 }

@@ -3,7 +3,8 @@
  * `FillPredictRequestFromJson` does, in the same order (so that the same
  * mistake gets the same answer): parse, `signature_name`, then, once the
  * caller has resolved the servable and signature, `instances` (row format)
- * or `inputs` (columnar format) into one tensor per signature input.
+ * or `inputs` (columnar format) into one tensor per signature input. Row
+ * format also takes the seed guide's legacy serialized tf.Examples.
  */
 import { jsonDebugString } from '../json/json-debug-string.js';
 import { parseLenientJson, JsonSyntaxError } from '../json/lenient-json-parser.js';
@@ -11,6 +12,7 @@ import { JsonObject, isBase64Object, type JsonValue } from '../json/json-value.j
 import { denseShape, fillTensorValues, type Tensor } from './json-tensor.js';
 import { rowTensors } from './row-format.js';
 import type { TensorSpec } from './signature.js';
+import { exampleTensors, holdsSerializedExamples } from './tf-example-instances.js';
 import { invalidArgument } from './tf-status.js';
 
 export type RequestFormat = 'row' | 'columnar';
@@ -71,6 +73,10 @@ export function decodeInputs(
       throw invalidArgument(
         `JSON Value: ${jsonDebugString(document)} No values in 'instances' array`,
       );
+    }
+    // The seed guide's legacy form: serialized tf.Examples (tf-example-instances.ts).
+    if (holdsSerializedExamples(instances, inputs)) {
+      return { format: 'row', tensors: exampleTensors(instances, inputs) };
     }
     return { format: 'row', tensors: rowTensors(instances, inputs) };
   }
