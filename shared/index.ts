@@ -34,6 +34,8 @@ export * from './domain/serving-record.js';
 export * from './domain/step-hand-off.js';
 export * from './domain/operator-commands.js';
 export * from './domain/rollout-plan.js';
+export * from './domain/deployment-policy.js';
+export * from './domain/resource-quantities.js';
 export * from './domain/canary-state.js';
 export * from './domain/canary-machine.js';
 export * from './domain/canary-analysis.js';

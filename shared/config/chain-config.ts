@@ -10,6 +10,8 @@ import { readEnv, type Env } from './env-reader.js';
 import { loadRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
 import type { RolloutPolicy } from '../domain/rollout-plan.js';
 import { RolloutEnvProperties, rolloutPolicyOf } from './rollout-policy-config.js';
+import type { DeploymentPolicy } from '../domain/deployment-policy.js';
+import { DeploymentPolicyEnvProperties, deploymentPolicyOf } from './deployment-policy-config.js';
 
 /** What happens to runs whose model was not blessed by the Evaluator. */
 export const BLESSING_POLICIES = [
@@ -72,6 +74,7 @@ export const ChainEnvSchema = Type.Object({
    */
   ARTIFACT_ROOTS: Type.Optional(Type.String({ minLength: 1 })),
   ...RolloutEnvProperties,
+  ...DeploymentPolicyEnvProperties,
 });
 
 type ChainVars = Static<typeof ChainEnvSchema>;
@@ -118,6 +121,8 @@ export interface ChainConfig {
   readonly artifactRoots: readonly string[];
   /** How verified revisions take the traffic, per endpoint (rollout-policy-config.ts). */
   readonly rollout: RolloutPolicy;
+  /** What a run may ask for in deployment_config, per endpoint (deployment-policy-config.ts). */
+  readonly deploymentPolicy: DeploymentPolicy;
   /** Local stack: how often canaries are looked at. */
   readonly canaryTickMs: number;
 }
@@ -126,11 +131,19 @@ export interface ChainConfig {
 export function loadChainConfig(env: Env = process.env): ChainConfig {
   const runtime = loadRuntimeConfig(env);
   const vars = readEnv(ChainEnvSchema, env, (v) => {
-    const policy = rolloutPolicyOf(v);
-    return Array.isArray(policy) ? policy : [];
+    const rolloutPolicy = rolloutPolicyOf(v);
+    const deploymentPolicy = deploymentPolicyOf(v);
+    return [
+      ...(Array.isArray(rolloutPolicy) ? rolloutPolicy : []),
+      ...(Array.isArray(deploymentPolicy) ? deploymentPolicy : []),
+    ];
   });
   const rollout = rolloutPolicyOf(vars);
   if (Array.isArray(rollout)) throw new Error('unreachable: the rollout policy was checked');
+  const deploymentPolicy = deploymentPolicyOf(vars);
+  if (Array.isArray(deploymentPolicy)) {
+    throw new Error('unreachable: the deployment policy was checked');
+  }
   return Object.freeze({
     runtime,
     blessingPolicy: vars.BLESSING_POLICY,
@@ -156,6 +169,7 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
     leases: leaseSettings(vars.LEASE_TTL_S * 1000),
     artifactRoots: artifactRootsOf(vars, runtime),
     rollout,
+    deploymentPolicy,
     canaryTickMs: vars.CANARY_TICK_S * 1000,
   });
 }

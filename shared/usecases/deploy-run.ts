@@ -11,6 +11,7 @@
 import { parseModelRegistered } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
+import { checkDeploymentPolicy } from '../domain/deployment-policy.js';
 import { resolveRolloutPlan } from '../domain/rollout-plan.js';
 import { chooseRuntime, type RuntimeChoice } from '../domain/routing-policy.js';
 import type { ServingRef } from '../domain/run-document.js';
@@ -109,7 +110,9 @@ async function deploy(deps: DeployDeps, attempt: StepAttempt, heartbeat: Heartbe
       return publishDeploymentFinished(deps, skipped);
     }
 
-    // A rollout request outside the policy fails here, before a revision is made for nothing.
+    // A request outside the operator's policies fails here, before an index
+    // or a revision is made for nothing (revisionSpecFor checks again).
+    checkDeploymentPolicy(deps.config.deploymentPolicy, run.modelEndpointId, run.deploymentConfig);
     resolveRolloutPlan(deps.config.rollout, run.modelEndpointId, run.deploymentConfig?.rollout);
     const choice = chooseRuntime(run, await readBundleFacts(deps.artifacts, run.artifactUri));
     if (choice.mode === 'ann' && !(await ensureIndex(deps, attempt))) return;

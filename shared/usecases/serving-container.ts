@@ -4,24 +4,17 @@
  * configuration, so a retried step produces byte-identical requests.
  */
 import type { ChainConfig } from '../config/chain-config.js';
+import { checkDeploymentPolicy, servingSettingsOf } from '../domain/deployment-policy.js';
 import type { RunIdentity } from '../domain/run-document.js';
 import type { RuntimeChoice } from '../domain/routing-policy.js';
 import { revisionNameFor, serviceNameFor, tagFor } from '../domain/serving-names.js';
 import type { RegistryContainerSpec } from '../ports/model-registry.port.js';
-import type { RevisionResources, RevisionSpec } from '../ports/serving-platform.port.js';
+import type { RevisionSpec } from '../ports/serving-platform.port.js';
+
+export { DEFAULT_RESOURCES } from '../domain/deployment-policy.js';
 
 /** TF Serving's REST port; ann-serving listens on the same one. */
 export const SERVING_PORT = 8501;
-
-/** The seed platform's Cloud Run defaults (issue 4): 4Gi, 2 CPU, 0–10 instances, 300 s. */
-export const DEFAULT_RESOURCES: RevisionResources = {
-  memory: '4Gi',
-  cpu: '2',
-  minInstances: 0,
-  maxInstances: 10,
-  timeoutS: 300,
-  concurrency: 80,
-};
 
 export function containerEnv(
   config: ChainConfig,
@@ -57,13 +50,19 @@ export function serviceFor(config: ChainConfig, run: Pick<RunIdentity, 'modelEnd
   return serviceNameFor(run.modelEndpointId, config.servicePrefix);
 }
 
+/**
+ * The revision a run is deployed as: its `deployment_config` over the
+ * defaults, within the operator's deployment policy.
+ * @throws PermanentError `DEPLOY.OUTSIDE_POLICY` when the run asks for more
+ * than the policy allows (never clamped: the run fails with the reasons).
+ */
 export function revisionSpecFor(
   config: ChainConfig,
   run: RunIdentity & { readonly runId: string },
   choice: RuntimeChoice,
 ): RevisionSpec {
+  checkDeploymentPolicy(config.deploymentPolicy, run.modelEndpointId, run.deploymentConfig);
   const service = serviceFor(config, run);
-  const requested = run.deploymentConfig ?? {};
   return {
     service,
     revision: revisionNameFor(service, run),
@@ -73,15 +72,8 @@ export function revisionSpecFor(
     env: containerEnv(config, run, choice),
     containerPort: SERVING_PORT,
     startupProbePath: `/v1/models/${config.modelName}`,
-    resources: {
-      memory: requested.memory ?? DEFAULT_RESOURCES.memory,
-      cpu: requested.cpu ?? DEFAULT_RESOURCES.cpu,
-      minInstances: requested.minInstances ?? DEFAULT_RESOURCES.minInstances,
-      maxInstances: requested.maxInstances ?? DEFAULT_RESOURCES.maxInstances,
-      timeoutS: requested.timeoutS ?? DEFAULT_RESOURCES.timeoutS,
-      concurrency: requested.concurrency ?? DEFAULT_RESOURCES.concurrency,
-    },
-    public: requested.public ?? false,
+    resources: servingSettingsOf(run.deploymentConfig),
+    public: run.deploymentConfig?.public ?? false,
     labels: {
       managed_by: 'recdeploy',
       runtime: choice.runtime,
