@@ -5,6 +5,8 @@
  * probe can watch), then loads the model in the background.
  */
 import type { Logger } from '@recdeploy/shared';
+import { AdmissionController } from './admission/admission-controller.js';
+import { EventLoopLag } from './admission/event-loop-lag.js';
 import { BatchedPredictor } from './batching/batched-predictor.js';
 import type { ServingConfig } from './config/serving-config.js';
 import { RestHttpServer } from './http/http-server.js';
@@ -35,6 +37,11 @@ export async function startServingApp(
   const slot = new ModelSlot(config.modelName, config.modelVersion);
   let shuttingDown = false;
   let predictor: { model: ServingModel; batched: BatchedPredictor } | undefined;
+  const loopLag = new EventLoopLag();
+  loopLag.start();
+  const admission = new AdmissionController(config.admission, () => loopLag.lagMs());
+  metrics.watchAdmission(admission);
+  const admissionOn = config.admission.targetMs > 0;
   const api = createRestApi({
     slot,
     metrics,
@@ -43,19 +50,21 @@ export async function startServingApp(
     isShuttingDown: () => shuttingDown,
     predictorFor: (model) => {
       if (predictor?.model !== model) {
-        const batched = new BatchedPredictor(model, config.batching, (size) =>
-          metrics.observeBatch(size),
-        );
+        const batching = admissionOn ? { ...config.batching, admission } : config.batching;
+        const batched = new BatchedPredictor(model, batching, (size) => metrics.observeBatch(size));
         predictor = { model, batched };
       }
       return predictor.batched;
     },
-    onShed: () => metrics.observeShed(),
+    onShed: (reason) => metrics.observeShed(reason),
+    retryAfterSeconds: config.admission.retryAfterSeconds,
   });
   const server = new RestHttpServer(api, {
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
     metrics,
+    ...(admissionOn ? { admit: () => admission.admit() } : {}),
+    retryAfterSeconds: config.admission.retryAfterSeconds,
   });
   const address = await server.listen(config.port, config.host);
   logger.info('listening; loading the model', {
@@ -65,6 +74,9 @@ export async function startServingApp(
     version: config.modelVersion,
     modelPath: config.modelPath,
     mode: config.mode,
+    admission: admissionOn
+      ? { targetMs: config.admission.targetMs, intervalMs: config.admission.intervalMs }
+      : 'off',
   });
 
   const started = performance.now();
@@ -102,6 +114,7 @@ export async function startServingApp(
         inFlight: server.activeRequests,
       });
       const drained = await server.close(config.shutdownTimeoutMs);
+      loopLag.stop();
       await slot.model?.dispose();
       logger.info('stopped', { drained });
       return { drained };

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { RequestAbandonedError } from '../../../services/ann-serving/src/admission/abandoned.js';
 import {
   MicroBatcher,
+  OverloadedError,
   QueueFullError,
+  type BatchAdmission,
   type BatchingOptions,
 } from '../../../services/ann-serving/src/batching/micro-batcher.js';
-import { BatchedPredictor } from '../../../services/ann-serving/src/batching/batched-predictor.js';
-import { FakeServingModel } from '../../support/ann-serving/fake-serving-model.js';
 
 /** A processor whose batches finish only when the test releases them. */
 function gatedProcessor() {
@@ -29,6 +30,14 @@ function gatedProcessor() {
       return mostConcurrent;
     },
   };
+}
+
+/** The promise's error (a rejection observed at once, so none goes unhandled meanwhile). */
+function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => assert.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
 }
 
 /** Lets promise callbacks and a few event-loop turns run (a finished batch schedules the next on a later turn). */
@@ -176,34 +185,76 @@ describe('ann-serving micro-batcher', () => {
     const batcher = new MicroBatcher<number, number>(options(), () => Promise.resolve([1]));
     await assert.rejects(batcher.submit([1, 2]), /returned 1 results for 2 items/);
   });
-});
 
-describe('ann-serving batched predictor', () => {
-  it('predicts a batch once with the largest k and cuts each request to its own k', async () => {
-    const model = new FakeServingModel();
-    const sizes: number[] = [];
-    const predictor = new BatchedPredictor(model, options(), (size) => sizes.push(size));
-    const [two, five] = await Promise.all([
-      predictor.predict(model.prepare([{ customer_id: 'a', revenue: 1 }]), 2),
-      predictor.predict(
-        model.prepare([
-          { customer_id: 'b', revenue: 2 },
-          { customer_id: 'c', revenue: 3 },
-        ]),
-        5,
-      ),
-    ]);
-    assert.deepEqual(model.calls, [3], 'one model call for the batch');
-    assert.deepEqual(sizes, [3]);
-    assert.deepEqual(
-      two.map((p) => p.productIds),
-      [['P1', 'P2']],
-    );
-    assert.deepEqual(Array.from(two[0]!.scores), [1, 0.5]);
-    assert.deepEqual(
-      five.map((p) => p.productIds.length),
-      [5, 5],
-    );
-    assert.equal(five[1]!.scores[0], 3, 'each instance keeps its own predictions');
+  it('drops a task whose client has gone when its batch is taken; the others run without it', async () => {
+    const gate = gatedProcessor();
+    const batcher = new MicroBatcher<number, number>(options(), gate.process);
+    const running = batcher.submit([0]);
+    await settle();
+    const gone = new AbortController();
+    const abandoned = errorOf(batcher.submit([1, 2], { signal: gone.signal }));
+    const kept = batcher.submit([3]);
+    gone.abort();
+    gate.release();
+    await settle();
+    assert.deepEqual(gate.batches[1], [3], 'the abandoned items never reach the processor');
+    const error = await abandoned;
+    assert.ok(error instanceof RequestAbandonedError);
+    assert.equal(error.stage, 'in_queue');
+    gate.release();
+    assert.deepEqual(await Promise.all([running, kept]), [[0], [30]]);
+    assert.equal(batcher.pendingItems, 0);
+  });
+
+  it('runs no batch at all when every waiting task was abandoned, and keeps serving', async () => {
+    const gate = gatedProcessor();
+    const batcher = new MicroBatcher<number, number>(options(), gate.process);
+    const running = batcher.submit([0]);
+    await settle();
+    const gone = new AbortController();
+    const abandoned = [1, 2].map((n) => errorOf(batcher.submit([n], { signal: gone.signal })));
+    gone.abort();
+    gate.release();
+    await running;
+    await settle();
+    assert.equal(gate.batches.length, 1);
+    for (const error of await Promise.all(abandoned)) {
+      assert.ok(error instanceof RequestAbandonedError);
+    }
+    const next = batcher.submit([5]);
+    await settle();
+    gate.release();
+    assert.deepEqual(await next, [50]);
+  });
+
+  it("asks the admission policy at dequeue with each task's wait since arrival, and refuses the late ones", async () => {
+    const asked: number[] = [];
+    let watched: (() => number) | undefined;
+    const admission: BatchAdmission = {
+      watchQueue: (oldest) => (watched = oldest),
+      // Refuses whatever waited 1 s or more (the arrival times below are set that far back).
+      shedAtDequeue: (sojournMs) => {
+        asked.push(sojournMs);
+        return sojournMs >= 1000;
+      },
+    };
+    const gate = gatedProcessor();
+    const batcher = new MicroBatcher<number, number>(options({ admission }), gate.process);
+    assert.equal(watched?.(), 0, 'an empty queue has no age');
+    const running = batcher.submit([0]);
+    await settle();
+    const now = performance.now();
+    const late = errorOf(batcher.submit([1], { arrivedAt: now - 5000 }));
+    const fresh = batcher.submit([2], { arrivedAt: now });
+    assert.ok((watched?.() ?? 0) >= 5000, "the policy sees the oldest waiting task's age");
+    gate.release();
+    await settle();
+    assert.deepEqual(gate.batches[1], [2]);
+    const error = await late;
+    assert.ok(error instanceof OverloadedError);
+    assert.ok(error.waitedMs >= 5000);
+    gate.release();
+    assert.deepEqual(await Promise.all([running, fresh]), [[0], [20]]);
+    assert.ok(asked.some((ms) => ms >= 5000) && asked.some((ms) => ms < 1000));
   });
 });

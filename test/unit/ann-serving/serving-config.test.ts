@@ -19,13 +19,14 @@ describe('ann-serving configuration', () => {
     assert.equal(config.modelName, 'recommender');
     assert.equal(config.modelVersion, 1);
     assert.equal(config.port, 8501);
-    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.host, '127.0.0.1', 'loopback unless HOST says otherwise');
     assert.equal(config.mode, 'ann');
     assert.deepEqual(config.batching, {
       maxBatchSize: 64,
       timeoutMicros: 0,
       maxEnqueuedBatches: 16,
     });
+    assert.deepEqual(config.admission, { targetMs: 10, intervalMs: 100, retryAfterSeconds: 1 });
     assert.equal(config.maxInstances, 256);
     assert.equal(config.maxK, undefined);
     assert.equal(config.bodyLimitBytes, 1_048_576);
@@ -40,7 +41,7 @@ describe('ann-serving configuration', () => {
       MODEL_NAME: 'recs',
       MODEL_VERSION: '42',
       PORT: '0',
-      HOST: '127.0.0.1',
+      HOST: '0.0.0.0',
       SERVING_MODE: 'exact',
       BATCH_MAX_SIZE: '8',
       BATCH_TIMEOUT_MICROS: '500',
@@ -51,10 +52,14 @@ describe('ann-serving configuration', () => {
       SHUTDOWN_TIMEOUT_MS: '100',
       MODEL_CACHE_DIR: '/cache',
       LOG_LEVEL: 'debug',
+      ADMISSION_TARGET_MS: '0',
+      ADMISSION_INTERVAL_MS: '250',
+      ADMISSION_RETRY_AFTER_S: '5',
     });
+    assert.deepEqual(config.admission, { targetMs: 0, intervalMs: 250, retryAfterSeconds: 5 });
     assert.deepEqual(
       [config.modelName, config.modelVersion, config.port, config.host, config.mode],
-      ['recs', 42, 0, '127.0.0.1', 'exact'],
+      ['recs', 42, 0, '0.0.0.0', 'exact'],
     );
     assert.deepEqual(config.batching, {
       maxBatchSize: 8,
@@ -122,6 +127,18 @@ describe('ann-serving configuration', () => {
         MAX_INSTANCES: '9',
       }),
       ['MAX_INSTANCES=9 exceeds the batch queue (BATCH_MAX_SIZE × BATCH_MAX_ENQUEUED = 8)'],
+    );
+  });
+
+  it('refuses admission settings that give a burst no room', () => {
+    assert.deepEqual(
+      problemsOf({ MODEL_PATH: 'm', ADMISSION_TARGET_MS: '50', ADMISSION_INTERVAL_MS: '20' }),
+      ['ADMISSION_INTERVAL_MS=20 is shorter than ADMISSION_TARGET_MS=50'],
+    );
+    const problems = problemsOf({ MODEL_PATH: 'm', ADMISSION_TARGET_MS: '-1' });
+    assert.ok(
+      problems.some((p) => p.startsWith('ADMISSION_TARGET_MS=-1 is invalid')),
+      problems.join('; '),
     );
   });
 });

@@ -5,7 +5,13 @@
  * requests that arrive meanwhile wait for the next. The queue is bounded: a
  * request that does not fit is refused at once (the caller answers 503 with
  * Retry-After) rather than waiting without bound.
+ *
+ * When a batch is taken, tasks whose client has gone (their AbortSignal)
+ * are dropped rather than computed, and, with an admission policy, tasks
+ * that have already waited too long since they arrived are refused
+ * (OverloadedError → 503) rather than run late.
  */
+import { RequestAbandonedError } from '../admission/abandoned.js';
 
 /** Batching limits; see ServingConfig for the environment variables. */
 export interface BatchingOptions {
@@ -19,6 +25,24 @@ export interface BatchingOptions {
   readonly timeoutMicros: number;
   /** Queue bound, in batches: at most maxBatchSize × maxEnqueuedBatches items wait. */
   readonly maxEnqueuedBatches: number;
+  /** Delay-based admission (admission/admission-controller.ts); none: only the queue bound. */
+  readonly admission?: BatchAdmission;
+}
+
+/** What the batcher asks of an admission policy. */
+export interface BatchAdmission {
+  /** Called once by each batcher: how to read the age (ms) of its oldest waiting task, 0 if none. */
+  watchQueue(oldestQueuedMs: () => number): void;
+  /** A task about to run waited `sojournMs` since it arrived: true refuses it instead. */
+  shedAtDequeue(sojournMs: number): boolean;
+}
+
+/** Per-task options (the interface BatchedPredictor.predict forwards). */
+export interface SubmitOptions {
+  /** Aborted when the client has gone: the task is dropped if its batch has not started. */
+  readonly signal?: AbortSignal;
+  /** When the request arrived (performance.now()); default: when submitted. */
+  readonly arrivedAt?: number;
 }
 
 /** Runs one batch: results in the order of the items. */
@@ -32,9 +56,19 @@ export class QueueFullError extends Error {
   }
 }
 
+/** The task waited longer than the admission policy allows; it was not run. */
+export class OverloadedError extends Error {
+  constructor(readonly waitedMs: number) {
+    super('The server is overloaded: the request waited too long in the queue and was not run');
+    this.name = 'OverloadedError';
+  }
+}
+
 interface Task<T, R> {
   readonly items: readonly T[];
   readonly enqueuedAt: number;
+  readonly arrivedAt: number;
+  readonly signal: AbortSignal | undefined;
   readonly resolve: (results: R[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -50,7 +84,9 @@ export class MicroBatcher<T, R> {
     private readonly process: BatchProcessor<T, R>,
     /** Told the size of every batch that starts (a metric). */
     private readonly onBatch: (size: number) => void = () => {},
-  ) {}
+  ) {
+    options.admission?.watchQueue(() => this.oldestQueuedMs());
+  }
 
   /** Items waiting for a batch (not counting the one running). */
   get pendingItems(): number {
@@ -62,11 +98,24 @@ export class MicroBatcher<T, R> {
     return this.options.maxBatchSize * this.options.maxEnqueuedBatches;
   }
 
-  /** Queues a task; resolves with its results. Throws QueueFullError synchronously when full. */
-  submit(items: readonly T[]): Promise<R[]> {
+  /** How long the oldest waiting task has waited since it arrived, ms; 0 when none waits. */
+  oldestQueuedMs(): number {
+    const head = this.queue[0];
+    return head === undefined ? 0 : performance.now() - head.arrivedAt;
+  }
+
+  /**
+   * Queues a task; resolves with its results. Throws QueueFullError
+   * synchronously when full; rejects with RequestAbandonedError when its
+   * signal aborts before its batch starts, with OverloadedError when the
+   * admission policy refuses it at dequeue.
+   */
+  submit(items: readonly T[], options: SubmitOptions = {}): Promise<R[]> {
     if (this.queuedItems + items.length > this.capacity) throw new QueueFullError(this.capacity);
+    const enqueuedAt = performance.now();
+    const { signal, arrivedAt = enqueuedAt } = options;
     return new Promise<R[]>((resolve, reject) => {
-      this.queue.push({ items, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ items, enqueuedAt, arrivedAt, signal, resolve, reject });
       this.queuedItems += items.length;
       this.schedule();
     });
@@ -93,24 +142,34 @@ export class MicroBatcher<T, R> {
     this.timer = undefined;
     if (this.running || this.queue.length === 0) return;
     const batch = this.takeBatch();
+    if (batch.length === 0) return; // every task taken was dropped; nothing else waits
     const items = batch.flatMap((task) => task.items);
     this.running = true;
     this.onBatch(items.length);
     void this.run(batch, items);
   }
 
+  /**
+   * Takes tasks from the head while they fit (the first always does),
+   * dropping on the way those whose client has gone or that waited too long.
+   */
   private takeBatch(): Task<T, R>[] {
-    const batch: Task<T, R>[] = [this.queue.shift()!];
-    let size = batch[0]!.items.length;
-    while (
-      this.queue.length > 0 &&
-      size + this.queue[0]!.items.length <= this.options.maxBatchSize
-    ) {
-      const task = this.queue.shift()!;
-      size += task.items.length;
-      batch.push(task);
+    const batch: Task<T, R>[] = [];
+    let size = 0;
+    const now = performance.now();
+    for (let head = this.queue[0]; head !== undefined; head = this.queue[0]) {
+      if (batch.length > 0 && size + head.items.length > this.options.maxBatchSize) break;
+      this.queue.shift();
+      this.queuedItems -= head.items.length;
+      if (head.signal?.aborted) {
+        head.reject(new RequestAbandonedError('in_queue'));
+      } else if (this.options.admission?.shedAtDequeue(now - head.arrivedAt)) {
+        head.reject(new OverloadedError(now - head.arrivedAt));
+      } else {
+        size += head.items.length;
+        batch.push(head);
+      }
     }
-    this.queuedItems -= size;
     return batch;
   }
 

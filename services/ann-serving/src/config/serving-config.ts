@@ -20,8 +20,12 @@ export const ServingEnvSchema = Type.Object({
   MODEL_NAME: Type.String({ default: 'recommender', pattern: '^[^/:?#]{1,256}$' }),
   MODEL_VERSION: Type.Integer({ default: 1, minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   PORT: Type.Integer({ default: 8501, minimum: 0, maximum: 65_535 }),
-  /** 0.0.0.0 for containers (Cloud Run); tests use 127.0.0.1. */
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  /**
+   * Loopback unless told otherwise: started by hand on a laptop, the server
+   * is not reachable from the network. The container image sets 0.0.0.0
+   * (Cloud Run), the local platform sets it per revision.
+   */
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   /** `ann`: HNSW index (built at start, with a warning, if the bundle has none); `exact`: brute force. */
   SERVING_MODE: Type.Union([Type.Literal('ann'), Type.Literal('exact')], { default: 'ann' }),
   /**
@@ -37,6 +41,16 @@ export const ServingEnvSchema = Type.Object({
   BATCH_TIMEOUT_MICROS: Type.Integer({ default: 0, minimum: 0, maximum: 10_000_000 }),
   /** Batches that may wait; beyond BATCH_MAX_SIZE × this many instances, predict answers 503. */
   BATCH_MAX_ENQUEUED: Type.Integer({ default: 16, minimum: 1, maximum: 100_000 }),
+  /**
+   * Admission control (admission/admission-controller.ts): the queueing delay,
+   * in ms, a predict request may meet once overload is standing; beyond it,
+   * 503 with Retry-After at once. 0 turns it off (only the queue bound sheds).
+   */
+  ADMISSION_TARGET_MS: Type.Integer({ default: 10, minimum: 0, maximum: 60_000 }),
+  /** How long the delay may stay above the target (a burst) before shedding starts, ms. */
+  ADMISSION_INTERVAL_MS: Type.Integer({ default: 100, minimum: 1, maximum: 600_000 }),
+  /** Retry-After, in seconds, on every 503 that sheds load. */
+  ADMISSION_RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 0, maximum: 3600 }),
   /** Most instances in one predict request (400 beyond). */
   MAX_INSTANCES: Type.Integer({ default: 256, minimum: 1, maximum: 1_000_000 }),
   /** Largest per-request k; default: the manifest's max_k, else 1000. */
@@ -80,6 +94,12 @@ export interface ServingConfig {
     readonly timeoutMicros: number;
     readonly maxEnqueuedBatches: number;
   };
+  /** Delay-based shedding; targetMs 0: off. */
+  readonly admission: {
+    readonly targetMs: number;
+    readonly intervalMs: number;
+    readonly retryAfterSeconds: number;
+  };
   readonly maxInstances: number;
   /** Undefined: the manifest decides. */
   readonly maxK: number | undefined;
@@ -93,14 +113,22 @@ export interface ServingConfig {
 
 /** Parses the serving variables; throws ConfigError listing every problem. */
 export function loadServingConfig(env: Env = process.env): Readonly<ServingConfig> {
-  const vars = readEnv(ServingEnvSchema, env, (v) =>
+  const vars = readEnv(ServingEnvSchema, env, (v) => {
+    const problems: string[] = [];
     // A request the queue can never hold would always be refused with 503.
-    v.MAX_INSTANCES > v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED
-      ? [
-          `MAX_INSTANCES=${v.MAX_INSTANCES} exceeds the batch queue (BATCH_MAX_SIZE × BATCH_MAX_ENQUEUED = ${v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED})`,
-        ]
-      : [],
-  );
+    if (v.MAX_INSTANCES > v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED) {
+      problems.push(
+        `MAX_INSTANCES=${v.MAX_INSTANCES} exceeds the batch queue (BATCH_MAX_SIZE × BATCH_MAX_ENQUEUED = ${v.BATCH_MAX_SIZE * v.BATCH_MAX_ENQUEUED})`,
+      );
+    }
+    // The interval is the burst allowance above the target: shorter would be no allowance.
+    if (v.ADMISSION_TARGET_MS > 0 && v.ADMISSION_INTERVAL_MS < v.ADMISSION_TARGET_MS) {
+      problems.push(
+        `ADMISSION_INTERVAL_MS=${v.ADMISSION_INTERVAL_MS} is shorter than ADMISSION_TARGET_MS=${v.ADMISSION_TARGET_MS}`,
+      );
+    }
+    return problems;
+  });
   return Object.freeze({
     modelPath: resolveModelPath(vars.MODEL_PATH, vars.INIT_CWD),
     modelName: vars.MODEL_NAME,
@@ -113,6 +141,11 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
       maxBatchSize: vars.BATCH_MAX_SIZE,
       timeoutMicros: vars.BATCH_TIMEOUT_MICROS,
       maxEnqueuedBatches: vars.BATCH_MAX_ENQUEUED,
+    }),
+    admission: Object.freeze({
+      targetMs: vars.ADMISSION_TARGET_MS,
+      intervalMs: vars.ADMISSION_INTERVAL_MS,
+      retryAfterSeconds: vars.ADMISSION_RETRY_AFTER_S,
     }),
     maxInstances: vars.MAX_INSTANCES,
     maxK: vars.MAX_K,

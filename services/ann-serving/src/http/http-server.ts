@@ -6,10 +6,18 @@
  * the transport floor the latency targets are measured against. This file
  * only moves bytes (request-body.ts reads them), times requests and closes
  * gracefully; the protocol lives in rest-api.ts.
+ *
+ * Two things happen here because only the transport can do them cheaply:
+ * admission at arrival (a predict request beyond the delay bound is refused
+ * with a constant 503 before its body is read or parsed, so shedding costs
+ * little of the CPU that overload is short of) and the per-request
+ * AbortSignal, aborted when the client's connection closes before the
+ * answer, so its remaining work is dropped.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@recdeploy/shared';
+import type { ShedReason } from '../admission/admission-controller.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { RestApi } from './rest-api.js';
 import { readRequestBody } from './request-body.js';
@@ -20,10 +28,24 @@ export interface HttpServerOptions {
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
   readonly metrics: ServingMetrics;
+  /** Admission at arrival for predict requests: a reason refuses it with 503 at once. */
+  readonly admit?: () => ShedReason | undefined;
+  /** Retry-After (seconds) on those 503s. */
+  readonly retryAfterSeconds?: number;
 }
+
+/** TF Serving's UNAVAILABLE body; a constant, so a refusal costs no JSON work. */
+const OVERLOADED_BODY = Buffer.from(
+  '{"error":"The server is overloaded: request refused to keep queueing delay bounded; retry later"}',
+);
+const HTTP09_BODY = Buffer.from(
+  '{"error":"Malformed request: HTTP/0.9 is not supported (the request line has no HTTP version)"}',
+);
 
 export class RestHttpServer {
   private readonly server: http.Server;
+  /** Precomputed headers of the admission 503 (raw name/value pairs). */
+  private readonly overloadedHeaders: readonly string[];
   private inFlight = 0;
   private closing = false;
   private drained: (() => void) | undefined;
@@ -37,6 +59,14 @@ export class RestHttpServer {
       { requestTimeout: 30_000, headersTimeout: 20_000 },
       (req, res) => this.onRequest(req, res),
     );
+    this.overloadedHeaders = [
+      'Content-Type',
+      'application/json',
+      'Retry-After',
+      String(options.retryAfterSeconds ?? 1),
+      'Content-Length',
+      String(OVERLOADED_BODY.length),
+    ];
   }
 
   /** Requests received and not yet answered. */
@@ -80,26 +110,49 @@ export class RestHttpServer {
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = performance.now();
     this.inFlight++;
+    // Node answers a request line without a version (HTTP/0.9) like any other: refuse it.
+    if (req.httpVersionMajor === 0) {
+      res.once('close', () => this.finished());
+      this.sendConstant(res, 400, HTTP09_BODY, 'http09', started);
+      return;
+    }
+    const reason = isPredict(req) ? this.options.admit?.() : undefined;
+    if (reason !== undefined) {
+      res.once('close', () => this.finished());
+      this.options.metrics.observeShed(reason);
+      res.writeHead(503, this.overloadedHeaders as string[]);
+      res.end(OVERLOADED_BODY);
+      this.options.metrics.observeRequest('predict', 503, (performance.now() - started) / 1000);
+      return;
+    }
+    const abandoned = new AbortController();
     res.once('close', () => {
-      if (--this.inFlight === 0) this.drained?.();
+      // 'close' also follows a finished answer; before one, the client has gone.
+      if (!res.writableFinished) abandoned.abort();
+      this.finished();
     });
-    void this.respond(req, res, started);
+    void this.respond(req, res, started, abandoned.signal);
+  }
+
+  private finished(): void {
+    if (--this.inFlight === 0) this.drained?.();
   }
 
   private async respond(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     started: number,
+    signal: AbortSignal,
   ): Promise<void> {
     const limit = this.options.bodyLimitBytes;
     const body = await readRequestBody(req, limit);
-    if (body === 'aborted') return;
+    if (body === 'aborted' || signal.aborted) return;
     // Not reading the rest of an over-long upload, the connection cannot be reused.
     if (body === 'too_large') return this.send(res, tooLarge(limit), started, true);
     let response: RestResponse;
     try {
       const { method = 'GET', url = '/', headers } = req;
-      response = await this.api({ method, url, headers, body });
+      response = await this.api({ method, url, headers, body, signal, arrivedAt: started });
     } catch (error) {
       this.options.logger.error('unhandled request failure', { err: error });
       response = {
@@ -109,7 +162,24 @@ export class RestHttpServer {
         route: 'internal',
       };
     }
+    if (signal.aborted) return; // nobody to answer; the work was dropped and counted
     this.send(res, response, started);
+  }
+
+  private sendConstant(
+    res: http.ServerResponse,
+    status: number,
+    body: Buffer,
+    route: string,
+    started: number,
+  ): void {
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(body.length),
+      Connection: 'close',
+    });
+    res.end(body);
+    this.options.metrics.observeRequest(route, status, (performance.now() - started) / 1000);
   }
 
   private send(
@@ -132,6 +202,11 @@ export class RestHttpServer {
       (performance.now() - started) / 1000,
     );
   }
+}
+
+/** Predict (and :classify/:regress) requests: the only ones admission may refuse. */
+function isPredict(req: http.IncomingMessage): boolean {
+  return req.method === 'POST' && req.url?.startsWith('/v1/') === true;
 }
 
 function tooLarge(limit: number): RestResponse {

@@ -4,11 +4,15 @@
  * mistake gets the same answer: parse the body, read signature_name, find
  * the servable, check the signature, read the inputs. Then the limits this
  * server adds, the model's own validation, and the micro-batched prediction.
+ * A request whose client has gone is dropped before each costly step
+ * (preparing its inputs, its batch, encoding the answer).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@recdeploy/shared';
+import { throwIfAbandoned } from '../admission/abandoned.js';
+import type { ShedReason } from '../admission/admission-controller.js';
 import { BatchedPredictor } from '../batching/batched-predictor.js';
-import { QueueFullError } from '../batching/micro-batcher.js';
+import { OverloadedError, QueueFullError } from '../batching/micro-batcher.js';
 import { INJECTED_FAULT_MESSAGE } from '../faults/test-faults.js';
 import { logDegenerateAnswers } from '../metrics/degenerate-answers.js';
 import type { ModelSlot } from '../model/model-slot.js';
@@ -24,6 +28,7 @@ import { requestedK } from '../protocol/requested-k.js';
 import type { RestRoute } from '../protocol/rest-routes.js';
 import { DEFAULT_SIGNATURE, INIT_OP_SIGNATURE } from '../protocol/signature.js';
 import { TfStatusError, invalidArgument } from '../protocol/tf-status.js';
+import type { RestRequest } from './rest-types.js';
 import { servableFor } from './servable-lookup.js';
 
 /** Per-request limits beyond TF Serving's own rules. */
@@ -40,8 +45,10 @@ export interface PredictContext {
   readonly slot: ModelSlot;
   readonly limits: PredictLimits;
   readonly predictorFor: PredictorFor;
-  /** Told when a request is refused because the batch queue is full. */
-  readonly onShed: () => void;
+  /** Told when a request is refused with 503 to shed load (queue full, or waited too long). */
+  readonly onShed: (reason: ShedReason) => void;
+  /** Retry-After (seconds) on those 503s; default 1. */
+  readonly retryAfterSeconds?: number;
   /** Where degenerate answers are logged (one line each, counted by a log-based metric). */
   readonly logger: Logger;
 }
@@ -49,11 +56,12 @@ export interface PredictContext {
 /** Answers a predict request with its response body, or throws a TfStatusError. */
 export async function handlePredict(
   route: RestRoute,
-  body: Uint8Array,
+  request: RestRequest,
   context: PredictContext,
 ): Promise<string> {
   const { slot, limits, predictorFor } = context;
-  const document = parseRequestDocument(body);
+  const { signal, arrivedAt } = request;
+  const document = parseRequestDocument(request.body);
   const signatureName = signatureNameOf(document);
   const model = servableFor(slot, route.model, route.choice);
   checkSignature(signatureName, route.api);
@@ -65,7 +73,9 @@ export async function handlePredict(
       `Request has ${instances.length} instances; at most ${limits.maxInstances} are accepted per request`,
     );
   }
+  // The request cost ceiling (instances × k, issue 14) is checked here, before any model work.
   if (instances.length === 0) return predictResponseBody(format, []);
+  throwIfAbandoned(signal, 'before_prepare');
   const prepared = prepare(model, instances);
   // Test-only (faults/test-faults.ts): off unless the bundle and the environment both ask.
   const fault = model.testFaults?.next(instances);
@@ -75,12 +85,16 @@ export async function handlePredict(
   }
   let predictions;
   try {
-    predictions = await predictorFor(model).predict(prepared, k);
+    predictions = await predictorFor(model).predict(prepared, k, {
+      ...(signal ? { signal } : {}),
+      ...(arrivedAt === undefined ? {} : { arrivedAt }),
+    });
   } catch (error) {
-    if (!(error instanceof QueueFullError)) throw error;
-    context.onShed();
-    throw new TfStatusError('UNAVAILABLE', error.message, 1);
+    if (!(error instanceof QueueFullError || error instanceof OverloadedError)) throw error;
+    context.onShed(error instanceof QueueFullError ? 'queue_full' : 'sojourn');
+    throw new TfStatusError('UNAVAILABLE', error.message, context.retryAfterSeconds ?? 1);
   }
+  throwIfAbandoned(signal, 'before_encode');
   const explicitK = document.get('k') === undefined ? undefined : k;
   logDegenerateAnswers(predictions, explicitK, model.name, context.logger);
   return predictResponseBody(format, predictions);

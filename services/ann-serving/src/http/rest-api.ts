@@ -6,6 +6,7 @@
  * the process, and only the server's own faults are 5xx.
  */
 import type { Logger } from '@recdeploy/shared';
+import { RequestAbandonedError } from '../admission/abandoned.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { metadataResponseBody, statusResponseBody } from '../protocol/model-responses.js';
 import { isRestPath, parseRestRoute, type RestRoute } from '../protocol/rest-routes.js';
@@ -51,6 +52,11 @@ export function createRestApi(deps: RestApiDependencies): RestApi {
     } catch (error) {
       const label = route?.api ?? 'malformed';
       if (error instanceof TfStatusError) return errorResponse(label, error);
+      if (error instanceof RequestAbandonedError) {
+        // Never written: the transport sees the aborted signal and sends nothing.
+        deps.metrics.observeAbandoned(error.stage);
+        return { status: 499, headers: {}, body: '', route: 'abandoned' };
+      }
       deps.logger.error('request failed', { err: error, route: label });
       return errorResponse(label, new TfStatusError('INTERNAL', 'Internal error'));
     }
@@ -80,7 +86,7 @@ async function answer(
       return metadataResponseBody(model.name, model.version, model.signature);
     }
     default:
-      return handlePredict(route, request.body, deps);
+      return handlePredict(route, request, deps);
   }
 }
 

@@ -11,6 +11,10 @@ export interface RestRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The raw body bytes (already un-gzipped), whatever the Content-Type said. */
   readonly body: Uint8Array;
+  /** Aborted when the client's connection closed before the answer: drop the work. */
+  readonly signal?: AbortSignal;
+  /** When the request arrived (performance.now()), for queue-delay admission. */
+  readonly arrivedAt?: number;
 }
 
 export interface RestResponse {

@@ -5,6 +5,8 @@
  * client cannot blow up the series count.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AbandonedStage } from '../admission/abandoned.js';
+import type { AdmissionController, ShedReason } from '../admission/admission-controller.js';
 import type { ServingModel } from '../model/serving-model.js';
 
 /** What happened to a request, from its HTTP status. */
@@ -21,7 +23,11 @@ export class ServingMetrics {
   private readonly requests: Counter<'route' | 'outcome'>;
   private readonly latency: Histogram<'route' | 'outcome'>;
   private readonly batchSize: Histogram;
-  private readonly shed: Counter;
+  private readonly shed: Counter<'reason'>;
+  private readonly abandoned: Counter<'stage'>;
+  private readonly admissionDelay: Gauge;
+  private readonly admissionShedding: Gauge;
+  private admission: AdmissionController | undefined;
   private readonly catalogue: Gauge;
   private readonly backend: Gauge<'backend'>;
   private readonly executor: Gauge<'executor'>;
@@ -55,8 +61,27 @@ export class ServingMetrics {
     });
     this.shed = new Counter({
       name: 'ann_serving_load_shed_total',
-      help: 'Predict requests refused with 503 because the batch queue was full.',
+      help: 'Predict requests refused with 503 to shed load, by reason: event_loop or queue_delay (admission at arrival), sojourn (waited too long, refused at dequeue), queue_full (the batch queue bound).',
+      labelNames: ['reason'],
       registers,
+    });
+    this.abandoned = new Counter({
+      name: 'ann_serving_abandoned_requests_total',
+      help: 'Predict requests whose client went away before the answer; their remaining work was dropped, by stage.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.admissionDelay = new Gauge({
+      name: 'ann_serving_admission_delay_seconds',
+      help: 'Admission control: the queueing delay a predict request arriving now would meet (event-loop lag or oldest queued request).',
+      registers,
+      collect: () => this.admissionDelay.set((this.admission?.estimatedDelayMs() ?? 0) / 1000),
+    });
+    this.admissionShedding = new Gauge({
+      name: 'ann_serving_admission_shedding',
+      help: 'Admission control: 1 while overload is standing and predict requests beyond the delay target are refused.',
+      registers,
+      collect: () => this.admissionShedding.set(this.admission?.shedding ? 1 : 0),
     });
     this.catalogue = new Gauge({
       name: 'ann_serving_catalogue_size',
@@ -106,8 +131,17 @@ export class ServingMetrics {
     this.batchSize.observe(size);
   }
 
-  observeShed(): void {
-    this.shed.inc();
+  observeShed(reason: ShedReason = 'queue_full'): void {
+    this.shed.inc({ reason });
+  }
+
+  observeAbandoned(stage: AbandonedStage): void {
+    this.abandoned.inc({ stage });
+  }
+
+  /** Reports the admission controller's state on every scrape. */
+  watchAdmission(controller: AdmissionController): void {
+    this.admission = controller;
   }
 
   modelLoaded(model: ServingModel): void {
