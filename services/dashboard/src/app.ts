@@ -11,9 +11,12 @@ import { createRoutes } from './http/dashboard-routes.js';
 import { sendError } from './http/responses.js';
 import type { EventStream } from './live/event-stream.js';
 import { RunBroadcaster } from './live/run-broadcaster.js';
+import { StreamLimits } from './live/stream-limits.js';
 import { loadDashboardPage, type DashboardPage } from './page/dashboard-page.js';
 
 export interface DashboardApp {
+  /** The address actually bound, as the socket reports it (HOST=localhost: 127.0.0.1). */
+  readonly address: string;
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
   /** Where a browser on this machine opens the page. */
@@ -28,7 +31,13 @@ export interface DashboardApp {
 
 export type DashboardAppConfig = Pick<
   DashboardConfig,
-  'port' | 'host' | 'heartbeatIntervalMs' | 'maxEventStreams' | 'shutdownTimeoutMs'
+  | 'port'
+  | 'host'
+  | 'heartbeatIntervalMs'
+  | 'maxEventStreams'
+  | 'maxEventStreamsPerClient'
+  | 'trustedProxies'
+  | 'shutdownTimeoutMs'
 >;
 
 export async function startDashboardApp(
@@ -48,7 +57,11 @@ export async function startDashboardApp(
     page,
     logger,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    maxEventStreams: config.maxEventStreams,
+    streamLimits: new StreamLimits({
+      perClient: config.maxEventStreamsPerClient,
+      total: config.maxEventStreams,
+    }),
+    trustedProxies: config.trustedProxies,
     streams,
     isShuttingDown: () => shuttingDown,
   });
@@ -72,10 +85,12 @@ export async function startDashboardApp(
       resolve(server.address() as AddressInfo);
     });
   });
+  // Bound to every interface: a browser on this machine still opens it on loopback.
   const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
+    address: address.address,
     port: address.port,
     url: `http://${urlHost}:${address.port}/`,
     async shutdown() {

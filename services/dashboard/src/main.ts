@@ -10,6 +10,7 @@ import { ConfigError, createCloudLogger } from '@recdeploy/shared';
 import { createRunStore } from '@recdeploy/shared/wiring';
 import { startDashboardApp } from './app.js';
 import { loadDashboardConfig } from './config/dashboard-config.js';
+import { describeExposure } from './listen-exposure.js';
 import { loadDashboardPage } from './page/dashboard-page.js';
 
 async function main(): Promise<void> {
@@ -31,14 +32,25 @@ async function main(): Promise<void> {
     await store.close();
     throw error;
   });
+  const exposure = describeExposure(app.address, app.port, process.env);
   logger.info('dashboard listening', {
+    // The address really bound, not the URL's host (127.0.0.1 for 0.0.0.0 too).
+    host: app.address,
     port: app.port,
     url: app.url,
+    access: exposure.access,
     backend: config.runtime.backend,
     ...(config.runtime.backend === 'local'
       ? { dataDir: config.runtime.dataDir }
       : { projectId: config.runtime.projectId, collection: config.runtime.collection }),
   });
+  if (exposure.warning !== undefined) {
+    logger.warn('dashboard reachable from the network without a login', {
+      host: app.address,
+      port: app.port,
+      detail: exposure.warning,
+    });
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -2,10 +2,11 @@
  * The dashboard's event stream as a real process serves it over a SQLite run
  * store written by another handle: every run change in commit order, and a
  * serving record after a run change that moved it (once per change, however
- * many runs it moved), then heartbeats.
+ * many runs it moved), then heartbeats; and its per-client stream limit.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunDocument, RunStatus, ServingRecord } from '@recdeploy/shared';
@@ -112,4 +113,77 @@ describe('dashboard live updates (a real process over a SQLite run store)', func
       stream.close();
     }
   });
+
+  it('holds at most 4 streams per client address: the 5th gets 429, another client still gets one, a closed one frees its slot', async () => {
+    // Addresses no other test here uses: their closed streams may still be counted a moment.
+    const mine = await Promise.all([1, 2, 3, 4].map(() => openFrom('127.0.0.3')));
+    const opened = [...mine];
+    try {
+      assert.deepEqual(
+        mine.map((stream) => stream.status),
+        [200, 200, 200, 200],
+      );
+      // X-Forwarded-For is not trusted by default (TRUST_PROXY=0): it changes nothing.
+      const refused = await openFrom('127.0.0.3', { 'X-Forwarded-For': '198.51.100.7' });
+      opened.push(refused);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers['retry-after'], '5');
+      assert.deepEqual(JSON.parse(await refused.body), {
+        error:
+          'too many open event streams from 127.0.0.3: 4 open, at most 4 per client ' +
+          '(MAX_EVENT_STREAMS_PER_CLIENT); close another dashboard tab',
+      });
+      const other = await openFrom('127.0.0.4');
+      opened.push(other);
+      assert.equal(other.status, 200);
+
+      // A page whose connection went away reconnects: once the server has seen
+      // the socket close (promptly, but on its own schedule), the slot is free.
+      mine.shift()?.close();
+      const deadline = Date.now() + 10_000;
+      let again = await openFrom('127.0.0.3');
+      while (again.status === 429 && Date.now() < deadline) {
+        again.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        again = await openFrom('127.0.0.3');
+      }
+      opened.push(again);
+      assert.equal(again.status, 200);
+    } finally {
+      for (const stream of opened) stream.close();
+    }
+  });
+
+  /** GET /api/events on a connection of its own from `localAddress` (Linux routes all of 127/8 to loopback). */
+  function openFrom(
+    localAddress: string,
+    headers: Record<string, string> = {},
+  ): Promise<{
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    body: Promise<string>;
+    close(): void;
+  }> {
+    return new Promise((resolve, reject) => {
+      const request = http.get(
+        new URL('/api/events', dashboard.url),
+        { agent: false, localAddress, headers: { Accept: 'text/event-stream', ...headers } },
+        (response) => {
+          let text = '';
+          const body = new Promise<string>((done) => {
+            response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            response.once('end', () => done(text));
+            response.once('close', () => done(text));
+          });
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body,
+            close: () => request.destroy(),
+          });
+        },
+      );
+      request.once('error', reject);
+    });
+  }
 });

@@ -16,12 +16,24 @@ import {
 export const DashboardEnvSchema = Type.Object({
   /** Cloud Run sets it; 0 picks a free port (tests, the local stack). */
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65_535 }),
-  /** 0.0.0.0 for containers; the local stack and tests use 127.0.0.1. */
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  /**
+   * This machine only by default: the dashboard has no login of its own. The
+   * container image sets 0.0.0.0 (Cloud Run's front end connects from outside
+   * the container; Cloud Run IAM decides who gets through).
+   */
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   /** How often an event stream carries a heartbeat, so idle proxies keep it open and clients see it alive. */
   HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 15_000, minimum: 50, maximum: 600_000 }),
-  /** Open event streams at most; more get 503 (each holds a connection). */
+  /** Open event streams at most, all clients together; more get 503 (each holds a connection). */
   MAX_EVENT_STREAMS: Type.Integer({ default: 200, minimum: 1, maximum: 100_000 }),
+  /** Open event streams per client address; more get 429, so one client cannot take them all. */
+  MAX_EVENT_STREAMS_PER_CLIENT: Type.Integer({ default: 4, minimum: 1, maximum: 100_000 }),
+  /**
+   * How many proxies in front of the dashboard append to X-Forwarded-For (0:
+   * none, the socket's peer is the client and the header is ignored; Cloud
+   * Run: 1). See http/client-address.ts.
+   */
+  TRUST_PROXY: Type.Integer({ default: 0, minimum: 0, maximum: 10 }),
   /** After SIGTERM, how long requests in flight may take (Cloud Run kills 10 s after SIGTERM). */
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 0, maximum: 600_000 }),
   /**
@@ -37,6 +49,9 @@ export interface DashboardConfig {
   readonly host: string;
   readonly heartbeatIntervalMs: number;
   readonly maxEventStreams: number;
+  readonly maxEventStreamsPerClient: number;
+  /** TRUST_PROXY: proxies in front that append to X-Forwarded-For. */
+  readonly trustedProxies: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -58,6 +73,8 @@ export function loadDashboardConfig(env: Env = process.env): Readonly<DashboardC
     host: vars.HOST,
     heartbeatIntervalMs: vars.HEARTBEAT_INTERVAL_MS,
     maxEventStreams: vars.MAX_EVENT_STREAMS,
+    maxEventStreamsPerClient: vars.MAX_EVENT_STREAMS_PER_CLIENT,
+    trustedProxies: vars.TRUST_PROXY,
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
   });
 }

@@ -6,26 +6,20 @@
  *   GET /api/runs/{runId} one run document
  *   GET /api/events       server-sent events (see live/event-stream.ts)
  *   GET /healthz          liveness (503 while shutting down)
- * HEAD is answered like GET; every other method gets 405.
+ * HEAD is answered like GET; every other method gets 405, a request without
+ * an HTTP version (HTTP/0.9) 400 (http-version-guard.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toRecdeployError, type Logger, type RunStore } from '@recdeploy/shared';
-import type { RunBroadcaster } from '../live/run-broadcaster.js';
-import { EventStream } from '../live/event-stream.js';
+import { toRecdeployError, type RunStore } from '@recdeploy/shared';
 import { loadOverview } from '../overview/runs-overview.js';
 import type { DashboardPage } from '../page/dashboard-page.js';
+import { openEventStream, type EventStreamDeps } from './event-stream-route.js';
+import { refuseUnsupportedVersion } from './http-version-guard.js';
 import { send, sendError, sendJson } from './responses.js';
 
-export interface RouteDeps {
+export interface RouteDeps extends EventStreamDeps {
   readonly store: RunStore;
-  readonly broadcaster: RunBroadcaster;
   readonly page: DashboardPage;
-  readonly logger: Logger;
-  readonly heartbeatIntervalMs: number;
-  readonly maxEventStreams: number;
-  /** Open event streams register here, so a shutdown can end them. */
-  readonly streams: Set<EventStream>;
-  readonly isShuttingDown: () => boolean;
 }
 
 /** Runs listed by default and at most (the store's own maximum page). */
@@ -40,6 +34,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Prom
 
 export function createRoutes(deps: RouteDeps): RequestHandler {
   return async (req, res) => {
+    if (refuseUnsupportedVersion(req, res)) return;
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
       return sendError(res, 405, `${method} is not allowed: the dashboard is read-only`, {
@@ -119,28 +114,4 @@ async function sendRun(deps: RouteDeps, res: ServerResponse, encodedId: string):
   const run = await deps.store.getRun(runId);
   if (run === undefined) return sendError(res, 404, `no run with id ${JSON.stringify(runId)}`);
   sendJson(res, 200, run);
-}
-
-function openEventStream(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): void {
-  if (deps.isShuttingDown()) {
-    return sendError(res, 503, 'the dashboard is shutting down', { 'Retry-After': '2' });
-  }
-  if (deps.streams.size >= deps.maxEventStreams) {
-    return sendError(res, 503, `too many open event streams (${deps.maxEventStreams})`, {
-      'Retry-After': '10',
-    });
-  }
-  if (req.method === 'HEAD') {
-    return send(res, 200, '', { 'Content-Type': 'text/event-stream; charset=utf-8' });
-  }
-  let unsubscribe = (): void => undefined;
-  const stream = new EventStream(res, deps.heartbeatIntervalMs, () => {
-    unsubscribe();
-    deps.streams.delete(stream);
-  });
-  deps.streams.add(stream);
-  // Subscribed before `ready` goes out: a client that loads the state on
-  // `ready` then misses no change.
-  unsubscribe = deps.broadcaster.subscribe((event) => stream.send(event.type, event.data));
-  stream.send('ready', { heartbeatIntervalMs: deps.heartbeatIntervalMs });
 }
