@@ -14,6 +14,9 @@
 #   GITHUB_OWNER, GITHUB_REPO, BRANCH (default main)
 #                       import the build triggers (deploy/triggers/*.yaml) for a GitHub
 #                       repository connected to Cloud Build; without them, triggers are skipped
+#   DEPLOY_ALLOW_PUBLIC true lets the deploy function make services public (grants it
+#                       roles/run.admin); default false. The deploy function's own
+#                       DEPLOY_ALLOW_PUBLIC (functions/deploy/src/deployment.ts) must say true too
 #
 # What it sets up:
 #   - the APIs; the Artifact Registry repository `recdeploy` (images
@@ -148,6 +151,9 @@ check_inputs() {
   if [[ -n "${GITHUB_OWNER:-}" && -z "${GITHUB_REPO:-}" ]] || [[ -z "${GITHUB_OWNER:-}" && -n "${GITHUB_REPO:-}" ]]; then
     problems+=("GITHUB_OWNER and GITHUB_REPO go together (got owner \"${GITHUB_OWNER:-}\", repo \"${GITHUB_REPO:-}\")")
   fi
+  DEPLOY_ALLOW_PUBLIC="${DEPLOY_ALLOW_PUBLIC:-false}"
+  [[ "$DEPLOY_ALLOW_PUBLIC" == true || "$DEPLOY_ALLOW_PUBLIC" == false ]] ||
+    problems+=("DEPLOY_ALLOW_PUBLIC must be true or false (got \"$DEPLOY_ALLOW_PUBLIC\")")
   command -v gcloud >/dev/null 2>&1 || problems+=("gcloud is not installed: https://cloud.google.com/sdk/docs/install")
   command -v node >/dev/null 2>&1 || problems+=("node is not installed (Node 20, as for the rest of the repository)")
   if ((${#problems[@]} > 0)); then
@@ -342,6 +348,11 @@ grant_roles() {
   grant_act_as "$SA_INDEX_BUILD" "$SA_DEPLOY"
   grant_topic "$TOPIC_MODEL_DEPLOYED" "$(sa_member "$SA_DEPLOY")"
   grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_DEPLOY")"
+  # A public service (deployment_config.public, within the deployment policy) turns the
+  # invoker check off: run.services.setIamPolicy. Without it, private is all IAM allows too.
+  if [[ "$DEPLOY_ALLOW_PUBLIC" == true ]]; then
+    grant_project "$(sa_member "$SA_DEPLOY")" roles/run.admin
+  fi
 
   # verify: moves traffic (a service update, which Cloud Run authorises with actAs on the
   # service's identity); calls the tag URLs of private revisions; reads bundles.

@@ -30,5 +30,16 @@ export const deployment: FunctionDeployment = {
     ...GCP_FUNCTION_ENV,
     INDEX_BUILD_CORES: String(CORES),
     SERVING_SERVICE_ACCOUNT: 'recdeploy-serving@{project}.iam.gserviceaccount.com',
+    // The deployment policy: what a training-completed message may ask for in
+    // deployment_config (docs/deploy.md "The deployment policy"). A run beyond
+    // it fails with DEPLOY.OUTSIDE_POLICY. Public services also need
+    // `DEPLOY_ALLOW_PUBLIC=true deploy/setup.sh` (roles/run.admin).
+    DEPLOY_ALLOW_PUBLIC: 'false',
+    DEPLOY_MAX_INSTANCES_LIMIT: '20',
+    DEPLOY_MIN_INSTANCES_LIMIT: '3',
+    DEPLOY_MEMORY_LIMIT: '8Gi',
+    DEPLOY_CPU_LIMIT: '4',
+    DEPLOY_TIMEOUT_S_LIMIT: '300',
+    DEPLOY_CONCURRENCY_LIMIT: '250',
   },
 };

@@ -92,7 +92,8 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'recdeploy-setup-'));
     await runSetupBin(tmp);
     first = await runSetup(inputs);
-    second = await runSetup(inputs);
+    // The second run also lets the deploy function make public services.
+    second = await runSetup({ ...inputs, DEPLOY_ALLOW_PUBLIC: 'true' });
   });
 
   after(async function () {
@@ -355,7 +356,15 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     assert.ok(creates.every((c) => c.slice(0, 3).join(' ') === 'firestore indexes composite'));
     const bindings = (run: SetupRun) =>
       run.calls.filter((c) => c.includes('add-iam-policy-binding'));
-    assert.deepEqual(bindings(second), bindings(first));
+    // DEPLOY_ALLOW_PUBLIC=true adds exactly one: deploy may turn the invoker check off.
+    const deploy = `serviceAccount:recdeploy-deploy@${PROJECT}.iam.gserviceaccount.com`;
+    const isPublicGrant = (c: readonly string[]) =>
+      c.includes(`--member=${deploy}`) && c.includes('--role=roles/run.admin');
+    assert.equal(bindings(second).filter(isPublicGrant).length, 1);
+    assert.deepEqual(
+      bindings(second).filter((c) => !isPublicGrant(c)),
+      bindings(first),
+    );
     assert.ok(second.calls.some((c) => c.slice(0, 3).join(' ') === 'logging sinks update'));
     // The scheduler job is found and its schedule, topic and body applied again.
     const update = second.calls.find(
@@ -369,10 +378,11 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   });
 
   it('refuses to start without its inputs, naming each', async function () {
-    const run = await runSetup({ PROJECT: 'Bad_Project' });
+    const run = await runSetup({ PROJECT: 'Bad_Project', DEPLOY_ALLOW_PUBLIC: 'yes' });
     assert.equal(run.code, 2);
     assert.equal(run.calls.length, 0, 'no gcloud call');
     assert.match(run.stderr, /PROJECT "Bad_Project" is not a project id/);
+    assert.match(run.stderr, /DEPLOY_ALLOW_PUBLIC must be true or false \(got "yes"\)/);
     assert.match(run.stderr, /REGION is required/);
     assert.match(run.stderr, /MODEL_BUCKET is required/);
   });

@@ -97,6 +97,19 @@ describe('function deploy descriptors (functions/*/src/deployment.ts)', function
     assert.equal(config.indexBuild.cores, 2);
   });
 
+  it('deploy: states the deployment policy in its env, private services only, the chain defaults', function () {
+    const deploy = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'deploy');
+    assert.ok(deploy);
+    const policyVars = Object.keys(ChainEnvSchema.properties).filter(
+      (key) => key.startsWith('DEPLOY_') && key !== 'DEPLOY_ENDPOINTS',
+    );
+    for (const key of policyVars) assert.ok(key in deploy.env, `${key} is not set`);
+    assert.equal(deploy.env.DEPLOY_ALLOW_PUBLIC, 'false');
+    const stated = loadChainConfig(deployedEnv(deploy)).deploymentPolicy;
+    assert.deepEqual(stated.defaultLimits, loadChainConfig({}).deploymentPolicy.defaultLimits);
+    assert.deepEqual(stated.endpointLimits, {});
+  });
+
   it('reconcile: one small instance runs one pass per tick; a failed tick is retried the fewest times Pub/Sub allows', function () {
     const reconcile = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'reconcile');
     assert.ok(reconcile);
