@@ -1,61 +1,31 @@
 /**
  * TF Serving's REST protocol against the real server: a child process on a
  * loopback port serving a real bundle written by `sample-model` (300
- * products, trained once per test run), over real HTTP.
+ * products, trained once per test run), over real HTTP. The server's life
+ * (start-up index build, SIGTERM, exit codes) is in lifecycle.test.ts.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import {
-  sampleBundle,
-  sampleBundleWithoutIndex,
-  type SampleBundle,
-} from '../../support/ann-serving/sample-bundle.js';
+  assertRanked,
+  batchStats,
+  errorOf,
+  logLine,
+  predictionsOf,
+} from '../../support/ann-serving/predict-assertions.js';
 import {
   parseLenient,
   predict,
   rawRequest,
   type RawResponse,
 } from '../../support/ann-serving/raw-http.js';
+import { sampleBundle, type SampleBundle } from '../../support/ann-serving/sample-bundle.js';
 import {
-  runUntilExit,
   startServer,
   waitUntilReady,
   type ServerProcess,
 } from '../../support/ann-serving/server-process.js';
-
-interface RowPrediction {
-  product_ids: (string | number)[];
-  scores: (number | string)[];
-}
-
-function errorOf(response: RawResponse, status: number): string {
-  assert.equal(response.status, status, response.body);
-  assert.equal(response.headers['content-type'], 'application/json');
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(body), ['error']);
-  return body.error as string;
-}
-
-function predictionsOf(response: RawResponse): RowPrediction[] {
-  assert.equal(response.status, 200, response.body);
-  assert.equal(response.headers['content-type'], 'application/json');
-  return parseLenient<{ predictions: RowPrediction[] }>(response.body).predictions;
-}
-
-function assertRanked(prediction: RowPrediction, k: number, bundle: SampleBundle): void {
-  assert.equal(prediction.product_ids.length, k);
-  assert.equal(prediction.scores.length, k);
-  const known = new Set(bundle.productIds);
-  for (const id of prediction.product_ids) {
-    assert.ok(known.has(id), `${String(id)} is not an id of product_ids.json`);
-  }
-  assert.equal(new Set(prediction.product_ids).size, k, 'no product twice');
-  const scores = prediction.scores as number[];
-  for (let i = 1; i < scores.length; i++) {
-    assert.ok(scores[i - 1]! >= scores[i]!, `scores descend: ${scores.join(',')}`);
-  }
-}
+import { exampleB64, type FeatureSpec } from '../../support/ann-serving/tf-example-writer.js';
 
 describe('ann-serving protocol (real server, real bundle)', function () {
   this.timeout(120_000);
@@ -231,20 +201,79 @@ describe('ann-serving protocol (real server, real bundle)', function () {
     );
   });
 
-  it('accepts NaN and Infinity in a float input; a non-finite query gets NaN scores as bare tokens', async () => {
+  it('answers an instance with a NaN or ±Infinity float input with no ranking: NaN scores, placeholder ids, logged', async () => {
     const float = bundle.manifest.inputs.find((input) => input.dtype === 'float32')!.name;
-    const withValue = (token: string) =>
-      body([{ ...bundle.examples[0], [float]: '__value__' }]).replace('"__value__"', token);
-    // NaN goes through the model like any float (what the query tower makes of it is the model's business).
-    const nan = predictionsOf(await predict(port, withValue('NaN')))[0]!;
-    assert.equal(nan.product_ids.length, bundle.manifest.default_k);
-    // Infinity makes the sample model's query embedding NaN: every score is NaN, so there is no ranking.
-    const response = await predict(port, withValue('Infinity'));
-    assert.equal(response.status, 200, response.body);
-    assert.match(response.body, /"scores":\[NaN(,NaN)*\]/);
-    const infinite = parseLenient<{ predictions: RowPrediction[] }>(response.body).predictions[0]!;
-    assert.deepEqual(infinite.product_ids, bundle.productIds.slice(0, bundle.manifest.default_k));
-    assert.ok(infinite.scores.every((score) => score === 'NaN'));
+    const example = bundle.examples[0]!;
+    const withValue = (token: string, extra: Record<string, unknown> = {}) =>
+      body([example, { ...example, [float]: '__value__' }], extra).replace('"__value__"', token);
+    // The same batch with a finite value: what the other instance must get.
+    const [expected] = predictionsOf(await predict(port, withValue('1000.0')));
+    for (const token of ['NaN', 'Infinity', '-Infinity']) {
+      const response = await predict(port, withValue(token));
+      // Accepted, and the scores written as TF Serving writes them: bare tokens.
+      assert.match(response.body, /"scores":\[NaN(,NaN)*\]/, token);
+      const [finite, unranked] = predictionsOf(response);
+      // The same ranking; scores to float32 rounding (a batch searched with one query fewer).
+      assert.deepEqual(finite!.product_ids, expected!.product_ids);
+      finite!.scores.forEach((score, i) => {
+        assert.ok(Math.abs(Number(score) - Number(expected!.scores[i])) < 1e-6, `score ${i}`);
+      });
+      const k = bundle.manifest.default_k;
+      // Integer product ids: the placeholder is -1, never a product of the catalogue.
+      assert.deepEqual(unranked, { product_ids: Array(k).fill(-1), scores: Array(k).fill('NaN') });
+    }
+    // Not silent: the answer's degenerate-answer line counts it (k = 1: one NaN score, no tie).
+    assert.equal(
+      predictionsOf(await predict(port, withValue('NaN', { k: 1 })))[1]!.scores[0],
+      'NaN',
+    );
+    const line = await logLine(
+      server.logs,
+      (entry) => entry.message === 'degenerate answer' && entry.reason === 'nan_scores',
+    );
+    assert.deepEqual(
+      [line.instance, line.ids, line.k, line.degeneratePredictions, line.nanScorePredictions],
+      [1, 1, 1, 1, 1],
+    );
+  });
+
+  it('reads the seed\'s legacy serialized tf.Examples ({"b64": …}) as the same instances in JSON', async () => {
+    // Examples written by google-protobuf's BinaryWriter, by field number (tf-example-writer.ts).
+    const featuresOf = (instance: Record<string, unknown>): Record<string, FeatureSpec> =>
+      Object.fromEntries(
+        Object.entries(instance).map(([name, value]): [string, FeatureSpec] => {
+          const dtype = bundle.manifest.inputs.find((input) => input.name === name)?.dtype;
+          if (dtype === 'string') return [name, { bytes: [String(value)] }];
+          if (dtype === 'int64') return [name, { int64s: [Number(value)] }];
+          return [name, { floats: [Number(value)] }];
+        }),
+      );
+    const toExample = (instance: Record<string, unknown>) => exampleB64(featuresOf(instance));
+    const examples = bundle.examples.slice(0, 4);
+    const json = predictionsOf(await predict(port, body(examples)));
+    const legacy = predictionsOf(await predict(port, body(examples.map(toExample))));
+    assert.deepEqual(legacy, json);
+    for (const prediction of legacy) assertRanked(prediction, bundle.manifest.default_k, bundle);
+    // TensorFlow's own texts, as 400s with TF Serving's error body.
+    const [first] = [...bundle.manifest.inputs.map((input) => input.name)].sort();
+    const partial = Object.fromEntries(
+      Object.entries(examples[0]!).filter(([name]) => name !== first),
+    );
+    assert.equal(
+      errorOf(await predict(port, body([toExample(examples[0]!), toExample(partial)])), 400),
+      `Name: <unknown>, Feature: ${first} (data type: string) is required but could not be found.`,
+    );
+    const float = bundle.manifest.inputs.find((input) => input.dtype === 'float32')!.name;
+    const mistyped = exampleB64({ ...featuresOf(examples[0]!), [float]: { int64s: [5] } });
+    assert.equal(
+      errorOf(await predict(port, body([mistyped])), 400),
+      `Name: <unknown>, Key: ${float}, Index: 0.  Data types don't match. Data type: int64 but expected type: float`,
+    );
+    const corrupt = { b64: Buffer.from('garbage').toString('base64') };
+    assert.equal(
+      errorOf(await predict(port, body([corrupt])), 400),
+      "Could not parse example input, value: 'garbage'",
+    );
   });
 
   it("answers every kind of client mistake with TF Serving's 4xx, never a 5xx", async () => {
@@ -433,92 +462,3 @@ describe('ann-serving protocol (real server, real bundle)', function () {
     assert.deepEqual(predictionsOf(responses[bundle.examples.length]!)[0], first);
   });
 });
-
-describe('ann-serving lifecycle', function () {
-  this.timeout(120_000);
-
-  it('builds a missing index at start-up (loudly), and on SIGTERM finishes the request in flight and exits 0', async () => {
-    const bundle = await sampleBundleWithoutIndex();
-    const server = await startServer({ MODEL_PATH: `file://${bundle.dir}`, SERVING_MODE: 'ann' });
-    try {
-      await waitUntilReady(server);
-      const warning = server.logs.find((line) =>
-        String(line.message).startsWith('NO PREBUILT HNSW INDEX'),
-      );
-      assert.equal(warning?.severity, 'WARNING');
-      const ready = server.logs.find((line) => line.message === 'model AVAILABLE');
-      assert.equal(ready?.mode, 'ann');
-      const payload = JSON.stringify({ instances: [bundle.examples[0]] });
-      const expected = predictionsOf(await predict(server.port, payload));
-      assertRanked(expected[0]!, bundle.manifest.default_k, bundle);
-
-      // A request whose body is still arriving when SIGTERM comes.
-      const inFlight = new Promise<RawResponse>((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: server.port,
-            method: 'POST',
-            path: '/v1/models/recommender:predict',
-            agent: false,
-          },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-            res.on('end', () =>
-              resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.write(payload.slice(0, 10));
-        setTimeout(() => {
-          server.child.kill('SIGTERM');
-          setTimeout(() => req.end(payload.slice(10)), 300);
-        }, 100);
-      });
-      const response = await inFlight;
-      assert.deepEqual(predictionsOf(response), expected);
-      assert.equal(response.headers.connection, 'close');
-      const exit = await server.exited;
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.ok(server.logs.some((line) => line.message === 'stopped' && line.drained === true));
-    } finally {
-      await server.stop();
-    }
-  });
-
-  it('exits 2 on invalid configuration, listing every problem', async () => {
-    const { code, stderr } = await runUntilExit({ PORT: 'eighty', SERVING_MODE: 'fast' });
-    assert.equal(code, 2);
-    assert.match(stderr, /MODEL_PATH is required/);
-    assert.match(stderr, /PORT="eighty" is invalid/);
-    assert.match(stderr, /SERVING_MODE="fast" is invalid: expected one of ann, exact/);
-  });
-
-  it('exits 1 when the model cannot be loaded, saying why', async () => {
-    const { code, stdout } = await runUntilExit({ MODEL_PATH: '/nonexistent/model' });
-    assert.equal(code, 1);
-    const failure = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map(
-        (line) =>
-          JSON.parse(line) as { message: string; severity: string; err?: { code?: string } },
-      )
-      .find((line) => line.message === 'model failed to load');
-    assert.equal(failure?.severity, 'ERROR');
-    assert.equal(failure?.err?.code, 'BUNDLE.INVALID');
-  });
-});
-
-/** The batch-size histogram's count, sum and le="1" bucket from /metrics. */
-async function batchStats(port: number): Promise<{ count: number; sum: number; singles: number }> {
-  const text = (await rawRequest(port, { path: '/metrics' })).body;
-  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
-  return {
-    count: value(/^ann_serving_batch_size_count (\S+)$/m),
-    sum: value(/^ann_serving_batch_size_sum (\S+)$/m),
-    singles: value(/^ann_serving_batch_size_bucket\{le="1"\} (\S+)$/m),
-  };
-}
