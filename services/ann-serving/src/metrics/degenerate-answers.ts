@@ -7,14 +7,20 @@
  * - no_ids: no product at all;
  * - scores_all_equal: two or more scores, all equal (NaN scores included:
  *   the query had no ranking);
+ * - nan_scores: a NaN score where the rules above found nothing (a single
+ *   score, k = 1): the query had a NaN or ±Infinity input, or an embedding
+ *   that is not finite, so it has no ranking and its ids are placeholders
+ *   (model/bundle-serving-model.ts);
  * - fewer_than_k: fewer products than the request's explicit `k` (a
  *   catalogue smaller than k). Without an explicit k this rule does not
  *   apply, as the router cannot know the model's default.
+ * The line also counts the answer's predictions with NaN scores
+ * (`nanScorePredictions`), so non-finite queries are never served silently.
  */
 import type { Logger } from '@recdeploy/shared';
 import type { Prediction } from '../protocol/predict-response.js';
 
-export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'fewer_than_k';
+export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'nan_scores' | 'fewer_than_k';
 
 export function degenerateReason(
   prediction: Prediction,
@@ -28,8 +34,14 @@ export function degenerateReason(
     for (let i = 1; i < scores.length && allEqual; i++) allEqual = Object.is(scores[i], first);
     if (allEqual) return 'scores_all_equal';
   }
+  if (hasNaN(scores)) return 'nan_scores';
   if (explicitK !== undefined && productIds.length < explicitK) return 'fewer_than_k';
   return undefined;
+}
+
+function hasNaN(scores: ArrayLike<number>): boolean {
+  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) return true;
+  return false;
 }
 
 /**
@@ -46,10 +58,12 @@ export function logDegenerateAnswers(
 ): void {
   let first: { reason: DegenerateReason; instance: number; ids: number } | undefined;
   let count = 0;
+  let nanScores = 0;
   predictions.forEach((prediction, instance) => {
     const reason = degenerateReason(prediction, explicitK);
     if (reason === undefined) return;
     count += 1;
+    if (hasNaN(prediction.scores)) nanScores += 1;
     first ??= { reason, instance, ids: prediction.productIds.length };
   });
   if (first === undefined) return;
@@ -59,6 +73,7 @@ export function logDegenerateAnswers(
     instance: first.instance,
     ids: first.ids,
     degeneratePredictions: count,
+    ...(nanScores === 0 ? {} : { nanScorePredictions: nanScores }),
     predictions: predictions.length,
     ...(explicitK === undefined ? {} : { k: explicitK }),
   });

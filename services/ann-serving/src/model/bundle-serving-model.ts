@@ -3,6 +3,11 @@
  * (the bundle's own code, so serving and training cannot disagree), the
  * TF.js query encoder, and a searcher; row indices become the original
  * product ids here and nowhere else.
+ *
+ * NaN and ±Infinity are valid float inputs (TF Serving's parser takes them),
+ * but a query with one has no ranking: a TensorFlow tower propagates NaN into
+ * every score. Such an instance is answered so (unrankedPrediction), whatever
+ * this bundle's preprocessing or encoder would have made of the value.
  */
 import {
   concatPrepared,
@@ -18,7 +23,7 @@ import type { TestFaultInjector } from '../faults/test-faults.js';
 import type { Instance } from '../protocol/instances.js';
 import type { TensorValue } from '../protocol/json-tensor.js';
 import type { Prediction } from '../protocol/predict-response.js';
-import type { SignatureDef } from '../protocol/signature.js';
+import type { DataType, SignatureDef } from '../protocol/signature.js';
 import type { PreparedRequest, SearchMode, ServingModel } from './serving-model.js';
 
 export interface BundleServingModelParts {
@@ -37,6 +42,15 @@ export interface BundleServingModelParts {
   readonly testFaults?: TestFaultInjector | undefined;
 }
 
+/** What prepare() gives the batcher: the preprocessed inputs and which rows have no ranking. */
+interface BundlePrepared extends PreparedRequest {
+  readonly inputs: PreparedInputs;
+  /** Per row: a float input is NaN or ±Infinity. */
+  readonly nonFinite: readonly boolean[];
+}
+
+const FLOAT_DTYPES: ReadonlySet<DataType> = new Set(['DT_FLOAT', 'DT_DOUBLE', 'DT_HALF']);
+
 export class BundleServingModel implements ServingModel {
   readonly name: string;
   readonly version: number;
@@ -50,6 +64,9 @@ export class BundleServingModel implements ServingModel {
   readonly searchThreads: number;
   readonly testFaults: TestFaultInjector | undefined;
   private readonly productIds: readonly ProductId[];
+  private readonly floatInputs: readonly string[];
+  /** The id an unranked prediction lists k times: no product chosen (see unrankedPrediction). */
+  private readonly placeholderId: ProductId;
 
   constructor(private readonly parts: BundleServingModelParts) {
     this.name = parts.name;
@@ -64,6 +81,10 @@ export class BundleServingModel implements ServingModel {
     this.searchThreads = parts.searchThreads;
     this.testFaults = parts.testFaults;
     this.productIds = parts.bundle.productIds;
+    this.floatInputs = [...parts.signature.inputs]
+      .filter(([, spec]) => FLOAT_DTYPES.has(spec.dtype))
+      .map(([name]) => name);
+    this.placeholderId = parts.bundle.manifest.product_id_dtype === 'string' ? '' : -1;
   }
 
   /** Set once the searcher has failed for good (a search worker died). */
@@ -72,13 +93,17 @@ export class BundleServingModel implements ServingModel {
     return 'failure' in searcher ? searcher.failure : undefined;
   }
 
-  prepare(instances: readonly Instance[]): PreparedInputs {
-    return this.parts.preprocessor.instances(instances.map(forPreprocessor));
+  prepare(instances: readonly Instance[]): BundlePrepared {
+    const inputs = this.parts.preprocessor.instances(instances.map(forPreprocessor));
+    const nonFinite = instances.map((instance) =>
+      this.floatInputs.some((name) => !Number.isFinite(instance[name])),
+    );
+    return { count: inputs.count, inputs, nonFinite };
   }
 
   predict(requests: readonly PreparedRequest[], k: number): Promise<Prediction[]> {
     // Only this model's prepare() makes the requests it is given.
-    return this.predictNow(requests as readonly PreparedInputs[], k);
+    return this.predictNow(requests as readonly BundlePrepared[], k);
   }
 
   async dispose(): Promise<void> {
@@ -87,12 +112,14 @@ export class BundleServingModel implements ServingModel {
   }
 
   /** Encoding is synchronous; search is too, or partly in worker threads. */
-  private async predictNow(requests: readonly PreparedInputs[], k: number): Promise<Prediction[]> {
-    const prepared = requests.length === 1 ? requests[0]! : concatPrepared(requests);
+  private async predictNow(requests: readonly BundlePrepared[], k: number): Promise<Prediction[]> {
+    const prepared =
+      requests.length === 1 ? requests[0]!.inputs : concatPrepared(requests.map((r) => r.inputs));
+    const nonFinite = requests.flatMap((request) => request.nonFinite);
     const queries = this.parts.encoder.encode(prepared);
     const dim = this.parts.encoder.dim;
     const kept = Math.min(k, this.catalogueSize);
-    const finite = finiteRows(queries, prepared.count, dim);
+    const finite = finiteRows(queries, prepared.count, dim).filter((row) => !nonFinite[row]);
     const hits =
       finite.length === 0
         ? []
@@ -100,7 +127,7 @@ export class BundleServingModel implements ServingModel {
     const ranked = new Map(finite.map((row, i) => [row, hits[i]!]));
     return Array.from({ length: prepared.count }, (_, row): Prediction => {
       const hit = ranked.get(row);
-      if (!hit) return nanPrediction(this.productIds, kept);
+      if (!hit) return unrankedPrediction(this.placeholderId, kept);
       // Row indices become the original product ids here, and only here.
       return { productIds: Array.from(hit.rows, (r) => this.productIds[r]!), scores: hit.scores };
     });
@@ -143,12 +170,20 @@ function compact(queries: Float32Array, rows: readonly number[], dim: number): F
 }
 
 /**
- * A query with a NaN or infinite component (TF Serving accepts NaN and
- * Infinity in float inputs) scores NaN against every candidate, so it has no
- * ranking: brute force over NaN scores keeps catalogue order. The answer says
- * exactly that (the first k products, scores NaN) instead of asking the index,
- * whose behaviour on NaN is undefined.
+ * The answer for a query with no ranking: a NaN or ±Infinity float input, or
+ * an embedding that is not finite. Its scores are NaN, as a TensorFlow tower
+ * propagates them. TensorFlow's top_k would then name the first k catalogue
+ * rows: its comparator finds neither of two NaN scores greater and falls back
+ * to index order (tensorflow/core/kernels/topk_op.cc, TopKFunctor<CPUDevice>:
+ * `stable_comp`; for k = 1 no value equals the NaN maximum and index 0 stays).
+ * Those products were not chosen by anything, so instead of them the answer
+ * lists a placeholder id k times (-1 for int64 ids, "" for string ids): the
+ * tensor keeps its [batch, k] shape, and the ids read as no product at all.
+ * The index is not asked (its behaviour on NaN is undefined).
  */
-function nanPrediction(productIds: readonly ProductId[], k: number): Prediction {
-  return { productIds: productIds.slice(0, k), scores: new Float32Array(k).fill(NaN) };
+function unrankedPrediction(placeholder: ProductId, k: number): Prediction {
+  return {
+    productIds: new Array<ProductId>(k).fill(placeholder),
+    scores: new Float32Array(k).fill(NaN),
+  };
 }
