@@ -40,12 +40,30 @@ export const RunId = Type.String({
   description: `the run id, {model_endpoint_id}-{training_run_id}: ${ID_FORM}`,
 });
 
+/**
+ * One path segment of an artifact URI. The path becomes a bucket prefix and a
+ * local directory (ann-serving's cache, the local artifact store), so a
+ * segment may not climb or vanish: not `.` or `..`, not empty (`//`), no
+ * backslash, whitespace or control character, and no percent-escape of `.`,
+ * `/`, `\`, `%` or a control character (C1 ones are `%c2%80`–`%c2%9f`), nor a
+ * malformed one, so no round of decoding yields those either; and no half
+ * of a surrogate pair (written to read the same with and without the `u`
+ * flag: TypeBox compiles patterns without it, ajv with it). Cloud Storage
+ * itself only forbids the names `.` and `..` and CR/LF
+ * (https://cloud.google.com/storage/docs/objects#naming); the readers check
+ * again, segment by segment (shared/domain/object-name.ts).
+ */
+const URI_SEGMENT = String.raw`(?!\.\.?(?:/|$))(?:[\ud800-\udbff][\udc00-\udfff]|[^/\\\s%\u0000-\u001f\u007f-\u009f\ud800-\udfff]|%(?!2[eEfF]|5[cC]|25|[01][0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])[0-9a-fA-F]{2})+`;
+
 /** A gs:// or file:// URI: the only places a model bundle may come from. */
 export const ArtifactUri = Type.String({
   minLength: 1,
   maxLength: MAX_URI_CHARS,
-  pattern: '^(gs://[a-z0-9][a-z0-9._-]{1,221}(/\\S*)?|file:///\\S*)$',
-  description: 'the versioned pushed_model directory: a gs://bucket/path or file:///path URI',
+  // The bucket (or file:// and the path's leading slash), then segments, then at most one `/`.
+  pattern: `^(?:gs://[a-z0-9][a-z0-9._-]{1,221}|file://(?=/))(?:/${URI_SEGMENT})*/?$`,
+  description:
+    'the versioned pushed_model directory: a gs://bucket/path or file:///path URI ' +
+    'with no empty, "." or ".." path segment (nor an encoded one)',
 });
 
 /** An http(s) URL (Cloud Run URLs are https; the local stack serves http on loopback). */

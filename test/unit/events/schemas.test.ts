@@ -107,7 +107,48 @@ describe('published JSON Schemas', () => {
     ['deployment_config as an array', (p) => (p.deployment_config = [])],
     ['an id with a slash', (p) => (p.model_endpoint_id = 'a/b')],
     ['a bucket with upper case', (p) => (p.artifact_uri = 'gs://Bucket/x')],
+    ['a climbing artifact_uri', (p) => (p.artifact_uri = 'gs://bucket/a/../x')],
+    ['an encoded ".." segment', (p) => (p.artifact_uri = 'gs://bucket/%2E%2e/x')],
+    ['an artifact_uri ending in a slash', (p) => (p.artifact_uri = 'gs://bucket/runs/7/')],
   ];
+
+  it('refuse artifact URIs whose path climbs, stays put or holds an empty segment', () => {
+    const validate = compileCommittedSchemas().get('training-completed.v1.json');
+    assert.ok(validate);
+    const verdict = (uri: string): boolean =>
+      validate({ ...trainingCompletedExample(), artifact_uri: uri });
+    const refused = [
+      'gs://b/a/../x',
+      'gs://bucket/a/../x',
+      'gs://bucket/..',
+      'gs://bucket/./x',
+      'gs://bucket//x',
+      'gs://bucket/a//',
+      'gs://bucket/%2e%2E/x',
+      'gs://bucket/.%2e/x',
+      'gs://bucket/%252e%252e/x',
+      'gs://bucket/a%2fb',
+      'gs://bucket/a%5cb',
+      'gs://bucket/a\\b',
+      'gs://bucket/a%0ab',
+      'gs://bucket/a\u0001b',
+      'gs://bucket/a%',
+      'file:///models/../etc',
+      'file:///models/./1',
+      'file:////etc',
+    ];
+    for (const uri of refused) assert.equal(verdict(uri), false, uri);
+    const accepted = [
+      'gs://bucket',
+      'gs://bucket/',
+      'gs://bucket/runs/7/pushed_model/1700000000',
+      'gs://bucket/runs/7/',
+      'gs://bucket/a%20b/.../x.y',
+      'file:///',
+      'file:///models/1/',
+    ];
+    for (const uri of accepted) assert.equal(verdict(uri), true, uri);
+  });
   it('agree with the TypeScript parser on accept/reject for the same payloads', () => {
     const validate = compileCommittedSchemas().get('training-completed.v1.json');
     assert.ok(validate);

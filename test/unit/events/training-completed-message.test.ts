@@ -84,7 +84,12 @@ describe('parseTrainingCompleted: the own JSON message', () => {
     [
       'http artifact_uri',
       (p) => (p.artifact_uri = 'https://evil.example/model'),
-      /^\/artifact_uri: does not have the expected form \(.*a gs:\/\/bucket\/path or file:\/\/\/path URI\), got "https:\/\/evil.example\/model"$/,
+      /^\/artifact_uri: does not have the expected form \(.*a gs:\/\/bucket\/path or file:\/\/\/path URI with no empty, "\." or "\.\." path segment \(nor an encoded one\)\), got "https:\/\/evil.example\/model"$/,
+    ],
+    [
+      'climbing artifact_uri',
+      (p) => (p.artifact_uri = 'gs://b/a/../x'),
+      /^\/artifact_uri: does not have the expected form \(.*with no empty, "\." or "\.\." path segment.*\), got "gs:\/\/b\/a\/\.\.\/x"$/,
     ],
     [
       'oversized artifact_uri',
