@@ -64,10 +64,10 @@ export function gsUriOf(location: GsLocation): string {
  * (`file://localhost/…`) is not checked here.
  */
 export function fileUriPathProblem(uri: string): string | undefined {
-  const rawPath = uri.replace(/^file:\/\/[^/\\]*/i, '');
+  // A query or fragment is not part of the path (the local store refuses them anyway).
+  const rawPath = uri.replace(/^file:\/\/[^/\\]*/i, '').replace(/[?#].*$/s, '');
   if (rawPath === '' || rawPath === '/') return undefined;
-  const relative = rawPath.replace(/^\//, '').replace(/\/$/, '');
-  const problem = objectNameProblem(relative.replace(/[?#].*$/s, ''));
+  const problem = objectNameProblem(rawPath.replace(/^\//, '').replace(/\/$/, ''));
   return problem === undefined ? undefined : `has an unsafe path: ${problem}`;
 }
 
