@@ -70,6 +70,29 @@ export interface PolicyViolation {
   readonly reason: string;
 }
 
+type ResourceName = Exclude<LimitName, 'allowPublic'>;
+
+/**
+ * Each bounded resource: its `deployment_config` field and its size for a
+ * comparison (Cloud Run quantities by value: `8192Mi` is `8Gi`).
+ */
+const RESOURCES: readonly {
+  readonly name: ResourceName;
+  readonly field: string;
+  readonly size: (value: string | number) => number | undefined;
+}[] = [
+  { name: 'memory', field: 'memory', size: (value) => memoryBytes(String(value)) },
+  { name: 'cpu', field: 'cpu', size: (value) => cpuMillis(String(value)) },
+  { name: 'minInstances', field: 'min_instances', size: count },
+  { name: 'maxInstances', field: 'max_instances', size: count },
+  { name: 'timeoutS', field: 'timeout_s', size: count },
+  { name: 'concurrency', field: 'concurrency', size: count },
+];
+
+function count(value: string | number): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
 /** The run's settings: what it asks for in `deployment_config`, the defaults for the rest. */
 export function servingSettingsOf(requested: DeploymentConfig | undefined): ServingSettings {
   const asked = requested ?? {};
@@ -108,16 +131,15 @@ export function policyViolations(
       reason: `deployment_config.public is true, but this chain does not allow public services (${limits.setBy.allowPublic})`,
     });
   }
-  const over = (
-    field: string,
-    name: LimitName,
-    asked: string | number,
-    limit: string | number,
-    exceeds: boolean,
-  ) => {
-    if (!exceeds) return;
-    const fromRun = requested !== undefined && requested[configKey(name)] !== undefined;
-    const what = fromRun ? `deployment_config.${field}` : `the default ${field}`;
+  for (const { name, field, size } of RESOURCES) {
+    const asked = settings[name];
+    const limit = limits[name];
+    const askedSize = size(asked);
+    const limitSize = size(limit);
+    // An unreadable quantity counts as over: the event schema admits none, so nothing is deployed unread.
+    if (askedSize !== undefined && limitSize !== undefined && askedSize <= limitSize) continue;
+    const what =
+      requested?.[name] !== undefined ? `deployment_config.${field}` : `the default ${field}`;
     violations.push({
       field,
       asked,
@@ -125,33 +147,6 @@ export function policyViolations(
       setBy: limits.setBy[name],
       reason: `${what} is ${asked}, above this chain's limit of ${limit} (${limits.setBy[name]})`,
     });
-  };
-  const quantityOver = (asked: number | undefined, limit: number | undefined) =>
-    // An unreadable value counts as over: the event schema admits none, so it is never deployed blind.
-    asked === undefined || limit === undefined || asked > limit;
-  over(
-    'memory',
-    'memory',
-    settings.memory,
-    limits.memory,
-    quantityOver(memoryBytes(settings.memory), memoryBytes(limits.memory)),
-  );
-  over(
-    'cpu',
-    'cpu',
-    settings.cpu,
-    limits.cpu,
-    quantityOver(cpuMillis(settings.cpu), cpuMillis(limits.cpu)),
-  );
-  const numbers: readonly [string, 'minInstances' | 'maxInstances' | 'timeoutS' | 'concurrency'][] =
-    [
-      ['min_instances', 'minInstances'],
-      ['max_instances', 'maxInstances'],
-      ['timeout_s', 'timeoutS'],
-      ['concurrency', 'concurrency'],
-    ];
-  for (const [field, name] of numbers) {
-    over(field, name, settings[name], limits[name], settings[name] > limits[name]);
   }
   return violations;
 }
@@ -180,8 +175,4 @@ export function checkDeploymentPolicy(
       },
     },
   );
-}
-
-function configKey(name: LimitName): keyof DeploymentConfig {
-  return name === 'allowPublic' ? 'public' : name;
 }
