@@ -88,11 +88,17 @@ describe('GcsArtifactStore over HTTP to a fake Cloud Storage JSON API', () => {
       ['gs://google-models/x', /must not start with "goog" or contain "google"/],
       [
         `gs://${BUCKET}/runs/../secrets`,
-        /unsafe object name: "runs\/\.\.\/secrets" has an empty, "\." or "\.\." path segment/,
+        /unsafe object name "runs\/\.\.\/secrets": segment 2 of 3, "\.\.": "\.\." segments climb/,
       ],
-      [`gs://${BUCKET}//etc/passwd`, /unsafe object name: "\/etc\/passwd" starts with "\/"/],
-      [`gs://${BUCKET}/a/./b`, /has an empty, "\." or "\.\." path segment/],
-      [`gs://${BUCKET}/a\nb`, /contains a control character/],
+      [
+        `gs://${BUCKET}//etc/passwd`,
+        /unsafe object name "\/etc\/passwd": segment 1 of 3, "": empty/,
+      ],
+      [`gs://${BUCKET}/a/./b`, /segment 2 of 3, "\.": "\." segments are not allowed/],
+      [`gs://${BUCKET}/a\nb`, /control characters are not allowed/],
+      [`gs://${BUCKET}/a/%2E%2e/b`, /segment 2 of 3, "%2E%2e": percent-decoded it is "\.\."/],
+      [`gs://${BUCKET}/a/%252e%252e/b`, /percent-decoded 2 times it is "\.\."/],
+      [`gs://${BUCKET}/a//`, /segment 2 of 2, "": empty/],
     ];
     for (const [uri, pattern] of forbidden) {
       it(`refuses ${JSON.stringify(uri).slice(0, 40)} with ARTIFACT.FORBIDDEN`, () => {
@@ -159,36 +165,67 @@ describe('GcsArtifactStore over HTTP to a fake Cloud Storage JSON API', () => {
       await dir.release();
     });
 
-    it('skips object names that would leave the directory or clash, and says which', async () => {
+    it('fails the whole download on an object name that would leave the directory, downloading nothing', async () => {
       const hostile = [
-        'evil/ann/../../../../escape.txt',
-        'evil//double-slash',
-        'evil/./dot',
-        'evil/conflict',
+        'ann/../../../../escape.txt',
+        '/double-slash',
+        './dot',
+        '%2e%2e/encoded',
+        'back\\slash',
       ];
-      for (const name of hostile) fake.putObject(BUCKET, name, 'x');
-      fake.putObject(BUCKET, 'evil/conflict/inner', 'inner');
-      fake.putObject(BUCKET, 'evil/ok.txt', 'ok');
+      for (const [index, rest] of hostile.entries()) {
+        const prefix = `evil-${index}`;
+        fake.putObject(BUCKET, `${prefix}/ok.txt`, 'ok');
+        fake.putObject(BUCKET, `${prefix}/${rest}`, 'x');
+        await assert.rejects(
+          store.openDirectory(`gs://${BUCKET}/${prefix}`),
+          assertError(
+            PermanentError,
+            'ARTIFACT.FORBIDDEN',
+            new RegExp(
+              `^gs://${BUCKET}/${prefix} holds an object that cannot be downloaded safely, ` +
+                `${JSON.stringify(`${prefix}/${rest}`).replace(/[.\\]/g, '\\$&')}: segment \\d of \\d, `,
+            ),
+          ),
+        );
+      }
+      assert.deepEqual(
+        fake.requests.filter((r) => r.kind === 'download'),
+        [],
+        'nothing is downloaded from a directory holding a hostile name',
+      );
+      // Nothing landed beside the download directory or above it, and nothing is left behind.
+      assert.deepEqual(fs.readdirSync(tmpDir), ['downloads']);
+      assert.deepEqual(fs.readdirSync(path.join(tmpDir, 'downloads')), []);
+    });
 
-      const dir = await store.openDirectory(`gs://${BUCKET}/evil`);
+    it('skips an object that others lie below (a file cannot be a directory too), and says which', async () => {
+      fake.putObject(BUCKET, 'clash/conflict', 'x');
+      fake.putObject(BUCKET, 'clash/conflict/inner', 'inner');
+      fake.putObject(BUCKET, 'clash/ok.txt', 'ok');
+      const dir = await store.openDirectory(`gs://${BUCKET}/clash`);
       assert.deepEqual(tree(dir.path), {
         'ok.txt': Buffer.from('ok'),
         'conflict/inner': Buffer.from('inner'),
       });
-      assert.deepEqual(
-        fake.requests
-          .filter((r) => r.kind === 'download')
-          .map((r) => r.object)
-          .sort(),
-        ['evil/conflict/inner', 'evil/ok.txt'],
-      );
       const warning = logger.lines.find((line) => line.level === 'warn');
-      assert.equal(warning?.message, 'unsafe object names skipped');
-      assert.deepEqual(warning?.meta, { uri: `gs://${BUCKET}/evil`, objects: [...hostile].sort() });
-      // Nothing landed beside the download directory or above it.
-      assert.deepEqual(fs.readdirSync(tmpDir), ['downloads']);
-      assert.deepEqual(fs.readdirSync(path.join(tmpDir, 'downloads')), [path.basename(dir.path)]);
+      assert.equal(warning?.message, 'objects that other objects lie below skipped');
+      assert.deepEqual(warning?.meta, { uri: `gs://${BUCKET}/clash`, objects: ['clash/conflict'] });
       await dir.release();
+    });
+
+    it('refuses a subdirectory that is not a relative path of safe segments', async () => {
+      for (const subdir of ['../x', 'ann/..', '/abs', 'a//b', '%2e%2e']) {
+        await assert.rejects(
+          store.openDirectory(`gs://${BUCKET}/${BUNDLE}`, subdir),
+          assertError(
+            PermanentError,
+            'ARTIFACT.FORBIDDEN',
+            /must be a relative path of safe segments: segment/,
+          ),
+        );
+      }
+      assert.deepEqual(fake.requests, []);
     });
 
     it('answers ARTIFACT.NOT_FOUND when nothing (or nothing safe) is there, leaving no directory', async () => {
@@ -200,13 +237,13 @@ describe('GcsArtifactStore over HTTP to a fake Cloud Storage JSON API', () => {
           /^no objects under gs:\/\/recs-models\/runs\/8\/pushed_model\/$/,
         ),
       );
-      fake.putObject(BUCKET, 'only-bad//x', 'x');
+      fake.putObject(BUCKET, 'only-folders/a/', '');
       await assert.rejects(
-        store.openDirectory(`gs://${BUCKET}/only-bad`),
+        store.openDirectory(`gs://${BUCKET}/only-folders`),
         assertError(
           PermanentError,
           'ARTIFACT.NOT_FOUND',
-          /no objects under gs:\/\/recs-models\/only-bad\//,
+          /no objects under gs:\/\/recs-models\/only-folders\//,
         ),
       );
       assert.deepEqual(fs.readdirSync(path.join(tmpDir, 'downloads')), []);
@@ -465,6 +502,28 @@ describe('GcsArtifactStore over HTTP to a fake Cloud Storage JSON API', () => {
       await assert.rejects(
         store.putDirectory(path.join(tmpDir, 'empty'), `gs://${BUCKET}/idx`),
         assertError(PermanentError, 'INPUT.INVALID', /source directory .*\/empty holds no files/),
+      );
+    });
+
+    it('refuses, before any request, a local file whose object name a reader would refuse', async () => {
+      for (const name of ['%2e%2e', 'a\\b']) {
+        const dir = path.join(tmpDir, `bad-${name.length}`);
+        fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'ok.json'), '{}');
+        fs.writeFileSync(path.join(dir, 'sub', name), 'x');
+        await assert.rejects(
+          store.putDirectory(dir, `gs://${BUCKET}/idx`),
+          assertError(
+            PermanentError,
+            'INPUT.INVALID',
+            /cannot be uploaded to gs:\/\/recs-models\/idx, its object name is unsafe: segment 3 of 3/,
+          ),
+        );
+      }
+      assert.deepEqual(fake.requests, []);
+      await assert.rejects(
+        store.putDirectory(source, `gs://${BUCKET}/idx/../other`),
+        assertError(PermanentError, 'ARTIFACT.FORBIDDEN', /segment 2 of 3, "\.\."/),
       );
     });
   });

@@ -89,7 +89,7 @@ describe('LocalArtifactStore on real directories', () => {
   describe('checkUri', () => {
     it('returns the normal form of URIs below a root, existing or not', () => {
       assert.equal(store.checkUri(url(`${root}/runs/7/`)), url(`${root}/runs/7`));
-      assert.equal(store.checkUri(url(`${root}/a%20b/./c`)), url(`${root}/a%20b/c`));
+      assert.equal(store.checkUri(url(`${root}/a%20b/c`)), url(`${root}/a%20b/c`));
       assert.equal(store.checkUri(`file://localhost${root}/x`), url(`${root}/x`));
       assert.equal(store.checkUri(url(root)), url(root));
       assert.equal(store.checkUri(url(`${linkedRoot}/m`)), url(`${linkedRoot}/m`));
@@ -110,29 +110,37 @@ describe('LocalArtifactStore on real directories', () => {
       [
         'a ".." segment',
         (r) => url(`${r}/../outside/secret.txt`),
-        /contains a "\.\." path segment/,
+        /has an unsafe path: segment \d+ of \d+, "\.\.": "\.\." segments climb to the parent directory/,
       ],
       [
         'a ".." segment resolving inside',
         (r) => url(`${r}/a/../b`),
-        /contains a "\.\." path segment/,
+        /segment \d+ of \d+, "\.\.": "\.\." segments climb/,
       ],
+      ['a "." segment', (r) => url(`${r}/a/./b`), /"\.": "\." segments are not allowed/],
+      ['an empty segment', (r) => url(`${r}/a//b`), /"": empty segments/],
       [
         'a percent-encoded ".."',
         (r) => url(`${r}/%2e%2e/outside/secret.txt`),
-        /contains a "\.\." path segment/,
+        /"%2e%2e": percent-decoded it is "\.\.", and "\.\." segments climb/,
       ],
       [
         'a mixed-case encoded ".."',
         (r) => url(`${r}/.%2E/outside`),
-        /contains a "\.\." path segment/,
+        /"\.%2E": percent-decoded it is "\.\."/,
       ],
-      ['backslash segments', (r) => url(`${r}\\..\\outside`), /contains a "\.\." path segment/],
+      [
+        'a doubly encoded ".."',
+        (r) => url(`${r}/%252e%252e/outside`),
+        /"%252e%252e": percent-decoded 2 times it is "\.\."/,
+      ],
+      ['an encoded line feed', (r) => url(`${r}/a%0Ab`), /control characters are not allowed/],
+      ['backslash segments', (r) => url(`${r}\\..\\outside`), /backslashes are not allowed/],
       ['an encoded NUL', (r) => url(`${r}/a%00b`), /contains a NUL byte/],
       [
         'an encoded slash',
         (r) => url(`${r}/a%2Fb`),
-        /cannot be turned into a path: .*encoded \/ characters/,
+        /"a%2Fb": percent-decoded it is "a\/b", which holds a "\/"/,
       ],
       ['a query', (r) => url(`${r}/a?x=1`), /has a query or fragment/],
       [
@@ -296,11 +304,14 @@ describe('LocalArtifactStore on real directories', () => {
       );
     });
 
-    it('refuses a subdirectory that climbs out or is absolute', async () => {
-      for (const subdir of ['../../outside', 'ann/../..', outside]) {
+    it('refuses a subdirectory that climbs out, is absolute or hides a ".."', async () => {
+      for (const subdir of ['../../outside', 'ann/../..', outside, '%2e%2e', 'a\\..']) {
         await assert.rejects(
           store.openDirectory(url(`${root}/bundle`), subdir),
-          assertRejects('ARTIFACT.FORBIDDEN', /must be a relative path without "\.\." segments/),
+          assertRejects(
+            'ARTIFACT.FORBIDDEN',
+            /must be a relative path of safe segments: segment \d of/,
+          ),
         );
       }
       fs.symlinkSync(outside, path.join(root, 'bundle', 'out'));

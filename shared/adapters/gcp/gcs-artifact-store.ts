@@ -12,6 +12,13 @@ import type { Bucket, File, Storage, StorageOptions } from '@google-cloud/storag
 import { PermanentError, RecdeployError, TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type { ArtifactStore, LocalDirectory } from '../../ports/artifact-store.port.js';
+import {
+  gsUriOf,
+  objectNameProblem,
+  parseGsUri,
+  planObjectDownloads,
+  type GsLocation,
+} from '../../domain/object-path.js';
 
 /** readText's limit when the caller gives none (manifests, reports: small JSON). */
 const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
@@ -37,80 +44,23 @@ export interface GcsArtifactStoreOptions {
   readonly downloadConcurrency?: number;
 }
 
-/** A parsed `gs://` URI; `name` has no trailing slash and is '' for the whole bucket. */
-export interface GcsLocation {
-  readonly bucket: string;
-  readonly name: string;
-}
+/** What this store accepts instead, appended to every refused URI. */
+const URI_HINT =
+  'the Cloud Storage store accepts only gs://bucket/path URIs ' +
+  '(file:// URIs need the local store, configured with ARTIFACT_ROOTS)';
 
 /**
- * Parses and checks a `gs://bucket/name` URI: bucket naming rules, no `.`/`..`
- * or empty segments, no leading slash or control characters in the name.
+ * Parses and checks a `gs://bucket/name` URI (object-path: bucket naming
+ * rules, every segment of the name safe as a local path segment).
  * @throws PermanentError `ARTIFACT.FORBIDDEN` naming the problem.
  */
-export function parseGsUri(uri: string): GcsLocation {
-  const reject = (reason: string): PermanentError =>
-    new PermanentError(
-      'ARTIFACT.FORBIDDEN',
-      `artifact URI ${uri} ${reason}; the Cloud Storage store accepts only gs://bucket/path URIs ` +
-        '(file:// URIs need the local store, configured with ARTIFACT_ROOTS)',
-      { metadata: { uri } },
-    );
-  const match = /^gs:\/\/([^/]*)(?:\/(.*))?$/s.exec(uri);
-  if (match === null) {
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1];
-    throw reject(scheme === undefined ? 'is not a gs:// URI' : `uses the ${scheme}: scheme`);
-  }
-  const bucket = match[1] ?? '';
-  const bucketProblem = bucketNameProblem(bucket);
-  if (bucketProblem !== undefined)
-    throw reject(`has an invalid bucket name "${bucket}": ${bucketProblem}`);
-  const name = (match[2] ?? '').replace(/\/+$/, '');
-  const nameProblem = name === '' ? undefined : relativeNameProblem(name);
-  if (nameProblem !== undefined) throw reject(`has an unsafe object name: ${nameProblem}`);
-  return { bucket, name };
-}
-
-/** Bucket naming rules of Cloud Storage (cloud.google.com/storage/docs/buckets#naming). */
-function bucketNameProblem(bucket: string): string | undefined {
-  if (!/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/.test(bucket)) {
-    return 'use lowercase letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
-  }
-  if (bucket.length < 3 || bucket.length > 222) return 'it must be 3 to 222 characters long';
-  if (!bucket.includes('.') && bucket.length > 63)
-    return 'without dots it must be at most 63 characters';
-  if (bucket.split('.').some((part) => part === '' || part.length > 63)) {
-    return 'each dot-separated part must be 1 to 63 characters';
-  }
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'it must not look like an IP address';
-  if (bucket.startsWith('goog') || bucket.includes('google')) {
-    return 'it must not start with "goog" or contain "google"';
-  }
-  return undefined;
-}
-
-/** Why an object name (or part of one) cannot be mapped safely to a relative local path. */
-function relativeNameProblem(name: string): string | undefined {
-  if (name.startsWith('/')) return `"${name}" starts with "/"`;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(name)) return `"${name}" contains a control character`;
-  if (Buffer.byteLength(name) > 1024) return 'it is longer than 1024 bytes';
-  const bad = name
-    .split('/')
-    .find((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad !== undefined) return `"${name}" has an empty, "." or ".." path segment`;
-  return undefined;
+function parseStoreUri(uri: string): GsLocation {
+  return parseGsUri(uri, URI_HINT);
 }
 
 /** The object-name prefix of everything below `name` ('' for the whole bucket). */
 function directoryPrefix(name: string): string {
   return name === '' ? '' : `${name}/`;
-}
-
-function gsUri(location: GcsLocation): string {
-  return location.name === ''
-    ? `gs://${location.bucket}`
-    : `gs://${location.bucket}/${location.name}`;
 }
 
 /** ArtifactStore for `gs://` URIs; see the module comment. */
@@ -125,11 +75,11 @@ export class GcsArtifactStore implements ArtifactStore {
   }
 
   checkUri(uri: string): string {
-    return gsUri(parseGsUri(uri));
+    return gsUriOf(parseStoreUri(uri));
   }
 
   async exists(uri: string): Promise<boolean> {
-    const location = parseGsUri(uri);
+    const location = parseStoreUri(uri);
     const bucket = await this.bucket(location.bucket);
     try {
       if (location.name !== '') {
@@ -148,7 +98,7 @@ export class GcsArtifactStore implements ArtifactStore {
   }
 
   async readText(uri: string, maxBytes = DEFAULT_MAX_TEXT_BYTES): Promise<string> {
-    const location = parseGsUri(uri);
+    const location = parseStoreUri(uri);
     if (location.name === '') {
       throw new PermanentError('ARTIFACT.NOT_FOUND', `${uri} names a bucket, not an object`, {
         metadata: { uri },
@@ -171,22 +121,25 @@ export class GcsArtifactStore implements ArtifactStore {
 
   /**
    * Downloads every object below `uri/` (or `uri/subdir/`) into a fresh
-   * temporary directory. Object names are not trusted: a name with an empty,
-   * `.` or `..` segment, or one that would turn a file into a directory, is
-   * skipped with a warning, and nothing is written outside the directory.
+   * temporary directory. Object names are not trusted: every name is checked
+   * before anything is downloaded, and one with an empty, `.` or `..` segment
+   * (or an encoded form of one) fails the whole download with
+   * `ARTIFACT.FORBIDDEN`: a directory holding it is not trustworthy. An object
+   * that other objects lie below (`a` beside `a/b`) is skipped with a warning.
    */
   async openDirectory(uri: string, subdir?: string): Promise<LocalDirectory> {
-    const location = parseGsUri(uri);
-    const subdirProblem = subdir === undefined ? undefined : relativeNameProblem(subdir);
-    if (subdirProblem !== undefined) {
+    const location = parseStoreUri(uri);
+    const name = [location.name, subdir ?? ''].filter((part) => part !== '').join('/');
+    const subdirProblem = subdir === undefined ? undefined : objectNameProblem(subdir);
+    const nameProblem = subdirProblem ?? (name === '' ? undefined : objectNameProblem(name));
+    if (nameProblem !== undefined) {
       throw new PermanentError(
         'ARTIFACT.FORBIDDEN',
-        `subdirectory of ${uri} must be a relative path: ${subdirProblem}`,
+        `subdirectory ${JSON.stringify(subdir)} of ${uri} must be a relative path of safe segments: ${nameProblem}`,
         { metadata: { uri, subdir: subdir ?? null } },
       );
     }
-    const name = [location.name, subdir ?? ''].filter((part) => part !== '').join('/');
-    const shown = gsUri({ bucket: location.bucket, name });
+    const shown = gsUriOf({ bucket: location.bucket, name });
     const prefix = directoryPrefix(name);
     const bucket = await this.bucket(location.bucket);
     const started = performance.now();
@@ -199,18 +152,21 @@ export class GcsArtifactStore implements ArtifactStore {
     const parent = path.resolve(this.options.tmpDir ?? os.tmpdir());
     const dir = await mkdtemp(path.join(parent, 'recdeploy-gcs-'));
     try {
-      const { downloads, skipped } = planDownloads(files, prefix, dir);
-      if (skipped.length > 0) {
-        this.options.logger.warn('unsafe object names skipped', { uri: shown, objects: skipped });
+      const { downloads, clashes } = planObjectDownloads(files, prefix, dir, shown);
+      if (clashes.length > 0) {
+        this.options.logger.warn('objects that other objects lie below skipped', {
+          uri: shown,
+          objects: clashes,
+        });
       }
       if (downloads.length === 0) {
         throw new PermanentError('ARTIFACT.NOT_FOUND', `no objects under ${shown}/`, {
-          metadata: { uri: shown, skipped: skipped.length },
+          metadata: { uri: shown, skipped: clashes.length },
         });
       }
       await forEachLimited(downloads, this.options.downloadConcurrency ?? 8, async (item) => {
         await mkdir(path.dirname(item.destination), { recursive: true });
-        await item.file.download({ destination: item.destination });
+        await item.object.download({ destination: item.destination });
       });
       this.options.logger.info('artifact directory downloaded', {
         uri: shown,
@@ -239,11 +195,22 @@ export class GcsArtifactStore implements ArtifactStore {
    * Objects already below `uri` that `localDir` lacks are left in place.
    */
   async putDirectory(localDir: string, uri: string): Promise<void> {
-    const location = parseGsUri(uri);
+    const location = parseStoreUri(uri);
     const markers = new Set(this.options.markerFileNames ?? DEFAULT_MARKER_FILE_NAMES);
     const order = uploadOrder(await listFiles(localDir), markers);
     const destination = (relative: string): string =>
       [location.name, relative].filter((part) => part !== '').join('/');
+    // A local file name can hold what a reader of the bucket would refuse (a backslash, `%2e%2e`).
+    for (const relative of order) {
+      const problem = objectNameProblem(destination(relative));
+      if (problem !== undefined) {
+        throw new PermanentError(
+          'INPUT.INVALID',
+          `${path.join(localDir, relative)} cannot be uploaded to ${uri}, its object name is unsafe: ${problem}`,
+          { metadata: { uri, localDir, file: relative } },
+        );
+      }
+    }
     const bucket = await this.bucket(location.bucket);
     try {
       for (const relative of order.filter((file) => markers.has(path.posix.basename(file)))) {
@@ -279,49 +246,6 @@ export class GcsArtifactStore implements ArtifactStore {
     );
     return (await this.client).bucket(name);
   }
-}
-
-interface PlannedDownload {
-  readonly file: File;
-  readonly destination: string;
-}
-
-function planDownloads(
-  files: readonly File[],
-  prefix: string,
-  dir: string,
-): { downloads: PlannedDownload[]; skipped: string[] } {
-  const skipped: string[] = [];
-  const candidates: { file: File; relative: string }[] = [];
-  for (const file of files) {
-    if (file.name.endsWith('/')) continue; // a folder placeholder, not content
-    const relative = file.name.slice(prefix.length);
-    if (!file.name.startsWith(prefix) || relativeNameProblem(relative) !== undefined) {
-      skipped.push(file.name);
-    } else {
-      candidates.push({ file, relative });
-    }
-  }
-  // `a` and `a/b` cannot both exist on disk: the object that would be a directory loses.
-  const directories = new Set(
-    candidates.flatMap(({ relative }) =>
-      relative
-        .split('/')
-        .slice(0, -1)
-        .map((_, index, parts) => parts.slice(0, index + 1).join('/')),
-    ),
-  );
-  const downloads: PlannedDownload[] = [];
-  for (const { file, relative } of candidates) {
-    const destination = path.join(dir, ...relative.split('/'));
-    // Belt and braces: relativeNameProblem already refused every way out.
-    if (directories.has(relative) || !destination.startsWith(dir + path.sep)) {
-      skipped.push(file.name);
-    } else {
-      downloads.push({ file, destination });
-    }
-  }
-  return { downloads, skipped };
 }
 
 /** Sorted paths, marker files after all others, deeper markers before shallower ones. */

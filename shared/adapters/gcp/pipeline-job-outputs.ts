@@ -10,6 +10,7 @@
 import { parseTrainingCompletedV1 } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../../errors.js';
 import { sanitizeLabelValue } from '../../domain/registry-labels.js';
+import { fileUriPathProblem, readGsUri } from '../../domain/object-path.js';
 import type { ResolvedPipelineJob } from '../../ports/pipeline-jobs.port.js';
 
 // ------------------------------------------------ the fields read (narrow input shapes)
@@ -339,8 +340,23 @@ function readPusher(pipelineJob: string, candidate: PusherCandidate): PushResult
         'not a gs:// or file:// directory (a Vertex endpoint Pusher cannot be deployed from)',
     );
   }
+  // Checked before anything reads the pushed model's metrics from it.
+  const unsafe = destinationProblem(destination);
+  if (unsafe !== undefined) {
+    throw invalid(
+      pipelineJob,
+      `Pusher task ${name} of pipeline job ${pipelineJob} pushed to ${JSON.stringify(destination)}, which ${unsafe}`,
+    );
+  }
   const version = stringField(metadata, 'pushed_version');
   return { kind: 'pushed', destination, ...(version !== undefined && { version }) };
+}
+
+/** Why a gs:// or file:// destination is unsafe (object-path's segment rules), or undefined. */
+function destinationProblem(destination: string): string | undefined {
+  if (destination.startsWith('file://')) return fileUriPathProblem(destination);
+  const read = readGsUri(destination);
+  return 'problem' in read ? read.problem : undefined;
 }
 
 function notPushed(reason: string): PushResult {

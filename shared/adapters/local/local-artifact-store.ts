@@ -1,9 +1,11 @@
 /**
  * ArtifactStore over the local filesystem, confined to configured root
  * directories: the embedded default for model bundles and built indexes.
- * Every URI is checked twice: lexically (the path must lie below a root) and
- * physically (its real path, symbolic links resolved, must still lie below a
- * root's real path), so neither `..` tricks nor symlinks lead out.
+ * Every URI is checked three times: segment by segment on its raw text (no
+ * empty, `.` or `..` segment, nor an encoded one: object-path), lexically (the
+ * path must lie below a root) and physically (its real path, symbolic links
+ * resolved, must still lie below a root's real path), so neither `..` tricks
+ * nor symlinks lead out.
  */
 import { constants, lstatSync, realpathSync, type Stats } from 'node:fs';
 import {
@@ -22,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, PermanentError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type { ArtifactStore, LocalDirectory } from '../../ports/artifact-store.port.js';
+import { fileUriPathProblem, objectNameProblem } from '../../domain/object-path.js';
 
 /** readText's limit when the caller gives none (manifests, reports: small JSON). */
 const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
@@ -216,8 +219,8 @@ export class LocalArtifactStore implements ArtifactStore {
 }
 
 /**
- * Parses a `file://` URI into a path. Dot segments are checked on the raw
- * text, before the URL parser silently normalises them away (it also turns
+ * Parses a `file://` URI into a path. Segments are checked on the raw text,
+ * before the URL parser silently normalises dot segments away (it also turns
  * `%2e%2e` and backslashes into `..` and `/` for file: URLs).
  */
 function pathOfFileUri(uri: string, hint: () => string): string {
@@ -248,10 +251,8 @@ function pathOfFileUri(uri: string, hint: () => string): string {
   if (url.search !== '' || url.hash !== '') {
     throw reject('has a query or fragment (encode "?" as %3F and "#" as %23 in file names)');
   }
-  const rawPath = uri.replace(/^file:\/\/[^/\\]*/i, '');
-  if (rawPath.split(/[/\\]/).some((segment) => decodeSegment(segment) === '..')) {
-    throw reject('contains a ".." path segment');
-  }
+  const pathProblem = fileUriPathProblem(uri);
+  if (pathProblem !== undefined) throw reject(pathProblem);
   try {
     return fileURLToPath(url);
   } catch (error) {
@@ -259,21 +260,13 @@ function pathOfFileUri(uri: string, hint: () => string): string {
   }
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-/** A relative subdirectory without `..` segments (the port's `subdir` argument). */
+/** A relative subdirectory of safe segments (the port's `subdir` argument). */
 function checkSubdir(subdir: string, uri: string): string {
-  const segments = subdir.split(/[/\\]/);
-  if (path.isAbsolute(subdir) || subdir.includes('\0') || segments.includes('..')) {
+  const problem = objectNameProblem(subdir);
+  if (problem !== undefined) {
     throw new PermanentError(
       'ARTIFACT.FORBIDDEN',
-      `subdirectory "${subdir}" of ${uri} must be a relative path without ".." segments`,
+      `subdirectory ${JSON.stringify(subdir)} of ${uri} must be a relative path of safe segments: ${problem}`,
       { metadata: { uri, subdir } },
     );
   }

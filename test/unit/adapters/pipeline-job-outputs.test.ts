@@ -262,6 +262,25 @@ describe('pipeline job outputs', () => {
       );
     });
 
+    it('a destination whose path climbs or hides a ".." → PIPELINE.INVALID before anything reads it', () => {
+      const cases: [string, RegExp][] = [
+        ['gs://models/ep-1/../../other', /segment 2 of 4, "\.\.": "\.\." segments climb/],
+        ['gs://models/ep-1/%2e%2e/x', /"%2e%2e": percent-decoded it is "\.\."/],
+        ['gs://models//x', /segment 1 of 2, "": empty segments/],
+        ['file:///models/ep-1/../../etc', /has an unsafe path: segment 3 of 5, "\.\."/],
+      ];
+      for (const [destination, reason] of cases) {
+        const job = pipelineJob({ tasks: [pusherTask({ destination })] });
+        const error = thrown(() => inspectPipelineJob(job));
+        assertPermanent(
+          error,
+          'PIPELINE.INVALID',
+          new RegExp(`pushed to ${JSON.stringify(destination).replace(/[.%]/g, '\\$&')}, which `),
+        );
+        assert.match((error as Error).message, reason);
+      }
+    });
+
     it('a Pusher that pushed without a destination → PIPELINE.INVALID', () => {
       const task = pusherTask();
       const fields = task.outputs.pushed_model?.artifacts[0]?.metadata.fields;

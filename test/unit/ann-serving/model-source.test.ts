@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordingLogger } from '@recdeploy/shared';
@@ -78,28 +78,96 @@ describe('ann-serving model source', () => {
     assert.equal(opened, 1, 'a completed download is reused');
   });
 
-  it('takes the whole prefix when it is the ann/ directory itself, and never writes outside it', async () => {
-    const bucket = new FakeBucket({
-      'm/manifest.json': '{}',
-      'm/../../escape.txt': 'no',
-      'm/dir/': '',
-    });
-    const dir = await downloadGcsBundle('gs://b/m', cache, new RecordingLogger(), () =>
+  it('takes the whole prefix when it is the ann/ directory itself', async () => {
+    const bucket = new FakeBucket({ 'm/manifest.json': '{}', 'm/dir/': '', 'm/dir/a.txt': 'a' });
+    const dir = await downloadGcsBundle('gs://bkt/m', cache, new RecordingLogger(), () =>
       Promise.resolve(bucket),
     );
     assert.deepEqual(bucket.queries, ['m/ann/', 'm/']);
-    assert.deepEqual(await filesUnder(dir), ['.download-complete', 'manifest.json']);
-    assert.deepEqual(await filesUnder(cache), ['b/m/.download-complete', 'b/m/manifest.json']);
+    assert.deepEqual(await filesUnder(cache), [
+      'bkt/m/.download-complete',
+      'bkt/m/dir/a.txt',
+      'bkt/m/manifest.json',
+    ]);
+    assert.equal(dir, path.join(cache, 'bkt', 'm'));
+  });
+
+  describe('paths that would leave the cache', () => {
+    let victim: string;
+    beforeEach(async () => {
+      // A directory beside the cache, as `gs://bkt/../../victim` would have named it.
+      victim = path.join(path.dirname(cache), `${path.basename(cache)}-victim`);
+      await mkdir(victim, { recursive: true });
+      await writeFile(path.join(victim, 'precious.txt'), 'keep me');
+    });
+    afterEach(() => rm(victim, { recursive: true, force: true }));
+
+    const refused = (pattern: RegExp) => (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'ARTIFACT.FORBIDDEN');
+      assert.match((error as Error).message, pattern);
+      return true;
+    };
+
+    it('refuses a MODEL_PATH that climbs, before opening the bucket or deleting anything', async () => {
+      const climbing = path.relative(path.join(cache, 'bkt'), victim); // "../../<cache>-victim"
+      const uris = [
+        `gs://bkt/${climbing}`,
+        'gs://bkt/../../victim',
+        'gs://bkt/%2e%2e/victim',
+        'gs://bkt/a//b',
+        'gs://bkt/./m',
+      ];
+      let opened = 0;
+      for (const uri of uris) {
+        await assert.rejects(
+          downloadGcsBundle(uri, cache, new RecordingLogger(), () => {
+            opened++;
+            return Promise.resolve(new FakeBucket({ [`${uri.slice(9)}/ann/x`]: 'x' }));
+          }),
+          refused(
+            /^artifact URI gs:\/\/bkt\/\S+ has an unsafe object name ".*": segment \d of \d, "[^"]*": /,
+          ),
+        );
+      }
+      assert.equal(opened, 0, 'the bucket is never opened');
+      assert.deepEqual(await filesUnder(victim), ['precious.txt']);
+      assert.equal(await readFile(path.join(victim, 'precious.txt'), 'utf8'), 'keep me');
+    });
+
+    it('fails the whole download on one hostile object name, keeping the previous copy and writing nothing', async () => {
+      const good = new FakeBucket({ 'm/ann/manifest.json': '{"v":1}' });
+      const dir = await downloadGcsBundle('gs://bkt/m', cache, new RecordingLogger(), () =>
+        Promise.resolve(good),
+      );
+      await rm(path.join(dir, '.download-complete')); // an interrupted earlier download: it restarts
+      const hostile = new FakeBucket({
+        'm/ann/manifest.json': '{"v":2}',
+        'm/ann/../../escape.txt': 'no',
+        'm/ann/%2e%2e/escape.txt': 'no',
+      });
+      await assert.rejects(
+        downloadGcsBundle('gs://bkt/m', cache, new RecordingLogger(), () =>
+          Promise.resolve(hostile),
+        ),
+        refused(
+          /^gs:\/\/bkt\/m holds an object that cannot be downloaded safely, "m\/ann\/\.\.\/\.\.\/escape\.txt": segment 2 of 4, "\.\.": "\.\." segments climb/,
+        ),
+      );
+      // Checked before anything was removed or written: the old copy is intact, nothing escaped.
+      assert.deepEqual(await filesUnder(cache), ['bkt/m/ann/manifest.json']);
+      assert.equal(await readFile(path.join(dir, 'ann/manifest.json'), 'utf8'), '{"v":1}');
+      assert.deepEqual(await filesUnder(victim), ['precious.txt']);
+    });
   });
 
   it('fails clearly when nothing is there', async () => {
     await assert.rejects(
-      downloadGcsBundle('gs://b/missing', cache, new RecordingLogger(), () =>
+      downloadGcsBundle('gs://bkt/missing', cache, new RecordingLogger(), () =>
         Promise.resolve(new FakeBucket({})),
       ),
       (error: unknown) => {
         assert.equal((error as { code?: string }).code, 'BUNDLE.INVALID');
-        assert.match((error as Error).message, /no objects under gs:\/\/b\/missing/);
+        assert.match((error as Error).message, /no objects under gs:\/\/bkt\/missing/);
         return true;
       },
     );

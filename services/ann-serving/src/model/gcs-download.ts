@@ -4,12 +4,21 @@
  * beside it is for the native TF Serving route). A marker file written last
  * makes a completed download reusable and an interrupted one restart. The
  * Cloud Storage SDK is imported only when a gs:// path is configured.
+ *
+ * Nothing leaves the cache: the URI is checked segment by segment before
+ * anything is deleted (`gs://b/../../victim` is refused, not resolved), the
+ * bundle's directory must lie strictly inside the cache, and every listed
+ * object name is checked before the first byte is written. One hostile name
+ * (`ann/../../escape`) fails the download: such a bundle is not trustworthy.
  */
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentError, type Logger } from '@recdeploy/shared';
+import { localPathBelow, parseGsUri, planObjectDownloads } from '@recdeploy/shared/object-path';
 
 const COMPLETE_MARKER = '.download-complete';
+const MODEL_PATH_HINT =
+  'MODEL_PATH takes gs://bucket/path URIs without empty, "." or ".." segments or their encoded forms';
 
 /** The parts of a Cloud Storage bucket this module uses (a fake in tests). */
 export interface BucketLike {
@@ -35,11 +44,8 @@ export async function downloadGcsBundle(
   logger: Logger,
   openBucket: OpenBucket = openGcsBucket,
 ): Promise<string> {
-  const match = /^gs:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!match) throw new PermanentError('CONFIG.INVALID', `not a gs:// URI: ${uri}`);
-  const bucketName = match[1]!;
-  const prefix = (match[2] ?? '').replace(/\/+$/, '');
-  const target = path.resolve(cacheDir, bucketName, ...prefix.split('/').filter(Boolean));
+  const { bucket: bucketName, name: prefix } = parseGsUri(uri, MODEL_PATH_HINT);
+  const target = bundleDirIn(path.resolve(cacheDir), bucketName, prefix, uri);
   if (await exists(path.join(target, COMPLETE_MARKER))) {
     logger.info('model bundle already downloaded', { uri, dir: target });
     return target;
@@ -51,26 +57,38 @@ export async function downloadGcsBundle(
   if (files.length === 0) {
     throw new PermanentError('BUNDLE.INVALID', `no objects under ${uri}`, { metadata: { uri } });
   }
+  // Every name is checked before the old copy is removed or a byte is written.
+  const plan = planObjectDownloads(files, base, target, uri);
+  if (plan.clashes.length > 0) {
+    logger.warn('objects that other objects lie below skipped', { uri, objects: plan.clashes });
+  }
   await rm(target, { recursive: true, force: true });
   const started = performance.now();
-  let downloaded = 0;
-  for (const file of files) {
-    if (file.name.endsWith('/')) continue;
-    const destination = path.join(target, ...file.name.slice(base.length).split('/'));
-    // Object names are not trusted: nothing is written outside the bundle's directory.
-    if (!destination.startsWith(target + path.sep)) continue;
+  for (const { object, destination } of plan.downloads) {
     await mkdir(path.dirname(destination), { recursive: true });
-    await file.download({ destination });
-    downloaded++;
+    await object.download({ destination });
   }
   await writeFile(path.join(target, COMPLETE_MARKER), new Date().toISOString());
   logger.info('model bundle downloaded', {
     uri,
     dir: target,
-    objects: downloaded,
+    objects: plan.downloads.length,
     seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
   });
   return target;
+}
+
+/** `{cache}/{bucket}/{prefix}`: it must lie strictly inside the cache, since it is deleted and rewritten. */
+function bundleDirIn(cache: string, bucket: string, prefix: string, uri: string): string {
+  const local = localPathBelow(cache, prefix === '' ? bucket : `${bucket}/${prefix}`);
+  if ('problem' in local) {
+    throw new PermanentError(
+      'ARTIFACT.FORBIDDEN',
+      `MODEL_PATH ${uri} has no safe directory in MODEL_CACHE_DIR ${cache}: ${local.problem}`,
+      { metadata: { uri } },
+    );
+  }
+  return local.path;
 }
 
 async function exists(file: string): Promise<boolean> {
