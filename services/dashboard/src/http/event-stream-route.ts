@@ -43,8 +43,15 @@ export function openEventStream(
   if (!admission.admitted) {
     const { perClient, total } = deps.streamLimits.limits;
     if (admission.limit === 'client') {
-      // Logged: a wrong TRUST_PROXY shows here as many users under one address.
-      deps.logger.warn('event stream refused', { client, open: admission.open, limit: perClient });
+      // Logged once per client at its limit: a wrong TRUST_PROXY shows here as
+      // many users under one address, and a flood does not flood the log.
+      if (admission.first) {
+        deps.logger.warn('event stream refused', {
+          client,
+          open: admission.open,
+          limit: perClient,
+        });
+      }
       return sendError(
         res,
         429,

@@ -16,10 +16,17 @@ export type StreamAdmission =
       readonly limit: 'client' | 'total';
       /** Streams open at the time, this client's or all of them (per `limit`). */
       readonly open: number;
+      /**
+       * The first refusal of this client since it reached its limit (always
+       * true for the process's limit): a flood is logged once, not per request.
+       */
+      readonly first: boolean;
     };
 
 export class StreamLimits {
   private readonly perClientOpen = new Map<string, number>();
+  /** Clients refused since they reached their limit; only ever clients with streams open. */
+  private readonly refusedClients = new Set<string>();
   private total = 0;
 
   constructor(readonly limits: { readonly perClient: number; readonly total: number }) {}
@@ -27,9 +34,13 @@ export class StreamLimits {
   /** Takes a slot for `client`, or says which limit is full. */
   admit(client: string): StreamAdmission {
     const mine = this.perClientOpen.get(client) ?? 0;
-    if (mine >= this.limits.perClient) return { admitted: false, limit: 'client', open: mine };
+    if (mine >= this.limits.perClient) {
+      const first = !this.refusedClients.has(client);
+      this.refusedClients.add(client);
+      return { admitted: false, limit: 'client', open: mine, first };
+    }
     if (this.total >= this.limits.total) {
-      return { admitted: false, limit: 'total', open: this.total };
+      return { admitted: false, limit: 'total', open: this.total, first: true };
     }
     this.perClientOpen.set(client, mine + 1);
     this.total++;
@@ -40,6 +51,7 @@ export class StreamLimits {
         if (released) return;
         released = true;
         this.total--;
+        this.refusedClients.delete(client);
         const left = (this.perClientOpen.get(client) ?? 1) - 1;
         // Dropped at zero, so the map holds only clients with a stream open.
         if (left === 0) this.perClientOpen.delete(client);
