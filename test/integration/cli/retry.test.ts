@@ -120,14 +120,14 @@ describe('recdeploy retry', function () {
       'retry',
       failed.runId,
       '--artifact-uri',
-      'https://example.com/model',
+      'gs://models/runs/../other',
       '--data-dir',
       stack.dataDir,
     ]);
     assert.equal(badUri.code, 2);
     assert.match(
       badUri.stderr,
-      /^recdeploy: --artifact-uri https:\/\/example\.com\/model would be refused: \/artifact_uri: /,
+      /^recdeploy: --artifact-uri gs:\/\/models\/runs\/\.\.\/other would be refused: \/artifact_uri: does not have the expected form \(.*no empty, "\." or "\.\." path segment/,
     );
     assert.equal(badUri.stderr.split('\n').length, 2, 'one line, no stack trace');
 
