@@ -14,15 +14,10 @@
  */
 import type { Prediction } from '../protocol/predict-response.js';
 import type { PreparedRequest, ServingModel } from '../model/serving-model.js';
-import { MicroBatcher, type BatchingOptions } from './micro-batcher.js';
+import { MicroBatcher, type BatchingOptions, type SubmitOptions } from './micro-batcher.js';
 
-/** Per-request options, passed on to the micro-batcher. */
-export interface PredictOptions {
-  /** Aborted when the client has gone: its work is dropped if it has not started. */
-  readonly signal?: AbortSignal;
-  /** When the request arrived (performance.now()), for queue-delay admission. */
-  readonly arrivedAt?: number;
-}
+/** Per-request options (the client's abort signal, the arrival time), passed on to the micro-batcher. */
+export type PredictOptions = SubmitOptions;
 
 /** One request in the queue: every one of its instances' items points at it. */
 interface Pending {
@@ -34,15 +29,6 @@ interface Pending {
 
 export class BatchedPredictor {
   private readonly batcher: MicroBatcher<Pending, Prediction>;
-  /**
-   * The batcher's submit, typed with the options it is agreed to take (the
-   * abandoned-request signal and the arrival time; micro-batcher.ts gains
-   * them separately). Until it does, they are not used.
-   */
-  private readonly submit: (
-    items: readonly Pending[],
-    options?: PredictOptions,
-  ) => Promise<Prediction[]>;
 
   constructor(model: ServingModel, options: BatchingOptions, onBatch?: (size: number) => void) {
     this.batcher = new MicroBatcher<Pending, Prediction>(
@@ -50,7 +36,6 @@ export class BatchedPredictor {
       (items) => predictByK(model, items),
       onBatch,
     );
-    this.submit = this.batcher.submit.bind(this.batcher);
   }
 
   /** Instances waiting for a batch. */
@@ -68,9 +53,9 @@ export class BatchedPredictor {
     const pending: Pending = { request, k, answer };
     const items = Array.from({ length: request.count }, () => pending);
     // The batcher settles the request when its whole batch is done, or
-    // rejects it (a failed batch, an abandoned request); its own group
-    // usually answers it earlier.
-    const batched = this.submit(items, options);
+    // rejects it (a failed batch, a client gone, waited too long); its own
+    // group usually answers it earlier.
+    const batched = this.batcher.submit(items, options);
     return Promise.race([answered, batched]);
   }
 }

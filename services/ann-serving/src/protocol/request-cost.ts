@@ -2,18 +2,20 @@
  * What one predict request costs, and the ceiling on it. The cost is
  * instances × k: every instance is one nearest-neighbour search whose work
  * grows with k (hnswlib searches with max(ef, k) candidates, so a k above
- * the index's ef widens the search itself), and the answer carries instances
- * × k (id, score) pairs, each about 25 bytes of JSON, which the main thread
- * serialises and sends. Both scale with the product, so one number bounds
- * both; the requested k counts (not the catalogue-capped one), so a client
- * can tell from its own request whether it fits.
+ * the index's ef widens the search itself), and the answer carries
+ * instances × k (id, score) pairs, which the main thread serialises and
+ * sends: about 20 bytes of JSON each (19.1–19.8 measured on the sample
+ * bundle; 256 × 1000 answers 5.07 MB). Both scale with the product, so one
+ * number bounds both. The requested k counts, not the catalogue-capped one,
+ * so a client can tell from its own request whether it fits.
  *
  * The default ceiling comes from `npm run bench:cost` on the sample bundle
- * (2,000 products, D = 64, default k 100): about 2 µs of main-thread time
- * per unit of cost, so 32,768 units (e.g. 32 instances × k 1000, or 256
- * instances × the sample's default k 100 would be 25,600) hold the event
- * loop for about 60 ms at most and answer under 1 MB. See
- * docs/performance.md for the measurements.
+ * (2,000 products, default k 100, two shards): large requests cost the main
+ * thread 1.5–1.9 µs of CPU per unit (256 × 1000: 470–480 ms, during which
+ * no other request is served; 32 × 1000: 47 ms; 256 × 100: 43–46 ms). At
+ * 32,768 units one request holds the event loop for about 60 ms at most and
+ * answers at most ~650 KB, while every request of MAX_INSTANCES' default
+ * (256) at the sample's default k (100) still fits. See docs/performance.md.
  */
 import { invalidArgument, type TfStatusError } from './tf-status.js';
 
