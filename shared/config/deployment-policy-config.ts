@@ -95,10 +95,9 @@ const EndpointLimitsSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const EndpointsSchema = Type.Record(
-  Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
-  EndpointLimitsSchema,
-);
+const EndpointsSchema = Type.Record(Type.String(), EndpointLimitsSchema);
+/** Any model_endpoint_id the event schema accepts (events/fields.ts, Id); TypeBox's Record does not check keys. */
+const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 type EndpointLimitsWire = Static<typeof EndpointLimitsSchema>;
 
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
@@ -156,7 +155,15 @@ function endpointsOf(vars: PolicyVars, problems: string[]): Record<string, Endpo
     );
     return {};
   }
-  return parsed as Record<string, EndpointLimitsWire>;
+  const endpoints = parsed as Record<string, EndpointLimitsWire>;
+  const badIds = Object.keys(endpoints).filter((id) => !ENDPOINT_ID.test(id));
+  if (badIds.length > 0) {
+    problems.push(
+      `DEPLOY_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,
+    );
+    return {};
+  }
+  return endpoints;
 }
 
 /** An endpoint's limits: the chain's, with what DEPLOY_ENDPOINTS sets for it. */

@@ -202,6 +202,13 @@ describe('deployment policy variables', () => {
       problemsOf({ DEPLOY_ENDPOINTS: '{"home": {"memory": "lots"}}' }),
       /DEPLOY_ENDPOINTS\.home\.memory/,
     );
+    assert.match(
+      problemsOf({ DEPLOY_ENDPOINTS: '{"a/b": {}}' }),
+      /DEPLOY_ENDPOINTS: "a\/b" is not an endpoint id/,
+    );
+    // Any endpoint id a message may carry can be named.
+    const policy = policyOf({ DEPLOY_ENDPOINTS: '{"Recs_Home.v2": {"allow_public": true}}' });
+    assert.deepEqual(fieldsOver({ public: true }, policy, 'Recs_Home.v2'), []);
   });
 });
 
