@@ -7,24 +7,22 @@
  * resolved, must still lie below a root's real path), so neither `..` tricks
  * nor symlinks lead out.
  */
-import { constants, lstatSync, realpathSync, type Stats } from 'node:fs';
-import {
-  copyFile,
-  mkdir,
-  mkdtemp,
-  open,
-  readdir,
-  rename,
-  rm,
-  stat,
-  type FileHandle,
-} from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, PermanentError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type { ArtifactStore, LocalDirectory } from '../../ports/artifact-store.port.js';
-import { fileUriPathProblem, objectNameProblem } from '../../domain/object-path.js';
+import { copyTree, replaceWith, requireDirectory } from './directory-copy.js';
+import {
+  checkSubdir,
+  errorCode,
+  isMissing,
+  isWithin,
+  pathOfFileUri,
+  realPathOfLongestExistingPrefix,
+} from './file-uri-confinement.js';
 
 /** readText's limit when the caller gives none (manifests, reports: small JSON). */
 const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
@@ -218,111 +216,6 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 }
 
-/**
- * Parses a `file://` URI into a path. Segments are checked on the raw text,
- * before the URL parser silently normalises dot segments away (it also turns
- * `%2e%2e` and backslashes into `..` and `/` for file: URLs).
- */
-function pathOfFileUri(uri: string, hint: () => string): string {
-  const reject = (reason: string): PermanentError =>
-    new PermanentError('ARTIFACT.FORBIDDEN', `artifact URI ${uri} ${reason}; ${hint()}`, {
-      metadata: { uri },
-    });
-  if (!/^file:\/\//i.test(uri)) {
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1];
-    throw reject(
-      scheme === undefined
-        ? 'is not a file:// URI'
-        : `uses the ${scheme}: scheme; this local store accepts only file:// URIs`,
-    );
-  }
-  if (uri.includes('\0') || /%00/.test(uri)) throw reject('contains a NUL byte');
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw reject('is not a valid URL');
-  }
-  if (url.hostname !== '' && url.hostname !== 'localhost') {
-    throw reject(
-      `names the host "${url.hostname}"; write an absolute path with three slashes, e.g. file:///data/models`,
-    );
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw reject('has a query or fragment (encode "?" as %3F and "#" as %23 in file names)');
-  }
-  const pathProblem = fileUriPathProblem(uri);
-  if (pathProblem !== undefined) throw reject(pathProblem);
-  try {
-    return fileURLToPath(url);
-  } catch (error) {
-    throw reject(`cannot be turned into a path: ${(error as Error).message}`);
-  }
-}
-
-/** A relative subdirectory of safe segments (the port's `subdir` argument). */
-function checkSubdir(subdir: string, uri: string): string {
-  const problem = objectNameProblem(subdir);
-  if (problem !== undefined) {
-    throw new PermanentError(
-      'ARTIFACT.FORBIDDEN',
-      `subdirectory ${JSON.stringify(subdir)} of ${uri} must be a relative path of safe segments: ${problem}`,
-      { metadata: { uri, subdir } },
-    );
-  }
-  return subdir;
-}
-
-/** Path-segment aware: `/data/root2` is not within `/data/root`. */
-function isWithin(candidate: string, root: string): boolean {
-  const relative = path.relative(root, candidate);
-  return (
-    relative === '' ||
-    (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative))
-  );
-}
-
-/**
- * The real path of `target`, symbolic links resolved; for a path that does not
- * exist yet (a putDirectory target), the real path of its deepest existing
- * ancestor with the missing part appended. A dangling symlink on the way is
- * refused: what it would lead to once its target appears is unknown.
- */
-function realPathOfLongestExistingPrefix(target: string): string {
-  const missing: string[] = [];
-  let existing = target;
-  for (;;) {
-    try {
-      return path.join(realpathSync.native(existing), ...missing);
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      if (isSymbolicLink(existing)) throw new Error(`${existing} is a dangling symbolic link`);
-      const parent = path.dirname(existing);
-      if (parent === existing) throw error;
-      missing.unshift(path.basename(existing));
-      existing = parent;
-    }
-  }
-}
-
-function isSymbolicLink(file: string): boolean {
-  try {
-    return lstatSync(file).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function isMissing(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
 /** Missing → ARTIFACT.NOT_FOUND, refused → ARTIFACT.FORBIDDEN; anything else as thrown. */
 function fileSystemError(error: unknown, shown: string, file: string): unknown {
   if (isMissing(error)) {
@@ -358,62 +251,4 @@ async function readAtMost(handle: FileHandle, limit: number): Promise<Buffer> {
     filled += bytesRead;
   }
   return buffer.subarray(0, filled);
-}
-
-async function requireDirectory(dir: string): Promise<void> {
-  const stats = await stat(dir).catch(() => undefined);
-  if (stats?.isDirectory() !== true) {
-    throw new PermanentError('INPUT.INVALID', `source directory ${dir} does not exist`, {
-      metadata: { localDir: dir },
-    });
-  }
-}
-
-/**
- * Copies regular files and directories; symlinks to files are copied as
- * files, symlinks to directories are refused (they could loop or pull in
- * a tree from anywhere). Returns how many files were copied.
- */
-async function copyTree(from: string, to: string): Promise<number> {
-  let files = 0;
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    const source = path.join(from, entry.name);
-    const destination = path.join(to, entry.name);
-    if (entry.isDirectory()) {
-      await mkdir(destination);
-      files += await copyTree(source, destination);
-      continue;
-    }
-    const stats = await stat(source);
-    if (!stats.isFile()) {
-      const what = entry.isSymbolicLink()
-        ? 'a symbolic link to something other than a regular file'
-        : 'neither a regular file nor a directory';
-      throw new PermanentError('INPUT.INVALID', `${source} is ${what}; it is not copied`, {
-        metadata: { file: source },
-      });
-    }
-    await copyFile(source, destination);
-    files++;
-  }
-  return files;
-}
-
-/** Puts `staging` where `target` is; the previous target is removed afterwards. */
-async function replaceWith(staging: string, target: string): Promise<void> {
-  const retired = `${staging}.old`;
-  let hadPrevious = true;
-  try {
-    await rename(target, retired);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-    hadPrevious = false;
-  }
-  try {
-    await rename(staging, target);
-  } catch (error) {
-    if (hadPrevious) await rename(retired, target);
-    throw error;
-  }
-  if (hadPrevious) await rm(retired, { recursive: true, force: true });
 }
