@@ -53,15 +53,45 @@ export function problemsOf(d: FunctionDeployment): string[] {
     problems.push(`${where}: serviceAccount "${d.serviceAccount}" is not a service account id`);
   for (const [key, value] of Object.entries(d.env)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(key)) problems.push(`${where}: env name "${key}" is not valid`);
-    // --set-env-vars splits on commas; a placeholder we do not know would reach the function as is.
-    if (value.includes(',')) problems.push(`${where}: env ${key} contains a comma ("${value}")`);
+    // A placeholder we do not know would reach the function as is.
     const unknown = (value.match(/\{[a-z]+\}/g) ?? []).filter(
       (p) => !Object.values<string>(DEPLOY_PLACEHOLDERS).includes(p),
     );
     if (unknown.length > 0)
       problems.push(`${where}: env ${key} uses unknown placeholder(s) ${unknown.join(', ')}`);
   }
+  if (envFlagValue(envPairs(d)) === undefined) {
+    problems.push(
+      `${where}: env values hold commas and every other delimiter gcloud could split on (${ENV_DELIMITERS.join(' ')})`,
+    );
+  }
   return problems;
+}
+
+/** Delimiters tried, in order, when an env value holds a comma (JSON such as DEPLOY_ENDPOINTS). */
+export const ENV_DELIMITERS = ['|', '@', '~', '#', '%'] as const;
+
+/**
+ * The value of `--set-env-vars` for `KEY=value` pairs: joined by commas, or,
+ * when a value holds a comma, by the first of {@link ENV_DELIMITERS} no pair
+ * holds, announced gcloud's way (`^|^A=x,y|B=z`; `gcloud topic escaping`,
+ * https://cloud.google.com/sdk/gcloud/reference/topic/escaping). Undefined
+ * when every delimiter occurs in some pair.
+ */
+export function envFlagValue(pairs: readonly string[]): string | undefined {
+  if (!pairs.some((pair) => pair.includes(','))) return pairs.join(',');
+  const delimiter = ENV_DELIMITERS.find((d) => !pairs.some((pair) => pair.includes(d)));
+  return delimiter === undefined ? undefined : `^${delimiter}^${pairs.join(delimiter)}`;
+}
+
+/** `KEY=value` for each variable of a descriptor, sorted by name. */
+function envPairs(
+  d: FunctionDeployment,
+  fill: (text: string) => string = (text) => text,
+): string[] {
+  return Object.keys(d.env)
+    .sort()
+    .map((key) => `${key}=${fill(d.env[key] ?? '')}`);
 }
 
 /** How placeholders are written in the deploy command (Cloud Build substitutions). */
@@ -81,10 +111,8 @@ export function gcloudDeployArgs(
       .replaceAll(DEPLOY_PLACEHOLDERS.project, values.project)
       .replaceAll(DEPLOY_PLACEHOLDERS.region, values.region);
   const runtimeAccount = serviceAccountEmail(d.serviceAccount, values.project);
-  const env = Object.keys(d.env)
-    .sort()
-    .map((key) => `${key}=${fill(d.env[key] ?? '')}`)
-    .join(',');
+  const env = envFlagValue(envPairs(d, fill));
+  if (env === undefined) throw new Error(problemsOf(d).join('; '));
   return [
     'functions',
     'deploy',

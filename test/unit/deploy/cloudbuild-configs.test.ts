@@ -26,6 +26,7 @@ import {
   type FunctionDeployment,
 } from '../../../deploy/function-deployment.js';
 import { renderDeployFiles } from '../../../scripts/generate-cloudbuild.js';
+import { envOfFlag } from './gcloud-env-flag.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
@@ -309,12 +310,7 @@ describe('deploy files', function () {
           `${d.serviceAccount}@$PROJECT_ID.iam.gserviceaccount.com`,
         );
         assert.equal(flags.get('no-allow-unauthenticated'), '');
-        const env = Object.fromEntries(
-          (flags.get('set-env-vars') ?? '')
-            .split(',')
-            .map((pair) => pair.split('=') as [string, string]),
-        );
-        assert.deepEqual(env, expectedEnv(d));
+        assert.deepEqual(envOfFlag(flags.get('set-env-vars') ?? ''), expectedEnv(d));
         const configure = config.steps.find(
           (s) => s.args[0] === 'deploy/scripts/configure-function-trigger.sh',
         );

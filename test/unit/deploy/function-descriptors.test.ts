@@ -11,10 +11,12 @@ import { ChainEnvSchema, loadChainConfig } from '@recdeploy/shared/chain';
 import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
 import {
   EVENT_FUNCTION_MAX_TIMEOUT_S,
+  gcloudDeployArgs,
   problemsOf,
   type FunctionDeployment,
 } from '../../../deploy/function-deployment.js';
 import { INDEX_BUILD_JOB, SERVING_SERVICE_ACCOUNT } from '../../../deploy/cloudbuild-plan.js';
+import { envOfFlag } from './gcloud-env-flag.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const topics = loadRuntimeConfig({}).topics;
@@ -132,15 +134,42 @@ describe('function deploy descriptors (functions/*/src/deployment.ts)', function
         timeoutSeconds: 600,
         memory: '1G',
         maxInstances: 0,
-        env: { GOOD: 'a', BAD: 'x,y', OTHER: '{zone}' },
+        env: { GOOD: 'a', BAD: 'x,y|@~#%', OTHER: '{zone}' },
       }),
       [
         `function ${first.name}: timeoutSeconds must be 1–540 (got 600)`,
         `function ${first.name}: memory must look like 512Mi or 2Gi (got "1G")`,
         `function ${first.name}: maxInstances must be an integer ≥ max(1, minInstances) (got 0)`,
-        `function ${first.name}: env BAD contains a comma ("x,y")`,
         `function ${first.name}: env OTHER uses unknown placeholder(s) {zone}`,
+        `function ${first.name}: env values hold commas and every other delimiter gcloud could split on (| @ ~ # %)`,
       ],
+    );
+  });
+
+  it('passes JSON with commas (DEPLOY_ENDPOINTS) through --set-env-vars with an alternate delimiter', function () {
+    const deploy = FUNCTION_DEPLOYMENTS.find((d) => d.workspace === 'deploy');
+    assert.ok(deploy);
+    const endpoints =
+      '{"home": {"allow_public": true, "max_instances": 100}, "batch": {"cpu": "8"}}';
+    const withJson = { ...deploy, env: { ...deploy.env, DEPLOY_ENDPOINTS: endpoints } };
+    assert.deepEqual(problemsOf(withJson), []);
+    const flag = gcloudDeployArgs(withJson, '/packs/deploy', {
+      project: 'recs-project',
+      region: 'europe-west1',
+    }).find((arg) => arg.startsWith('--set-env-vars='));
+    const value = flag?.slice('--set-env-vars='.length) ?? '';
+    assert.ok(value.startsWith('^|^'), value);
+    const env = envOfFlag(value);
+    assert.equal(env.DEPLOY_ENDPOINTS, endpoints);
+    const policy = loadChainConfig(env).deploymentPolicy;
+    assert.equal(policy.endpointLimits.home?.allowPublic, true);
+    assert.equal(policy.endpointLimits.home?.maxInstances, 100);
+    assert.equal(policy.endpointLimits.batch?.cpu, '8');
+    // Without a comma anywhere, the plain form stays.
+    assert.ok(
+      gcloudDeployArgs(deploy, '/p', { project: 'p', region: 'r' }).some((arg) =>
+        /^--set-env-vars=DEPLOY_ALLOW_PUBLIC=false,/.test(arg),
+      ),
     );
   });
 });
