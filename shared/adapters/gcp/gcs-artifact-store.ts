@@ -5,11 +5,11 @@
  * with the directory's marker file last. The client library is loaded and the
  * client created on first use, never at import.
  */
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bucket, File, Storage, StorageOptions } from '@google-cloud/storage';
-import { PermanentError, RecdeployError, TransientError } from '../../errors.js';
+import { PermanentError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type { ArtifactStore, LocalDirectory } from '../../ports/artifact-store.port.js';
 import {
@@ -19,6 +19,8 @@ import {
   planObjectDownloads,
   type GsLocation,
 } from '../../domain/object-path.js';
+import { httpStatusOf, toStorageError, tooLarge } from './gcs-storage-errors.js';
+import { forEachLimited, listFiles, uploadOrder } from './gcs-transfers.js';
 
 /** readText's limit when the caller gives none (manifests, reports: small JSON). */
 const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
@@ -246,111 +248,4 @@ export class GcsArtifactStore implements ArtifactStore {
     );
     return (await this.client).bucket(name);
   }
-}
-
-/** Sorted paths, marker files after all others, deeper markers before shallower ones. */
-function uploadOrder(files: readonly string[], markers: ReadonlySet<string>): string[] {
-  const isMarker = (file: string): boolean => markers.has(path.posix.basename(file));
-  const depth = (file: string): number => file.split('/').length;
-  const sorted = [...files].sort();
-  return [
-    ...sorted.filter((file) => !isMarker(file)),
-    ...sorted.filter(isMarker).sort((a, b) => depth(b) - depth(a)),
-  ];
-}
-
-/** Relative `/`-separated paths of the regular files below `root` (symlinks followed). */
-async function listFiles(root: string): Promise<string[]> {
-  const stats = await stat(root).catch(() => undefined);
-  if (stats?.isDirectory() !== true) {
-    throw new PermanentError('INPUT.INVALID', `source directory ${root} does not exist`, {
-      metadata: { localDir: root },
-    });
-  }
-  const files: string[] = [];
-  const walk = async (relative: string): Promise<void> => {
-    for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
-      const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile() || (await stat(path.join(root, child))).isFile()) files.push(child);
-    }
-  };
-  await walk('');
-  if (files.length === 0) {
-    throw new PermanentError('INPUT.INVALID', `source directory ${root} holds no files`, {
-      metadata: { localDir: root },
-    });
-  }
-  return files;
-}
-
-/**
- * Runs `work` on every item, at most `limit` at a time. After a failure no new
- * item starts, and it waits for the running ones before rejecting, so the
- * caller's clean-up never races a download still writing.
- */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const failures: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (failures.length === 0 && next < items.length) {
-      const item = items[next++] as T;
-      await work(item).catch((error: unknown) => {
-        failures.push(error);
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failures.length > 0) throw failures[0];
-}
-
-function tooLarge(uri: string, size: number, maxBytes: number): PermanentError {
-  return new PermanentError(
-    'ARTIFACT.TOO_LARGE',
-    `${uri} is ${size} bytes, above the ${maxBytes}-byte limit for text artifacts`,
-    { metadata: { uri, size, maxBytes } },
-  );
-}
-
-/** The HTTP status of a Cloud Storage client error (its `code`), if it has one. */
-function httpStatusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'number') return code;
-  return typeof code === 'string' && /^\d{3}$/.test(code) ? Number(code) : undefined;
-}
-
-/**
- * 404 → `ARTIFACT.NOT_FOUND`; 401/403 and other refusals → `ARTIFACT.FORBIDDEN`
- * (permanent: retrying does not fix IAM or a bad name); 408, 429, 5xx and
- * failures without an HTTP status (network, integrity check, local disk) →
- * TransientError `DEPENDENCY.UNAVAILABLE`.
- */
-function toStorageError(error: unknown, action: string, uri: string): RecdeployError {
-  if (error instanceof RecdeployError) return error;
-  const status = httpStatusOf(error);
-  const options = { cause: error, metadata: { uri, action, httpStatus: status ?? null } };
-  const message = `Cloud Storage ${action} of ${uri} failed${
-    status === undefined ? '' : ` (HTTP ${status})`
-  }: ${describe(error)}`;
-  if (status === 404) return new PermanentError('ARTIFACT.NOT_FOUND', message, options);
-  if (status === undefined || status === 408 || status === 429 || status >= 500) {
-    return new TransientError('DEPENDENCY.UNAVAILABLE', message, options);
-  }
-  return new PermanentError('ARTIFACT.FORBIDDEN', message, options);
-}
-
-/** The error's message; a JSON API error body (downloads report those raw) is unwrapped. */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  try {
-    const body = JSON.parse(message) as { error?: { message?: unknown } };
-    if (typeof body.error?.message === 'string') return body.error.message;
-  } catch {
-    // not JSON: the message is already readable
-  }
-  return message;
 }
