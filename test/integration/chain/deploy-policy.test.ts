@@ -4,7 +4,8 @@
  * with the platform in memory (its contract is the one both real adapters
  * are tested for) recording every revision asked for. A run beyond the
  * policy ends failed with the reasons recorded and announced, and no
- * revision is made; a run at every limit deploys with what it asked for.
+ * revision is made (a retry after the operator widens the policy deploys it
+ * as asked); a run at every limit deploys with what it asked for.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,7 +19,12 @@ import {
   type DeploymentConfig,
   type RevisionSpec,
 } from '@recdeploy/shared';
-import { handleModelRegistered, loadChainConfig, type DeployDeps } from '@recdeploy/shared/chain';
+import {
+  handleModelRegistered,
+  loadChainConfig,
+  retryRun,
+  type DeployDeps,
+} from '@recdeploy/shared/chain';
 import { LocalArtifactStore, SqliteRunStore } from '@recdeploy/shared/local';
 import { messagePublished } from '../../fixtures/events/deliveries.js';
 import { completeAsChain, registeredAs, sampleIdentity } from '../../fixtures/runs.js';
@@ -143,6 +149,30 @@ describe('deploy step under the deployment policy', function () {
       ttlMs: 1_000,
     });
     assert.equal(lease.acquired, true, 'the refused run let go of the service');
+  });
+
+  it('deploys the refused run as asked once the operator widens the policy and retries it', async () => {
+    const asked: DeploymentConfig = { public: true, maxInstances: 1000 };
+    const { run: refused } = await deploy('train-wide', asked);
+    assert.equal(refused.status, 'failed');
+    deps = {
+      ...deps,
+      config: loadChainConfig({
+        RECDEPLOY_DATA_DIR: dir,
+        DEPLOY_ALLOW_PUBLIC: 'true',
+        DEPLOY_MAX_INSTANCES_LIMIT: '1000',
+      }),
+    };
+    const retried = await retryRun(deps, { runId: refused.runId, requestedBy: 'operator' });
+    assert.equal(retried.step, 'deploy');
+    const handOff = bus.published.at(-1);
+    assert.equal(handOff?.topic, 'model-registered');
+    await handleModelRegistered(deps, messagePublished(handOff?.message.data, { id: 'retry-1' }));
+    const run = await store.getRun(refused.runId);
+    assert.equal(run?.status, 'deployed', run?.statusReason);
+    assert.equal(platform.specs.length, 1);
+    assert.equal(platform.specs[0]?.public, true);
+    assert.equal(platform.specs[0]?.resources.maxInstances, 1000);
   });
 
   it('deploys a run at every limit with exactly what it asked for (private)', async () => {
