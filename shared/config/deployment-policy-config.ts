@@ -14,8 +14,9 @@ import {
   type LimitName,
 } from '../domain/deployment-policy.js';
 
-/** Cloud Run's largest instance count, memory and CPU (the event schema's bounds too). */
+/** Cloud Run's largest instance count (the event schema's bound too). */
 const MAX_INSTANCES = 1000;
+/** Cloud Run quantities, as shared/domain/resource-quantities.ts reads them. */
 const MEMORY_QUANTITY = '^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$';
 const CPU_QUANTITY = '^([0-9]+(\\.[0-9]+)?|[1-9][0-9]*m)$';
 
@@ -63,7 +64,7 @@ export const DeploymentPolicyEnvProperties = {
 
 type PolicyVars = Static<ReturnType<typeof Type.Object<typeof DeploymentPolicyEnvProperties>>>;
 
-/** The variable (and, in DEPLOY_ENDPOINTS, the field) that sets each limit. */
+/** The variable that sets each limit for every endpoint … */
 const VARIABLES: Readonly<Record<LimitName, string>> = {
   allowPublic: 'DEPLOY_ALLOW_PUBLIC',
   memory: 'DEPLOY_MEMORY_LIMIT',
@@ -73,6 +74,7 @@ const VARIABLES: Readonly<Record<LimitName, string>> = {
   timeoutS: 'DEPLOY_TIMEOUT_S_LIMIT',
   concurrency: 'DEPLOY_CONCURRENCY_LIMIT',
 };
+/** … and its field in a DEPLOY_ENDPOINTS entry. */
 const ENDPOINT_FIELDS: Readonly<Record<LimitName, string>> = {
   allowPublic: 'allow_public',
   memory: 'memory',
