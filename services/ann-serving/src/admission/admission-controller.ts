@@ -18,11 +18,11 @@
  *   happening under sustained overload, the next excursion above target is
  *   shed immediately rather than after another interval. Burst tolerance
  *   returns after an interval with nothing shed.
- * - At dequeue, a request that has waited longer than the current bound is
- *   refused instead of run: twice the target while shedding (one admitted
- *   at the target still waits for the running batch), the interval
- *   otherwise (a burst's worst case). Admitted work is rarely dropped so;
- *   it is the backstop for requests admitted just before overload showed.
+ * - At dequeue, a request that has already waited longer than the interval
+ *   (the longest burst tolerated) is refused instead of run: its client
+ *   would rather hear now than after a queue it cannot see. This is the
+ *   backstop for requests admitted just before overload showed; the door
+ *   does the shedding, so admitted work is rarely thrown away.
  *
  * A concurrency limit adapting to latency (Envoy's gradient controller,
  * Netflix's Gradient2) was the alternative; it needs periodic minRTT probes
@@ -30,6 +30,10 @@
  * queue delay can simply be measured. Pure: the clock and the two delay
  * sources are injected, so its decisions are unit-tested without time.
  */
+
+/** The error text of every 503 that sheds load (TF Serving's UNAVAILABLE form). */
+export const OVERLOADED_MESSAGE =
+  'The server is overloaded: request refused to keep queueing delay bounded; retry later';
 
 /** Why a request was refused with 503. */
 export type ShedReason = 'event_loop' | 'queue_delay' | 'queue_full' | 'sojourn';
@@ -92,12 +96,10 @@ export class AdmissionController {
 
   /**
    * At dequeue: whether a request that has waited `sojournMs` since it
-   * arrived should be refused rather than run (see the bounds above).
+   * arrived should be refused rather than run (it waited beyond a burst).
    */
   shedAtDequeue(sojournMs: number): boolean {
-    if (this.options.targetMs <= 0) return false;
-    const bound = this.shedding ? 2 * this.options.targetMs : this.options.intervalMs;
-    if (sojournMs <= bound) return false;
+    if (this.options.targetMs <= 0 || sojournMs <= this.options.intervalMs) return false;
     this.lastShedAt = this.now();
     return true;
   }

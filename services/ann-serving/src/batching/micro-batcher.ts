@@ -12,6 +12,7 @@
  * (OverloadedError → 503) rather than run late.
  */
 import { RequestAbandonedError } from '../admission/abandoned.js';
+import { OVERLOADED_MESSAGE } from '../admission/admission-controller.js';
 
 /** Batching limits; see ServingConfig for the environment variables. */
 export interface BatchingOptions {
@@ -59,7 +60,7 @@ export class QueueFullError extends Error {
 /** The task waited longer than the admission policy allows; it was not run. */
 export class OverloadedError extends Error {
   constructor(readonly waitedMs: number) {
-    super('The server is overloaded: the request waited too long in the queue and was not run');
+    super(OVERLOADED_MESSAGE);
     this.name = 'OverloadedError';
   }
 }

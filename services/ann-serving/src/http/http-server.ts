@@ -17,7 +17,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@recdeploy/shared';
-import type { ShedReason } from '../admission/admission-controller.js';
+import { OVERLOADED_MESSAGE, type ShedReason } from '../admission/admission-controller.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { RestApi } from './rest-api.js';
 import { readRequestBody } from './request-body.js';
@@ -35,9 +35,7 @@ export interface HttpServerOptions {
 }
 
 /** TF Serving's UNAVAILABLE body; a constant, so a refusal costs no JSON work. */
-const OVERLOADED_BODY = Buffer.from(
-  '{"error":"The server is overloaded: request refused to keep queueing delay bounded; retry later"}',
-);
+const OVERLOADED_BODY = Buffer.from(JSON.stringify({ error: OVERLOADED_MESSAGE }));
 const HTTP09_BODY = Buffer.from(
   '{"error":"Malformed request: HTTP/0.9 is not supported (the request line has no HTTP version)"}',
 );
@@ -126,9 +124,18 @@ export class RestHttpServer {
       return;
     }
     const abandoned = new AbortController();
-    res.once('close', () => {
-      // 'close' also follows a finished answer; before one, the client has gone.
+    // The client has gone when its side of the connection ends (Node then
+    // cannot answer it: HTTP half-close is off) or the connection closes
+    // before the answer; 'end' is seen in the same turn as the request, so
+    // work it queued is dropped before its batch starts.
+    const gone = (): void => {
       if (!res.writableFinished) abandoned.abort();
+    };
+    const { socket } = req;
+    socket.once('end', gone);
+    res.once('close', () => {
+      socket.off('end', gone);
+      gone();
       this.finished();
     });
     void this.respond(req, res, started, abandoned.signal);
@@ -146,7 +153,10 @@ export class RestHttpServer {
   ): Promise<void> {
     const limit = this.options.bodyLimitBytes;
     const body = await readRequestBody(req, limit);
-    if (body === 'aborted' || signal.aborted) return;
+    if (body === 'aborted' || signal.aborted) {
+      if (isPredict(req)) this.options.metrics.observeAbandoned('before_prepare');
+      return;
+    }
     // Not reading the rest of an over-long upload, the connection cannot be reused.
     if (body === 'too_large') return this.send(res, tooLarge(limit), started, true);
     let response: RestResponse;
