@@ -8,71 +8,21 @@
  * and validates the message.
  */
 import { parseTrainingCompletedV1 } from '@recdeploy/events';
-import { PermanentError, TransientError } from '../../errors.js';
+import { TransientError } from '../../errors.js';
 import { sanitizeLabelValue } from '../../domain/registry-labels.js';
-import { fileUriPathProblem, readGsUri } from '../../domain/object-path.js';
 import type { ResolvedPipelineJob } from '../../ports/pipeline-jobs.port.js';
+import type { PipelineJobInput, PipelineTaskInput } from './pipeline-job-input.js';
+import {
+  deprecatedTextOf,
+  isoOf,
+  numberOf,
+  own,
+  structOf,
+  textOf,
+} from './pipeline-proto-values.js';
+import { findPush, invalid } from './pipeline-pusher.js';
 
-// ------------------------------------------------ the fields read (narrow input shapes)
-
-/** int64 as the client hands it: a string (gax loads protos with `longs: String`), or a Long. */
-export type Int64Like = string | number | { toString(): string };
-
-/** `google.protobuf.Value`. `kind` names the member that is set (0 and '' are real values). */
-export interface ProtoValue {
-  readonly kind?: string | null;
-  readonly numberValue?: number | null;
-  readonly stringValue?: string | null;
-  readonly boolValue?: boolean | null;
-  readonly structValue?: ProtoStruct | null;
-}
-
-export interface ProtoStruct {
-  readonly fields?: Readonly<Record<string, ProtoValue>> | null;
-}
-
-/** The deprecated `aiplatform.v1.Value` of `runtimeConfig.parameters`; its oneof is named `value`. */
-export interface DeprecatedParameterValue {
-  readonly value?: string | null;
-  readonly stringValue?: string | null;
-  readonly intValue?: Int64Like | null;
-  readonly doubleValue?: number | null;
-}
-
-export interface ProtoTimestamp {
-  readonly seconds?: Int64Like | null;
-  readonly nanos?: number | null;
-}
-
-export interface PipelineArtifactInput {
-  readonly schemaTitle?: string | null;
-  readonly metadata?: ProtoStruct | null;
-}
-
-export interface PipelineTaskInput {
-  readonly taskName?: string | null;
-  /** `PipelineTaskDetail.State`: 'SUCCEEDED', 'SKIPPED' (cache hit), 'NOT_TRIGGERED'… */
-  readonly state?: string | number | null;
-  readonly outputs?: Readonly<
-    Record<string, { readonly artifacts?: readonly PipelineArtifactInput[] | null }>
-  > | null;
-}
-
-export interface PipelineJobInput {
-  readonly name?: string | null;
-  readonly displayName?: string | null;
-  /** `PipelineState`: 'PIPELINE_STATE_SUCCEEDED'… (or its number). */
-  readonly state?: string | number | null;
-  readonly endTime?: ProtoTimestamp | null;
-  readonly error?: { readonly message?: string | null } | null;
-  readonly labels?: Readonly<Record<string, string>> | null;
-  readonly pipelineSpec?: ProtoStruct | null;
-  readonly runtimeConfig?: {
-    readonly parameters?: Readonly<Record<string, DeprecatedParameterValue>> | null;
-    readonly parameterValues?: Readonly<Record<string, ProtoValue>> | null;
-  } | null;
-  readonly jobDetail?: { readonly taskDetails?: readonly PipelineTaskInput[] | null } | null;
-}
+export * from './pipeline-job-input.js';
 
 // ------------------------------------------------ results
 
@@ -128,8 +78,6 @@ const PIPELINE_STATES = [
   'PIPELINE_STATE_CANCELLED',
   'PIPELINE_STATE_PAUSED',
 ];
-const TASK_NOT_TRIGGERED = new Set<string | number>(['NOT_TRIGGERED', 9]);
-const PUSHED_MODEL = 'tfx.PushedModel';
 const MODEL_BLESSING = 'tfx.ModelBlessing';
 const DEFAULT_EVALUATOR = 'Evaluator';
 /** The identity fields a job may carry as runtime parameters or labels, by their message name. */
@@ -254,115 +202,6 @@ export function toResolvedPipelineJob(
   return { kind: 'pushed', pipelineJob: draft.pipelineJob, message: parsed.value };
 }
 
-// ------------------------------------------------ the Pusher
-
-type PushResult =
-  | { readonly kind: 'pushed'; readonly destination: string; readonly version?: string }
-  | { readonly kind: 'not_pushed'; readonly reason: string };
-
-interface PusherCandidate {
-  readonly task: PipelineTaskInput;
-  readonly name: string;
-  readonly metadata: ProtoStruct | undefined;
-}
-
-function findPush(
-  pipelineJob: string,
-  tasks: readonly PipelineTaskInput[],
-  configured: string | undefined,
-): PushResult {
-  if (configured !== undefined) {
-    const task = tasks.find((t) => t.taskName === configured);
-    if (!task) {
-      return notPushed(
-        `pipeline job ${pipelineJob} has no task named ${configured} (the configured Pusher)`,
-      );
-    }
-    return readPusher(pipelineJob, { task, name: configured, metadata: pushedModelOf(task) });
-  }
-  const candidates = tasks.flatMap((task) => {
-    const metadata = pushedModelOf(task);
-    return metadata === undefined && !isNamedPusherNotTriggered(task)
-      ? []
-      : [{ task, name: task.taskName ?? '', metadata }];
-  });
-  if (candidates.length === 0) {
-    return notPushed(
-      `pipeline job ${pipelineJob} has no Pusher task (no task outputs a ${PUSHED_MODEL} pushed_model)`,
-    );
-  }
-  const results = candidates.map((candidate) => readPusher(pipelineJob, candidate));
-  const pushed = results.filter((r) => r.kind === 'pushed');
-  if (pushed.length > 1) {
-    const names = candidates.filter((_, i) => results[i]?.kind === 'pushed').map((c) => c.name);
-    throw invalid(
-      pipelineJob,
-      `pipeline job ${pipelineJob} has ${pushed.length} Pushers that pushed (${names.join(', ')}): ` +
-        'configure which one to deploy (pusherTask)',
-    );
-  }
-  return (
-    pushed[0] ?? notPushed(results.map((r) => (r.kind === 'not_pushed' ? r.reason : '')).join('; '))
-  );
-}
-
-/** A task named Pusher that never ran has no outputs, but is still the reason nothing was pushed. */
-function isNamedPusherNotTriggered(task: PipelineTaskInput): boolean {
-  return task.taskName === 'Pusher' && TASK_NOT_TRIGGERED.has(task.state ?? '');
-}
-
-function pushedModelOf(task: PipelineTaskInput): ProtoStruct | undefined {
-  const artifacts = task.outputs?.pushed_model?.artifacts ?? [];
-  const artifact = artifacts.find((a) => a.schemaTitle === PUSHED_MODEL);
-  return artifact === undefined ? undefined : (artifact.metadata ?? {});
-}
-
-function readPusher(pipelineJob: string, candidate: PusherCandidate): PushResult {
-  const { task, name, metadata } = candidate;
-  if (TASK_NOT_TRIGGERED.has(task.state ?? '')) {
-    return notPushed(
-      `Pusher task ${name} was NOT_TRIGGERED (its condition, e.g. blessing, was not met)`,
-    );
-  }
-  if (metadata === undefined) {
-    return notPushed(`task ${name} has no ${PUSHED_MODEL} pushed_model output`);
-  }
-  const pushed = numberField(metadata, 'pushed');
-  if (pushed !== 1) {
-    return notPushed(`Pusher task ${name} did not push (pushed = ${pushed ?? 'absent'})`);
-  }
-  const destination = stringField(metadata, 'pushed_destination');
-  if (destination === undefined || !/^(gs|file):\/\//.test(destination)) {
-    throw invalid(
-      pipelineJob,
-      `Pusher task ${name} of pipeline job ${pipelineJob} pushed to ` +
-        `${destination === undefined ? 'no pushed_destination' : JSON.stringify(destination)}, ` +
-        'not a gs:// or file:// directory (a Vertex endpoint Pusher cannot be deployed from)',
-    );
-  }
-  // Checked before anything reads the pushed model's metrics from it.
-  const unsafe = destinationProblem(destination);
-  if (unsafe !== undefined) {
-    throw invalid(
-      pipelineJob,
-      `Pusher task ${name} of pipeline job ${pipelineJob} pushed to ${JSON.stringify(destination)}, which ${unsafe}`,
-    );
-  }
-  const version = stringField(metadata, 'pushed_version');
-  return { kind: 'pushed', destination, ...(version !== undefined && { version }) };
-}
-
-/** Why a gs:// or file:// destination is unsafe (object-path's segment rules), or undefined. */
-function destinationProblem(destination: string): string | undefined {
-  if (destination.startsWith('file://')) return fileUriPathProblem(destination);
-  const read = readGsUri(destination);
-  return 'problem' in read ? read.problem : undefined;
-}
-
-function notPushed(reason: string): PushResult {
-  return { kind: 'not_pushed', reason };
-}
-
 // ------------------------------------------------ the Evaluator
 
 type Blessing =
@@ -443,82 +282,9 @@ function lastSegment(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-// ------------------------------------------------ value readers
+// ------------------------------------------------ small helpers
 
 function pipelineStateOf(state: string | number | null | undefined): string {
   if (typeof state === 'number') return PIPELINE_STATES[state] ?? `PipelineState ${state}`;
   return state || 'PIPELINE_STATE_UNSPECIFIED';
-}
-
-/** The member a Value holds, by `kind` when the client names it (numberValue 0 is falsy). */
-function member(value: ProtoValue): keyof ProtoValue | undefined {
-  if (typeof value.kind === 'string') return value.kind as keyof ProtoValue;
-  for (const key of ['numberValue', 'stringValue', 'boolValue', 'structValue'] as const) {
-    if (value[key] !== undefined && value[key] !== null) return key;
-  }
-  return undefined;
-}
-
-function numberOf(value: ProtoValue): number | undefined {
-  return member(value) === 'numberValue' && typeof value.numberValue === 'number'
-    ? value.numberValue
-    : undefined;
-}
-
-function stringOf(value: ProtoValue): string | undefined {
-  return member(value) === 'stringValue' && typeof value.stringValue === 'string'
-    ? value.stringValue
-    : undefined;
-}
-
-function structOf(value: ProtoValue): ProtoStruct | undefined {
-  return member(value) === 'structValue' ? (value.structValue ?? undefined) : undefined;
-}
-
-/** A Value as identity text: strings as they are, numbers in decimal. */
-function textOf(value: ProtoValue | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const number = numberOf(value);
-  return number !== undefined ? String(number) : stringOf(value);
-}
-
-function deprecatedTextOf(value: DeprecatedParameterValue | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const set =
-    value.value ??
-    (['stringValue', 'intValue', 'doubleValue'] as const).find(
-      (key) => value[key] !== undefined && value[key] !== null,
-    );
-  if (set === 'stringValue') return value.stringValue ?? undefined;
-  if (set === 'intValue') return value.intValue == null ? undefined : String(value.intValue);
-  if (set === 'doubleValue')
-    return value.doubleValue == null ? undefined : String(value.doubleValue);
-  return undefined;
-}
-
-function numberField(struct: ProtoStruct, key: string): number | undefined {
-  const value = own(struct.fields ?? {}, key);
-  return value === undefined ? undefined : numberOf(value);
-}
-
-function stringField(struct: ProtoStruct, key: string): string | undefined {
-  const value = own(struct.fields ?? {}, key);
-  return value === undefined ? undefined : stringOf(value);
-}
-
-/** Own properties only: a parameter named `constructor` must not read Object.prototype. */
-function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
-}
-
-/** RFC 3339 in UTC; undefined for a timestamp that is not one (the field is optional). */
-function isoOf(timestamp: ProtoTimestamp): string | undefined {
-  const seconds = Number(String(timestamp.seconds ?? 0));
-  const millis = seconds * 1000 + Math.floor((timestamp.nanos ?? 0) / 1_000_000);
-  const date = new Date(millis);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-function invalid(pipelineJob: string, message: string): PermanentError {
-  return new PermanentError('PIPELINE.INVALID', message, { metadata: { pipelineJob } });
 }
