@@ -5,11 +5,7 @@
  * checked against the code's configuration defaults and the descriptors.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { loadRuntimeConfig, topicNames } from '@recdeploy/shared';
 import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
@@ -25,60 +21,24 @@ import {
   INDEX_BUILD_JOB,
   SERVING_SERVICE_ACCOUNT,
 } from '../../../deploy/cloudbuild-plan.js';
+import {
+  BUCKET,
+  PROJECT,
+  REGION,
+  SetupBench,
+  created,
+  flagOf,
+  grantsOf,
+  type SetupRun,
+} from './setup-bench.js';
 
-const SETUP = fileURLToPath(new URL('../../../deploy/setup.sh', import.meta.url));
-const STUB = fileURLToPath(new URL('./gcloud-stub.cjs', import.meta.url));
-const PROJECT = 'recs-project';
-const REGION = 'europe-west1';
-const BUCKET = 'recs-models';
 const topics = loadRuntimeConfig({}).topics;
-
-interface SetupRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Every gcloud call of this run, without the `--project=… --quiet` prefix. */
-  readonly calls: string[][];
-  readonly imports: { file: string; content: string }[];
-}
 
 describe('deploy/setup.sh (against a recording gcloud)', function () {
   this.timeout(60_000);
-  let tmp: string;
+  let bench: SetupBench | undefined;
   let first: SetupRun;
   let second: SetupRun;
-
-  async function runSetup(env: Record<string, string>): Promise<SetupRun> {
-    const log = path.join(tmp, `calls-${Date.now()}-${Math.random()}.jsonl`);
-    const imports = path.join(tmp, `imports-${Date.now()}-${Math.random()}.jsonl`);
-    const result = spawnSync('bash', [SETUP], {
-      encoding: 'utf8',
-      env: {
-        PATH: `${path.join(tmp, 'bin')}:${process.env.PATH ?? ''}`,
-        HOME: process.env.HOME ?? '',
-        GCLOUD_STUB_LOG: log,
-        GCLOUD_STUB_STATE: path.join(tmp, 'state.json'),
-        GCLOUD_STUB_IMPORTS: imports,
-        ...env,
-      },
-    });
-    const lines = async (file: string) =>
-      (await readFile(file, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as unknown);
-    const calls = (await lines(log)) as string[][];
-    for (const call of calls) {
-      assert.deepEqual(call.slice(0, 2), [`--project=${PROJECT}`, '--quiet'], call.join(' '));
-    }
-    return {
-      code: result.status,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      calls: calls.map((call) => call.slice(2)),
-      imports: (await lines(imports)) as SetupRun['imports'],
-    };
-  }
 
   const inputs = {
     PROJECT,
@@ -89,29 +49,15 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   };
 
   before(async function () {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'recdeploy-setup-'));
-    await runSetupBin(tmp);
-    first = await runSetup(inputs);
+    bench = await SetupBench.create();
+    first = await bench.run(inputs);
     // The second run also lets the deploy function make public services.
-    second = await runSetup({ ...inputs, DEPLOY_ALLOW_PUBLIC: 'true' });
+    second = await bench.run({ ...inputs, DEPLOY_ALLOW_PUBLIC: 'true' });
   });
 
   after(async function () {
-    await rm(tmp, { recursive: true, force: true });
+    await bench?.remove();
   });
-
-  async function runSetupBin(dir: string): Promise<void> {
-    const bin = path.join(dir, 'bin');
-    await import('node:fs/promises').then((fs) => fs.mkdir(bin));
-    await symlink(STUB, path.join(bin, 'gcloud'));
-  }
-
-  const created = (run: SetupRun, ...group: string[]) =>
-    run.calls
-      .filter(
-        (call) => group.every((word, i) => call[i] === word) && call[group.length] === 'create',
-      )
-      .map((call) => call[group.length + 1]);
 
   it('runs to the end and prints the first deployment command', function () {
     assert.equal(first.code, 0, first.stderr);
@@ -378,7 +324,7 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   });
 
   it('refuses to start without its inputs, naming each', async function () {
-    const run = await runSetup({ PROJECT: 'Bad_Project', DEPLOY_ALLOW_PUBLIC: 'yes' });
+    const run = await bench!.run({ PROJECT: 'Bad_Project', DEPLOY_ALLOW_PUBLIC: 'yes' });
     assert.equal(run.code, 2);
     assert.equal(run.calls.length, 0, 'no gcloud call');
     assert.match(run.stderr, /PROJECT "Bad_Project" is not a project id/);
@@ -387,34 +333,3 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     assert.match(run.stderr, /MODEL_BUCKET is required/);
   });
 });
-
-/** The value of `--name=value` in a gcloud call. */
-function flagOf(call: readonly string[], name: string): string | undefined {
-  return call.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-/** "scope role" for every binding the run granted `member`. */
-function grantsOf(run: SetupRun, member: string): string[] {
-  const grants: string[] = [];
-  for (const call of run.calls) {
-    const at = call.indexOf('add-iam-policy-binding');
-    if (at < 0 || !call.includes(`--member=${member}`)) continue;
-    const role = call.find((a) => a.startsWith('--role='))?.slice('--role='.length);
-    const target = call[at + 1] ?? '';
-    const scope = call.slice(0, at).join(' ');
-    const where =
-      scope === 'projects'
-        ? 'project'
-        : scope === 'storage buckets'
-          ? target === `gs://${BUCKET}`
-            ? 'bucket'
-            : `bucket:${target}`
-          : scope === 'pubsub topics'
-            ? `topic:${target}`
-            : scope === 'iam service-accounts'
-              ? `sa:${target.split('@')[0]}`
-              : scope;
-    grants.push(`${where} ${role}`);
-  }
-  return grants;
-}
