@@ -178,6 +178,16 @@ describe('local router answer inspection (answers written by ann-serving)', () =
       inspected: 4,
       degenerate: 4,
     });
+    // k = 1: one NaN score cannot tie with another, but it ranks nothing.
+    const single = { productIds: [-1], scores: new Float32Array([NaN]) };
+    const one = predictResponseBody('row', [
+      single,
+      { productIds: [1001], scores: new Float32Array([0.9]) },
+    ]);
+    assert.deepEqual(inspectPredictAnswer(one, '{"instances":[],"k":1}'), {
+      inspected: 2,
+      degenerate: 1,
+    });
   });
 
   it('reads the columnar format, and other id lists than product_ids', () => {

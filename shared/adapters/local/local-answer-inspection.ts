@@ -8,11 +8,13 @@
  * A prediction is one element of `predictions` (row format) or one row of
  * `outputs` (columnar format), with a list of ids (`product_ids`, else its
  * other list) and `scores`. It is degenerate when it has no ids, when it has
- * two or more scores that are all equal, or when it has fewer ids than the
- * request's top-level `k` (only when the request says k).
+ * two or more scores that are all equal, when a score is NaN (a query with a
+ * non-finite input or embedding has no ranking; with k = 1 nothing can tie),
+ * or when it has fewer ids than the request's top-level `k` (only when the
+ * request says k).
  */
 
-export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'fewer_than_k';
+export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'nan_scores' | 'fewer_than_k';
 
 /** Counts over one answer: predictions looked at, and how many were degenerate. */
 export interface AnswerInspection {
@@ -30,6 +32,8 @@ export function degenerateReason(
   if (scores.length >= 2 && scores.every((score) => Object.is(score, scores[0]))) {
     return 'scores_all_equal';
   }
+  // parseJson below turns TF Serving's bare NaN token into the string "NaN".
+  if (scores.some((score) => score === 'NaN' || Number.isNaN(score))) return 'nan_scores';
   if (k !== undefined && ids.length < k) return 'fewer_than_k';
   return undefined;
 }

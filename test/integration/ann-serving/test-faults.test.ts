@@ -254,6 +254,11 @@ describe('ann-serving test faults and degenerate answers (the rules)', () => {
     assert.equal(degenerateReason(p([1, 2], [0.9, 0.5]), 2), undefined);
     assert.equal(degenerateReason(p([1, 2], [0.9, 0.5]), undefined), undefined);
     assert.equal(degenerateReason(p([1], [0.9]), undefined), undefined, 'one score cannot tie');
+    assert.equal(
+      degenerateReason(p([-1], [NaN]), undefined),
+      'nan_scores',
+      'but one NaN has no rank',
+    );
   });
 });
 
