@@ -4,177 +4,36 @@
  * schema's essentials and define every substitution they use; they are what
  * the generator writes from the descriptors (no drift); the function deploy
  * commands say what the descriptors say; image, job and topic names are the
- * ones the code's configuration defaults to; and each trigger fires for its
- * deployable's files (and shared/, events/ for their users) only.
+ * ones the code's configuration defaults to. The triggers and the top-level
+ * cloudbuild.yaml: cloudbuild-triggers.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadRuntimeConfig } from '@recdeploy/shared';
 import { loadChainConfig } from '@recdeploy/shared/chain';
 import { FUNCTION_DEPLOYMENTS } from '../../../deploy/functions.js';
-import {
-  DEPLOYABLES,
-  INDEX_BUILD_JOB,
-  triggerPathFor,
-  type Deployable,
-} from '../../../deploy/cloudbuild-plan.js';
-import {
-  deadLetterTopicFor,
-  type FunctionDeployment,
-} from '../../../deploy/function-deployment.js';
+import { DEPLOYABLES, INDEX_BUILD_JOB, triggerPathFor } from '../../../deploy/cloudbuild-plan.js';
+import { deadLetterTopicFor } from '../../../deploy/function-deployment.js';
 import { renderDeployFiles } from '../../../scripts/generate-cloudbuild.js';
 import { envOfFlag } from './gcloud-env-flag.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
-
-interface Step {
-  id?: string;
-  name: string;
-  entrypoint?: string;
-  args: string[];
-  env?: string[];
-  waitFor?: string[];
-  volumes?: { name: string; path: string }[];
-}
-interface CloudBuildConfig {
-  steps: Step[];
-  substitutions?: Record<string, string>;
-  options?: Record<string, unknown>;
-  timeout?: string;
-}
-interface Trigger {
-  name: string;
-  filename: string;
-  includedFiles: string[];
-  github: { owner: string; name: string; push: { branch: string } };
-  serviceAccount: string;
-  substitutions: Record<string, string>;
-}
-
-/** https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values */
-const BUILT_IN = new Set([
-  'PROJECT_ID',
-  'BUILD_ID',
-  'PROJECT_NUMBER',
-  'LOCATION',
-  'TRIGGER_NAME',
-  'COMMIT_SHA',
-  'REVISION_ID',
-  'SHORT_SHA',
-  'REPO_NAME',
-  'REPO_FULL_NAME',
-  'BRANCH_NAME',
-  'TAG_NAME',
-  'REF_NAME',
-  'TRIGGER_BUILD_CONFIG_PATH',
-  'SERVICE_ACCOUNT_EMAIL',
-  'SERVICE_ACCOUNT',
-]);
-const CONFIG_KEYS = new Set([
-  'steps',
-  'timeout',
-  'queueTtl',
-  'logsBucket',
-  'options',
-  'substitutions',
-  'tags',
-  'serviceAccount',
-  'secrets',
-  'availableSecrets',
-  'artifacts',
-  'images',
-]);
-const STEP_KEYS = new Set([
-  'name',
-  'args',
-  'env',
-  'allowFailure',
-  'allowExitCodes',
-  'dir',
-  'id',
-  'waitFor',
-  'entrypoint',
-  'secretEnv',
-  'volumes',
-  'timeout',
-  'script',
-  'automapSubstitutions',
-]);
-
-function files(dir: string, pattern: RegExp): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(path.join(repoRoot, dir))) {
-    const relative = path.posix.join(dir, entry);
-    if (entry === 'node_modules' || entry === 'dist') continue;
-    if (statSync(path.join(repoRoot, relative)).isDirectory())
-      out.push(...files(relative, pattern));
-    else if (pattern.test(entry)) out.push(relative);
-  }
-  return out.sort();
-}
-
-const CONFIG_FILES = ['cloudbuild.yaml', ...DEPLOYABLES.map((d) => d.configPath)];
-const configOf = (file: string) => parse(read(file)) as CloudBuildConfig;
-
-/** Every `$NAME` / `${NAME}` a string uses (`$$` is an escaped dollar). */
-function substitutionsUsed(text: string): string[] {
-  const names: string[] = [];
-  for (const match of text
-    .replaceAll('$$', '')
-    .matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g)) {
-    names.push((match[1] ?? match[2]) as string);
-  }
-  return names;
-}
-
-/** A gcloud/docker argument list's `--flag=value` pairs (bare flags map to ''). */
-function flagsOf(args: readonly string[]): Map<string, string> {
-  return new Map(
-    args
-      .filter((a) => a.startsWith('--'))
-      .map((a) => {
-        const at = a.indexOf('=');
-        return at < 0 ? [a.slice(2), ''] : [a.slice(2, at), a.slice(at + 1)];
-      }),
-  );
-}
-
-/** Cloud Build's substitutions, as a trigger run in project `p`, region `r` would apply them. */
-function substitute(text: string, subs: Record<string, string>): string {
-  return text.replace(
-    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
-    (_, a?: string, b?: string) => {
-      const name = (a ?? b) as string;
-      const value = subs[name];
-      assert.ok(value !== undefined, `no value for $${name}`);
-      return value;
-    },
-  );
-}
-const TRIGGER_SUBS = {
-  PROJECT_ID: 'recs-project',
-  _REGION: 'europe-west1',
-  SHORT_SHA: 'abc1234',
-  _IMAGE_TAG: 'latest',
-};
-
-/** Glob of Cloud Build includedFiles (** spans folders, * does not). */
-function globMatches(glob: string, file: string): boolean {
-  const regex = glob
-    .split('**')
-    .map((part) =>
-      part
-        .split('*')
-        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('[^/]*'),
-    )
-    .join('.*');
-  return new RegExp(`^${regex}$`).test(file);
-}
+import {
+  repoRoot,
+  read,
+  BUILT_IN,
+  CONFIG_KEYS,
+  STEP_KEYS,
+  files,
+  CONFIG_FILES,
+  configOf,
+  substitutionsUsed,
+  flagsOf,
+  substitute,
+  TRIGGER_SUBS,
+  expectedEnv,
+  deployStepOf,
+} from './cloudbuild-files.js';
 
 describe('deploy files', function () {
   describe('every YAML and JSON file in deploy/ and events/', function () {
@@ -420,156 +279,4 @@ describe('deploy files', function () {
       assert.ok(!flags.has('allow-unauthenticated'));
     });
   });
-
-  describe('cloudbuild.yaml builds everything', function () {
-    const top = configOf('cloudbuild.yaml');
-    it('has every deployable step once (the job through ann-serving) and installs once', function () {
-      const ids = top.steps.map((s) => s.id);
-      const expected = [
-        'install',
-        'typecheck',
-        'unit-tests',
-        ...DEPLOYABLES.filter((d) => d.id !== 'index-build-job').flatMap((d) =>
-          configOf(d.configPath)
-            .steps.map((s) => s.id)
-            .filter((id) => !['install', 'typecheck', 'unit-tests'].includes(id ?? '')),
-        ),
-      ];
-      assert.deepEqual(ids, expected);
-      assert.equal(top.steps.filter((s) => s.args[0] === 'ci').length, 1);
-    });
-
-    it('packs functions only after the tests, and starts image builds at once', function () {
-      for (const step of top.steps) {
-        if (step.args.includes('scripts/pack-function.ts'))
-          assert.deepEqual(step.waitFor, ['unit-tests']);
-        if (step.args[0] === 'build') assert.deepEqual(step.waitFor, ['-']);
-      }
-    });
-  });
-
-  describe('build triggers', function () {
-    const triggers = DEPLOYABLES.map((d) => ({
-      deployable: d,
-      trigger: parse(read(triggerPathFor(d))) as Trigger,
-    }));
-    const nodeDeployables = DEPLOYABLES.filter((d) => workspaceOf(d) !== undefined);
-
-    it('run their deployable’s config as the build service account, on pushes to the branch', function () {
-      assert.equal(new Set(triggers.map((t) => t.trigger.name)).size, triggers.length);
-      for (const { deployable, trigger } of triggers) {
-        assert.equal(trigger.filename, deployable.configPath);
-        assert.equal(trigger.name, `recdeploy-${deployable.id}`);
-        assert.deepEqual(trigger.github, {
-          owner: '__GITHUB_OWNER__',
-          name: '__GITHUB_REPO__',
-          push: { branch: '^__BRANCH__$' },
-        });
-        assert.equal(
-          trigger.serviceAccount,
-          'projects/__PROJECT_ID__/serviceAccounts/recdeploy-build@__PROJECT_ID__.iam.gserviceaccount.com',
-        );
-        assert.deepEqual(
-          Object.keys(trigger.substitutions),
-          Object.keys(configOf(deployable.configPath).substitutions ?? {}).filter(
-            (k) => k === '_REGION',
-          ),
-        );
-      }
-    });
-
-    it("cover the deployable's folder, the workspaces it depends on (package.json), and its own config", function () {
-      for (const { deployable, trigger } of triggers) {
-        assert.ok(
-          trigger.includedFiles.some((glob) => globMatches(glob, deployable.configPath)),
-          deployable.id,
-        );
-        const workspace = workspaceOf(deployable);
-        if (workspace === undefined) continue;
-        for (const dir of [workspace, ...workspaceDependencies(workspace)]) {
-          assert.ok(trigger.includedFiles.includes(`${dir}/**`), `${deployable.id}: ${dir}/**`);
-        }
-        assert.ok(trigger.includedFiles.includes('package-lock.json'), deployable.id);
-      }
-      assert.ok(
-        triggers
-          .find((t) => t.deployable.id === 'register')
-          ?.trigger.includedFiles.includes('scripts/pack-function.ts'),
-      );
-    });
-
-    it('fire for their deployable only, and for every user of shared/ and events/', function () {
-      const firing = (file: string) =>
-        triggers
-          .filter((t) => t.trigger.includedFiles.some((glob) => globMatches(glob, file)))
-          .map((t) => t.deployable.id)
-          .sort();
-      assert.deepEqual(firing('functions/register/src/index.ts'), ['register']);
-      assert.deepEqual(firing('functions/verify/src/deployment.ts'), ['verify']);
-      assert.deepEqual(firing('functions/reconcile/src/index.ts'), ['reconcile']);
-      assert.deepEqual(firing('deploy/cloudbuild/function-reconcile.yaml'), ['reconcile']);
-      assert.deepEqual(firing('services/ann-serving/src/main.ts'), ['ann-serving']);
-      assert.deepEqual(firing('services/dashboard/src/main.ts'), ['dashboard']);
-      assert.deepEqual(firing('deploy/tf_serving_native/start.sh'), ['tf-serving-native']);
-      assert.deepEqual(firing('deploy/cloudbuild/index-build-job.yaml'), ['index-build-job']);
-      const users = nodeDeployables.map((d) => d.id).sort();
-      assert.deepEqual(firing('shared/usecases/deploy-run.ts'), users);
-      assert.deepEqual(firing('events/training-completed.v1.ts'), users);
-      assert.deepEqual(firing('docs/deploy.md'), []);
-      assert.ok(globMatches('functions/register/**', 'functions/register/src/deep/file.ts'));
-      assert.ok(!globMatches('functions/register/**', 'functions/register-x/a.ts'));
-    });
-  });
 });
-
-/** The workspace folder a deployable builds (functions/x, services/y), if it is a Node one. */
-function workspaceOf(deployable: Deployable): string | undefined {
-  const own = deployable.includedFiles.find((glob) =>
-    /^(functions|services)\/[^/]+\/\*\*$/.test(glob),
-  );
-  return own?.replace(/\/\*\*$/, '');
-}
-
-/** The @recdeploy/* workspaces a workspace depends on, transitively, as folders. */
-function workspaceDependencies(workspace: string): string[] {
-  const folderOf: Record<string, string> = {
-    '@recdeploy/shared': 'shared',
-    '@recdeploy/events': 'events',
-  };
-  const found = new Set<string>();
-  const visit = (dir: string) => {
-    const pkg = JSON.parse(read(`${dir}/package.json`)) as {
-      dependencies?: Record<string, string>;
-    };
-    for (const name of Object.keys(pkg.dependencies ?? {})) {
-      const folder = folderOf[name];
-      assert.ok(
-        !name.startsWith('@recdeploy/') || folder,
-        `${dir} depends on ${name}: which folder?`,
-      );
-      if (folder !== undefined && !found.has(folder)) {
-        found.add(folder);
-        visit(folder);
-      }
-    }
-  };
-  visit(workspace);
-  return [...found].sort();
-}
-
-function expectedEnv(d: FunctionDeployment): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(d.env).map(([key, value]) => [
-      key,
-      value.replaceAll('{project}', '$PROJECT_ID').replaceAll('{region}', '${_REGION}'),
-    ]),
-  );
-}
-
-function deployStepOf(d: FunctionDeployment): Step {
-  const step = configOf(`deploy/cloudbuild/function-${d.workspace}.yaml`).steps.find(
-    (s) => s.args[0] === 'functions' && s.args[1] === 'deploy',
-  );
-  assert.ok(step, d.name);
-  return step;
-}
