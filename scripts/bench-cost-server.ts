@@ -53,12 +53,19 @@ export interface Server {
   readonly pid: number;
 }
 
-/** The compiled server `entry` on `bundle`, with default settings, once /health answers 200. */
+/** The compiled server `entry` on `bundle`, with default settings but the cost ceiling, once /health answers 200. */
 export async function startServer(entry: string, bundle: string): Promise<Server> {
   const port = await freePort();
   const child = spawn(process.execPath, [entry], {
     cwd: root,
-    env: { ...process.env, MODEL_PATH: bundle, PORT: String(port), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      MODEL_PATH: bundle,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      // The largest shape measured must not be refused by the cost ceiling it informs.
+      MAX_REQUEST_COST: '256000',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (;;) {
