@@ -26,7 +26,7 @@ describe('ann-serving configuration', () => {
       timeoutMicros: 0,
       maxEnqueuedBatches: 16,
     });
-    assert.deepEqual(config.admission, { targetMs: 10, intervalMs: 100, retryAfterSeconds: 1 });
+    assert.deepEqual(config.admission, { targetMs: 20, intervalMs: 200, retryAfterSeconds: 1 });
     assert.equal(config.maxInstances, 256);
     assert.equal(config.maxK, undefined);
     assert.equal(config.bodyLimitBytes, 1_048_576);

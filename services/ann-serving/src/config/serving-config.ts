@@ -46,9 +46,9 @@ export const ServingEnvSchema = Type.Object({
    * in ms, a predict request may meet once overload is standing; beyond it,
    * 503 with Retry-After at once. 0 turns it off (only the queue bound sheds).
    */
-  ADMISSION_TARGET_MS: Type.Integer({ default: 10, minimum: 0, maximum: 60_000 }),
+  ADMISSION_TARGET_MS: Type.Integer({ default: 20, minimum: 0, maximum: 60_000 }),
   /** How long the delay may stay above the target (a burst) before shedding starts, ms. */
-  ADMISSION_INTERVAL_MS: Type.Integer({ default: 100, minimum: 1, maximum: 600_000 }),
+  ADMISSION_INTERVAL_MS: Type.Integer({ default: 200, minimum: 1, maximum: 600_000 }),
   /** Retry-After, in seconds, on every 503 that sheds load. */
   ADMISSION_RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 0, maximum: 3600 }),
   /** Most instances in one predict request (400 beyond). */

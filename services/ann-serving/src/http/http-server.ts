@@ -162,7 +162,9 @@ export class RestHttpServer {
     let response: RestResponse;
     try {
       const { method = 'GET', url = '/', headers } = req;
-      response = await this.api({ method, url, headers, body, signal, arrivedAt: started });
+      // The wait starts once the request is complete: a slow upload is not queueing.
+      const arrivedAt = performance.now();
+      response = await this.api({ method, url, headers, body, signal, arrivedAt });
     } catch (error) {
       this.options.logger.error('unhandled request failure', { err: error });
       response = {
