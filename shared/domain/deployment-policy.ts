@@ -6,7 +6,7 @@
  * decides what is deployed. A run beyond the policy is refused with every
  * reason named, never silently clamped.
  */
-import { PermanentError, type ErrorCode } from '../errors.js';
+import { PermanentError } from '../errors.js';
 import type { DeploymentConfig } from './run-document.js';
 import { cpuMillis, memoryBytes } from './resource-quantities.js';
 
@@ -151,9 +151,6 @@ export function policyViolations(
   return violations;
 }
 
-// Until shared/errors.ts lists it in ErrorCode (that file belongs to another change).
-const OUTSIDE_POLICY = 'DEPLOY.OUTSIDE_POLICY' as string as ErrorCode;
-
 /**
  * Refuses a run whose serving settings are outside its endpoint's limits.
  * @throws PermanentError `DEPLOY.OUTSIDE_POLICY` naming every violation.
@@ -166,7 +163,7 @@ export function checkDeploymentPolicy(
   const violations = policyViolations(limitsFor(policy, modelEndpointId), requested);
   if (violations.length === 0) return;
   throw new PermanentError(
-    OUTSIDE_POLICY,
+    'DEPLOY.OUTSIDE_POLICY',
     `deployment_config is outside this chain's deployment policy: ${violations.map((v) => v.reason).join('; ')}`,
     {
       metadata: {

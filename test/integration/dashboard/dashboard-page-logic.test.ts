@@ -57,6 +57,13 @@ describe('dashboard page logic (its DOM-free modules)', () => {
       failureHeading({ code: 'ROLLOUT.OUTSIDE_POLICY', message: 'rollout.steps …' }),
       /^Refused by policy: the rollout the run asks for is outside/,
     );
+    assert.match(
+      failureHeading({
+        code: 'DEPLOY.OUTSIDE_POLICY',
+        message: 'deployment_config.public is true …',
+      }),
+      /^Refused by policy: the serving settings the run asks for \(deployment_config\)/,
+    );
     const checks = [
       { name: 'model_available', passed: false, detail: 'not AVAILABLE after 60000 ms' },
       { name: 'latency', passed: true },

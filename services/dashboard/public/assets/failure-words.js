@@ -16,6 +16,7 @@ const CODE_HEADING = {
   'RUN.SUPERSEDED': 'A newer run of this model endpoint took over',
   'RUN.NOT_BLESSED': `${POLICY}: the model was not blessed by its evaluation, so it is not deployed`,
   'ROLLOUT.OUTSIDE_POLICY': `${POLICY}: the rollout the run asks for is outside the operator's rollout policy`,
+  'DEPLOY.OUTSIDE_POLICY': `${POLICY}: the serving settings the run asks for (deployment_config) are outside the operator's deployment policy`,
   'RUN.NOT_DEPLOYABLE': 'The run cannot be deployed in its state',
   'RUN.TOO_LARGE': 'The run document would grow too large to store',
   'ROUTING.NO_RUNTIME': 'No serving runtime can serve this model artifact',
