@@ -19,7 +19,7 @@ export {
   type RejectionContext,
 } from './result.js';
 export { MAX_EVENT_DATA_BYTES } from './validation/json-data.js';
-export { MAX_ID_CHARS, MAX_TEXT_CHARS, MAX_URI_CHARS } from './fields.js';
+export { ID_PATTERN, MAX_ID_CHARS, MAX_TEXT_CHARS, MAX_URI_CHARS } from './fields.js';
 export { EventContractError, type EventContract } from './contract.js';
 export {
   AUDIT_LOG_TYPE,

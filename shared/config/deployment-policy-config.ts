@@ -5,6 +5,7 @@
  * (DEPLOY_ALLOW_PUBLIC, DEPLOY_{FIELD}_LIMIT) and for endpoints that differ
  * (DEPLOY_ENDPOINTS, JSON: endpoint id → the limits that differ).
  */
+import { ID_PATTERN } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import {
@@ -98,8 +99,6 @@ const EndpointLimitsSchema = Type.Object(
   { additionalProperties: false },
 );
 const EndpointsSchema = Type.Record(Type.String(), EndpointLimitsSchema);
-/** Any model_endpoint_id the event schema accepts (events/fields.ts, Id); TypeBox's Record does not check keys. */
-const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 type EndpointLimitsWire = Static<typeof EndpointLimitsSchema>;
 
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
@@ -158,7 +157,7 @@ function endpointsOf(vars: PolicyVars, problems: string[]): Record<string, Endpo
     return {};
   }
   const endpoints = parsed as Record<string, EndpointLimitsWire>;
-  const badIds = Object.keys(endpoints).filter((id) => !ENDPOINT_ID.test(id));
+  const badIds = Object.keys(endpoints).filter((id) => !ID_PATTERN.test(id));
   if (badIds.length > 0) {
     problems.push(
       `DEPLOY_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,

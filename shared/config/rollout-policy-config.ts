@@ -4,7 +4,7 @@
  * settings of a canary, and ROLLOUT_ENDPOINTS for endpoints that differ
  * (a JSON object: endpoint id → the same fields as deployment_config.rollout).
  */
-import { RolloutV1Schema } from '@recdeploy/events';
+import { ID_PATTERN, RolloutV1Schema } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import {
@@ -71,10 +71,9 @@ export const RolloutEnvProperties = {
 
 type RolloutVars = Static<ReturnType<typeof Type.Object<typeof RolloutEnvProperties>>>;
 
-const EndpointsSchema = Type.Record(
-  Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
-  RolloutV1Schema,
-);
+// TypeBox's Record does not check its keys: endpoint ids are checked against
+// what the event schema accepts as model_endpoint_id (events/fields.ts, Id).
+const EndpointsSchema = Type.Record(Type.String(), RolloutV1Schema);
 
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
 export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
@@ -122,7 +121,15 @@ export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
             .map((e) => `ROLLOUT_ENDPOINTS${e.path.replaceAll('/', '.')}: ${e.message}`),
         );
       } else {
-        for (const [endpoint, wire] of Object.entries(parsed as Static<typeof EndpointsSchema>)) {
+        const endpoints = parsed as Static<typeof EndpointsSchema>;
+        const badIds = Object.keys(endpoints).filter((id) => !ID_PATTERN.test(id));
+        if (badIds.length > 0) {
+          problems.push(
+            `ROLLOUT_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,
+          );
+        }
+        for (const [endpoint, wire] of Object.entries(endpoints)) {
+          if (!ID_PATTERN.test(endpoint)) continue;
           const plan = endpointPlan(rolloutRequestOf(wire), canaryDefaults);
           if (typeof plan === 'string') problems.push(`ROLLOUT_ENDPOINTS.${endpoint}: ${plan}`);
           else endpointPlans[endpoint] = plan;

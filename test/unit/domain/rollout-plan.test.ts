@@ -151,5 +151,15 @@ describe('rollout policy from the environment', () => {
       () => loadChainConfig({ ROLLOUT_ENDPOINTS: '{not json' }),
       /ROLLOUT_ENDPOINTS is not JSON/,
     );
+    // An id the event schema would refuse as model_endpoint_id can match no run.
+    assert.throws(
+      () =>
+        loadChainConfig({ ROLLOUT_ENDPOINTS: '{"A/B": {"strategy": "canary"}, "Home.v2": {}}' }),
+      /ROLLOUT_ENDPOINTS: "A\/B" is not an endpoint id/,
+    );
+    const mixedCase = loadChainConfig({
+      ROLLOUT_ENDPOINTS: '{"Home.v2": {"strategy": "canary"}}',
+    });
+    assert.equal(mixedCase.rollout.endpointPlans['Home.v2']?.strategy, 'canary');
   });
 });
