@@ -101,9 +101,12 @@ export interface OverloadResult {
   readonly timeouts: number;
   /** Connection failures (refused, reset) before an answer. */
   readonly errors: number;
-  /** Latency of each 200, ms from its due time, with when it was due (ms from the start). */
+  /** Latency of each 200, ms from its send, with when it was due (ms from the start). */
   readonly served: readonly { readonly at: number; readonly ms: number }[];
-  /** How late the generator itself sent requests, p99 ms (its own share of the latency). */
+  /**
+   * How late requests were sent, p99 ms: the generator's own timer lateness
+   * plus any wait for a free connection of the pool.
+   */
   readonly sendLatenessP99: number;
   readonly connectionsOpened: number;
 }
@@ -111,6 +114,8 @@ export interface OverloadResult {
 interface InFlight {
   readonly due: number;
   readonly at: number;
+  /** When its bytes were written (performance.now()); 0 until then. */
+  sentAt: number;
 }
 
 /** One keep-alive connection carrying one request at a time. */
@@ -144,8 +149,11 @@ class Connection {
 
 /**
  * Offers `rate` requests per second for `seconds`, open loop: request i is
- * due at start + i / rate and its latency counts from then, whether it
- * waited for the generator's timer, for a connection, or for the server.
+ * due at start + i / rate, sent then whatever happened to earlier ones (or as
+ * soon as a connection of the pool is free). As in openLoopLatency, latency
+ * counts from the send: the generator shares the cores and its own lateness
+ * is reported apart. A request unanswered `timeoutMs` after its send (or, if
+ * it never got a connection, after it was due) is a client time-out.
  */
 export async function openLoopOverload(options: OverloadOptions): Promise<OverloadResult> {
   const requests = options.bodies.map((body) =>
@@ -180,7 +188,8 @@ export async function openLoopOverload(options: OverloadOptions): Promise<Overlo
   };
   const transmit = (connection: Connection, index: number) => {
     if (connection.current === undefined) return; // timed out while connecting
-    lateness.push(performance.now() - connection.current.due);
+    connection.current.sentAt = performance.now();
+    lateness.push(connection.current.sentAt - connection.current.due);
     connection.socket.write(requests[index % requests.length]!);
   };
   const onAnswer = (connection: Connection, status: number, hasRetryAfter: boolean) => {
@@ -189,7 +198,7 @@ export async function openLoopOverload(options: OverloadOptions): Promise<Overlo
     if (request === undefined) return;
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     if (status === 503 && hasRetryAfter) retryAfter++;
-    if (status === 200) served.push({ at: request.at, ms: performance.now() - request.due });
+    if (status === 200) served.push({ at: request.at, ms: performance.now() - request.sentAt });
     settle();
     if (!connection.socket.destroyed) release(connection);
   };
@@ -241,7 +250,9 @@ export async function openLoopOverload(options: OverloadOptions): Promise<Overlo
     const now = performance.now();
     for (const connection of open) {
       const request = connection.current;
-      if (request === undefined || now - request.due < options.timeoutMs) continue;
+      if (request === undefined || now - (request.sentAt || request.due) < options.timeoutMs) {
+        continue;
+      }
       connection.current = undefined;
       timeouts++;
       settle();
@@ -259,7 +270,7 @@ export async function openLoopOverload(options: OverloadOptions): Promise<Overlo
     // Everything due by now goes out in this turn; then wait for the next one.
     for (; i < total && start + (i * 1000) / options.rate <= now; i++) {
       const due = start + (i * 1000) / options.rate;
-      send({ due, at: due - start });
+      send({ due, at: due - start, sentAt: 0 });
     }
     if (i < total) {
       const wait = start + (i * 1000) / options.rate - performance.now();

@@ -161,10 +161,10 @@ async function measure(
         seconds,
         timeoutMs: TIMEOUT_MS,
         // A client's connection pool, as a load balancer in front would keep:
-        // warm with 20 ms worth of requests, growing as needed up to 256
+        // warm with 50 ms worth of requests, growing as needed up to 256
         // (below the kernel's accept backlog of 511, so no SYN is dropped).
         maxConnections: 256,
-        warmConnections: Math.min(256, Math.ceil(rate / 50)),
+        warmConnections: Math.min(256, Math.ceil(rate / 20)),
       });
       // Let abandoned work and the admission state settle before the next level.
       await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -73,21 +73,25 @@ export async function handlePredict(
       `Request has ${instances.length} instances; at most ${limits.maxInstances} are accepted per request`,
     );
   }
-  // The request cost ceiling (instances × k, issue 14) is checked here, before any model work.
+  // Here, before any model work, goes the request cost ceiling
+  // (checkRequestCost in protocol/request-cost.ts, wired in with its setting).
   if (instances.length === 0) return predictResponseBody(format, []);
   throwIfAbandoned(signal, 'before_prepare');
   const prepared = prepare(model, instances);
   // Test-only (faults/test-faults.ts): off unless the bundle and the environment both ask.
   const fault = model.testFaults?.next(instances);
+  let queuedFrom = arrivedAt;
   if (fault) {
     if (fault.delayMs > 0) await sleep(fault.delayMs);
     if (fault.fail) throw new TfStatusError('INTERNAL', INJECTED_FAULT_MESSAGE);
+    // The injected delay stands for slow work, not for queueing.
+    queuedFrom = performance.now();
   }
   let predictions;
   try {
     predictions = await predictorFor(model).predict(prepared, k, {
       ...(signal ? { signal } : {}),
-      ...(arrivedAt === undefined ? {} : { arrivedAt }),
+      ...(queuedFrom === undefined ? {} : { arrivedAt: queuedFrom }),
     });
   } catch (error) {
     if (!(error instanceof QueueFullError || error instanceof OverloadedError)) throw error;
