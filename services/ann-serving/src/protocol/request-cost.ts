@@ -11,9 +11,9 @@
  *
  * The default ceiling comes from `npm run bench:cost` on the sample bundle
  * (2,000 products, default k 100, two shards): large requests cost the main
- * thread 1.5–2.4 µs of CPU per unit (256 × 1000: 464–616 ms, during which
- * no other request is served; 32 × 1000: 47–58 ms; 256 × 100: 41–59 ms).
- * At 32,768 units one request holds the event loop for 50–75 ms at most and
+ * thread 1.4–2.4 µs of CPU per unit (256 × 1000: 460–616 ms, during which
+ * no other request is served; 32 × 1000: 45–58 ms; 256 × 100: 41–59 ms).
+ * At 32,768 units one request holds the event loop for 45–75 ms at most and
  * answers at most ~650 KB, while every request of MAX_INSTANCES' default
  * (256) at the sample's default k (100) still fits. See docs/performance.md.
  */
