@@ -120,7 +120,7 @@ interface InFlight {
 
 /** One keep-alive connection carrying one request at a time. */
 class Connection {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   current: InFlight | undefined;
   constructor(
     readonly socket: net.Socket,

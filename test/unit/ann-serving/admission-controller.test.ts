@@ -86,4 +86,19 @@ describe('ann-serving admission controller', () => {
     }
     assert.equal(admission.shedAtDequeue(60_000), false);
   });
+
+  it('does not count the wait for the batch in progress as queueing: the bound is target + recent batch time', () => {
+    const { admission, state } = controller();
+    for (let i = 0; i < 50; i++) admission.observeBatch(30);
+    assert.ok(Math.abs(admission.thresholdMs - 40) < 0.5, String(admission.thresholdMs));
+    state.lagMs = 35; // one 30 ms batch plus a little: not overload
+    for (let t = 0; t <= 300; t += 10) {
+      state.now = 1000 + t;
+      assert.equal(admission.admit(), undefined);
+    }
+    state.lagMs = 60; // well beyond it, for an interval: shed
+    admission.admit();
+    state.now += 100;
+    assert.equal(admission.admit(), 'event_loop');
+  });
 });

@@ -229,6 +229,7 @@ describe('ann-serving micro-batcher', () => {
 
   it("asks the admission policy at dequeue with each task's wait since arrival, and refuses the late ones", async () => {
     const asked: number[] = [];
+    const durations: number[] = [];
     let watched: (() => number) | undefined;
     const admission: BatchAdmission = {
       watchQueue: (oldest) => (watched = oldest),
@@ -237,6 +238,7 @@ describe('ann-serving micro-batcher', () => {
         asked.push(sojournMs);
         return sojournMs >= 1000;
       },
+      observeBatch: (ms) => durations.push(ms),
     };
     const gate = gatedProcessor();
     const batcher = new MicroBatcher<number, number>(options({ admission }), gate.process);
@@ -256,5 +258,6 @@ describe('ann-serving micro-batcher', () => {
     gate.release();
     assert.deepEqual(await Promise.all([running, fresh]), [[0], [20]]);
     assert.ok(asked.some((ms) => ms >= 5000) && asked.some((ms) => ms < 1000));
+    assert.equal(durations.length, 2, 'told the duration of each batch that ran');
   });
 });

@@ -36,6 +36,8 @@ export interface BatchAdmission {
   watchQueue(oldestQueuedMs: () => number): void;
   /** A task about to run waited `sojournMs` since it arrived: true refuses it instead. */
   shedAtDequeue(sojournMs: number): boolean;
+  /** A batch ran for `durationMs` (the wait a task behind it cannot avoid). */
+  observeBatch(durationMs: number): void;
 }
 
 /** Per-task options (the interface BatchedPredictor.predict forwards). */
@@ -175,6 +177,7 @@ export class MicroBatcher<T, R> {
   }
 
   private async run(batch: readonly Task<T, R>[], items: readonly T[]): Promise<void> {
+    const started = performance.now();
     try {
       const results = await this.process(items);
       if (results.length !== items.length) {
@@ -190,6 +193,7 @@ export class MicroBatcher<T, R> {
     } catch (error) {
       for (const task of batch) task.reject(error);
     } finally {
+      this.options.admission?.observeBatch(performance.now() - started);
       this.running = false;
       this.schedule();
     }
