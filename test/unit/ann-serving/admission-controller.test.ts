@@ -101,4 +101,14 @@ describe('ann-serving admission controller', () => {
     state.now += 100;
     assert.equal(admission.admit(), 'event_loop');
   });
+
+  it('forgets an excursion after a quiet interval with no requests to measure', () => {
+    const { admission, state } = controller();
+    state.lagMs = 40;
+    assert.equal(admission.admit(), undefined, 'a burst begins');
+    state.now += 5000; // no request for 5 s, then another stall
+    assert.equal(admission.admit(), undefined, 'a new burst, not a standing queue');
+    state.now += 100;
+    assert.equal(admission.admit(), 'event_loop');
+  });
 });

@@ -52,6 +52,8 @@ export interface AdmissionOptions {
 export class AdmissionController {
   /** When the current excursion above target began; undefined while below target. */
   private aboveSince: number | undefined;
+  /** When admission was last asked: an excursion seen long before says nothing about now. */
+  private lastAskedAt = Number.NEGATIVE_INFINITY;
   /** When a request was last shed (door or dequeue). */
   private lastShedAt = Number.NEGATIVE_INFINITY;
   private queueAge: () => number = () => 0;
@@ -100,6 +102,8 @@ export class AdmissionController {
     const queued = this.queueAge();
     const delay = Math.max(lag, queued);
     const now = this.now();
+    if (now - this.lastAskedAt > this.options.intervalMs) this.aboveSince = undefined;
+    this.lastAskedAt = now;
     if (delay <= this.thresholdMs) {
       this.aboveSince = undefined;
       return undefined;
