@@ -46,7 +46,7 @@ export async function startServingApp(
     slot,
     metrics,
     logger,
-    limits: { maxInstances: config.maxInstances },
+    limits: { maxInstances: config.maxInstances, maxRequestCost: config.maxRequestCost },
     isShuttingDown: () => shuttingDown,
     predictorFor: (model) => {
       if (predictor?.model !== model) {

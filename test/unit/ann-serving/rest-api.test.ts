@@ -34,7 +34,7 @@ function harness(options: { loaded?: boolean; maxEnqueuedBatches?: number } = {}
     slot,
     metrics,
     logger,
-    limits: { maxInstances: 4 },
+    limits: { maxInstances: 4, maxRequestCost: 10 },
     isShuttingDown: () => state.shuttingDown,
     predictorFor: (m) =>
       (predictor ??= new BatchedPredictor(m, {
@@ -237,6 +237,19 @@ describe('ann-serving REST API (fake model)', () => {
     );
     assert.equal(bigK.status, 400);
     assert.equal(errorOf(bigK), "JSON Value: 6 'k' must be an integer between 1 and 5");
+    const costly = await h.call(
+      'POST',
+      '/v1/models/recommender:predict',
+      JSON.stringify({
+        instances: Array.from({ length: 3 }, () => ({ customer_id: 'a', revenue: 1 })),
+        k: 4,
+      }),
+    );
+    assert.equal(costly.status, 400);
+    assert.equal(
+      errorOf(costly),
+      'Request cost 12 (3 instances × k 4) exceeds the limit of 10 (MAX_REQUEST_COST); send fewer instances or a smaller k',
+    );
     assert.equal(h.model.calls.length, 0, 'refused requests never reach the model');
   });
 
@@ -264,7 +277,10 @@ describe('ann-serving REST API (fake model)', () => {
       errorOf(shed),
       'The batch scheduling queue to which this task was submitted is full',
     );
-    assert.match((await h.metrics.render()).body, /ann_serving_load_shed_total 1/);
+    assert.match(
+      (await h.metrics.render()).body,
+      /ann_serving_load_shed_total\{reason="queue_full"\} 1/,
+    );
   });
 
   it('keeps server faults at 500 with a generic message, and logs them', async () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { readEnv, type Env } from '@recdeploy/shared';
+import { DEFAULT_MAX_REQUEST_COST } from '../protocol/request-cost.js';
 import type { SearchMode } from '../model/serving-model.js';
 
 const LEVEL = Type.Union(
@@ -53,6 +54,15 @@ export const ServingEnvSchema = Type.Object({
   ADMISSION_RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 0, maximum: 3600 }),
   /** Most instances in one predict request (400 beyond). */
   MAX_INSTANCES: Type.Integer({ default: 256, minimum: 1, maximum: 1_000_000 }),
+  /**
+   * Most instances × k in one predict request (400 beyond): search work and
+   * answer size both grow with it (protocol/request-cost.ts).
+   */
+  MAX_REQUEST_COST: Type.Integer({
+    default: DEFAULT_MAX_REQUEST_COST,
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+  }),
   /** Largest per-request k; default: the manifest's max_k, else 1000. */
   MAX_K: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   /** Largest request body, after gzip decoding (413 beyond). */
@@ -101,6 +111,8 @@ export interface ServingConfig {
     readonly retryAfterSeconds: number;
   };
   readonly maxInstances: number;
+  /** Most instances × k in one request. */
+  readonly maxRequestCost: number;
   /** Undefined: the manifest decides. */
   readonly maxK: number | undefined;
   readonly bodyLimitBytes: number;
@@ -148,6 +160,7 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
       retryAfterSeconds: vars.ADMISSION_RETRY_AFTER_S,
     }),
     maxInstances: vars.MAX_INSTANCES,
+    maxRequestCost: vars.MAX_REQUEST_COST,
     maxK: vars.MAX_K,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,

@@ -24,6 +24,7 @@ import {
   signatureNameOf,
 } from '../protocol/predict-request.js';
 import { predictResponseBody } from '../protocol/predict-response.js';
+import { checkRequestCost } from '../protocol/request-cost.js';
 import { requestedK } from '../protocol/requested-k.js';
 import type { RestRoute } from '../protocol/rest-routes.js';
 import { DEFAULT_SIGNATURE, INIT_OP_SIGNATURE } from '../protocol/signature.js';
@@ -35,6 +36,8 @@ import { servableFor } from './servable-lookup.js';
 export interface PredictLimits {
   /** Most instances (rows) in one request. */
   readonly maxInstances: number;
+  /** Most instances × k in one request (MAX_REQUEST_COST). */
+  readonly maxRequestCost: number;
 }
 
 /** Gives the batched predictor of a loaded model (created once per model). */
@@ -73,8 +76,8 @@ export async function handlePredict(
       `Request has ${instances.length} instances; at most ${limits.maxInstances} are accepted per request`,
     );
   }
-  // Here, before any model work, goes the request cost ceiling
-  // (checkRequestCost in protocol/request-cost.ts, wired in with its setting).
+  // Before any model work: one request must not hold the event loop (and every other request) for long.
+  checkRequestCost(instances.length, k, limits.maxRequestCost);
   if (instances.length === 0) return predictResponseBody(format, []);
   throwIfAbandoned(signal, 'before_prepare');
   const prepared = prepare(model, instances);
