@@ -11,11 +11,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { openLoopOverload, type OverloadResult } from './bench-open-loop.js';
+import { freePort } from './free-port.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bundleDir = path.join(root, '.recdeploy', 'bench', 'bundle-2000');
@@ -64,15 +64,6 @@ function bodiesOf(instances: number): string[] {
       instances: Array.from({ length: instances }, (_, j) => examples[(i + j) % examples.length]),
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function startServer(): Promise<{ port: number; child: ChildProcess }> {

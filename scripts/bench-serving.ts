@@ -14,12 +14,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { readIndexManifest, resolveIndexDir, SYNTHESIS_METHOD } from '@recdeploy/shared/ann';
 import { openLoopLatency } from './bench-open-loop.js';
+import { freePort } from './free-port.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const workDir = path.join(root, '.recdeploy', 'bench');
@@ -98,15 +98,6 @@ async function buildIndex(dir: string): Promise<{ buildS: number; ef: number; re
   cli(['build-index', dir, '--json']);
   const manifest = await readIndexManifest(await resolveIndexDir(dir));
   return { buildS: manifest.build_seconds, ef: manifest.ef, recall: manifest.recall.recall };
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function waitHealthy(port: number, child: ChildProcess): Promise<void> {

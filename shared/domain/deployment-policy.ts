@@ -32,18 +32,13 @@ export const DEFAULT_RESOURCES: ServingSettings = {
   concurrency: 80,
 };
 
-/** The limits of one endpoint (or of every endpoint without limits of its own). */
-export interface DeploymentLimits {
+/**
+ * The limits of one endpoint (or of every endpoint without limits of its own):
+ * the largest settings a run may ask for (memory and CPU as Cloud Run quantities).
+ */
+export interface DeploymentLimits extends ServingSettings {
   /** Whether `deployment_config.public` may be true (an unauthenticated service). */
   readonly allowPublic: boolean;
-  /** Largest memory, a Cloud Run quantity such as `8Gi`. */
-  readonly memory: string;
-  /** Largest CPU, a Cloud Run quantity such as `4` or `4000m`. */
-  readonly cpu: string;
-  readonly minInstances: number;
-  readonly maxInstances: number;
-  readonly timeoutS: number;
-  readonly concurrency: number;
   /** Where each limit is set (`DEPLOY_MAX_INSTANCES_LIMIT=20`), so a refusal says what to change. */
   readonly setBy: Readonly<Record<LimitName, string>>;
 }

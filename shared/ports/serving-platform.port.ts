@@ -4,22 +4,13 @@
  * each deployment is a new revision that gets traffic only when promoted.
  */
 
+import type { ServingSettings } from '../domain/deployment-policy.js';
 import type { RuntimeName } from '../domain/routing-policy.js';
 
 export type { RuntimeName } from '../domain/routing-policy.js';
 
-export interface RevisionResources {
-  /** e.g. "4Gi". */
-  readonly memory: string;
-  /** e.g. "2". */
-  readonly cpu: string;
-  readonly minInstances: number;
-  readonly maxInstances: number;
-  /** Request timeout in seconds. */
-  readonly timeoutS: number;
-  /** Concurrent requests per instance. */
-  readonly concurrency: number;
-}
+/** memory e.g. "4Gi", cpu e.g. "2", timeout in seconds, concurrent requests per instance. */
+export type RevisionResources = ServingSettings;
 
 /** Everything a new revision needs; equal specs describe the same revision. */
 export interface RevisionSpec {
