@@ -148,6 +148,10 @@ async function spawnDashboard(
       RECDEPLOY_DATA_DIR: options.dataDir,
       PORT: String(port),
       HOST,
+      // On loopback every tab comes from 127.0.0.1 and all of them are the one
+      // person at this machine: the per-client limit (4 by default, meant for
+      // a shared dashboard) would refuse a fifth tab; the total still guards.
+      MAX_EVENT_STREAMS_PER_CLIENT: process.env.MAX_EVENT_STREAMS_PER_CLIENT ?? '32',
       // The listening line is logged at info.
       LOG_LEVEL: 'info',
     },
