@@ -105,7 +105,53 @@ export interface ServingRef {
 export interface VerificationCheck {
   readonly name: string;
   readonly passed: boolean;
+  /**
+   * The check could not run and counts neither way (`replay` with no sample
+   * of live queries yet): `passed` is false, the detail says why, and the
+   * verification passes when every other check passed (verificationPassed).
+   */
+  readonly skipped?: boolean;
   readonly detail?: string;
+}
+
+/**
+ * What identifies the model a revision serves, from training run to answer:
+ * the training run that produced the bundle (when the bundle says) and
+ * sha256 digests of the query model's weights and of the candidate
+ * embeddings; `id` is the short digest of both that ann-serving sends in
+ * its `X-Recdeploy-Fingerprint` header.
+ */
+export interface ModelFingerprint {
+  readonly trainingRunId?: string;
+  readonly id: string;
+  readonly queryModelSha256: string;
+  readonly candidatesSha256: string;
+}
+
+/**
+ * Replay of a sample of the live revision's real predict instances against
+ * the candidate (its tag URL) and the live revision, before traffic moves.
+ */
+export interface ReplayReport {
+  /** Where the sample was read (a file path or gs:// object). */
+  readonly sampleUri: string;
+  /** When the live revision last wrote the sample. */
+  readonly sampledAt?: string;
+  /** The revision whose traffic was sampled and that answered the live side. */
+  readonly liveRevision?: string;
+  /** Instances replayed. */
+  readonly queries: number;
+  readonly k: number;
+  /** Candidate's ANN answers against its own exact search on these queries (ANN only). */
+  readonly recallAtK?: number;
+  /** Mean |candidate top-k ∩ live top-k| / k; absent when the live revision did not answer. */
+  readonly overlapAtK?: number;
+  /** Share of the candidate's answers that were empty or degenerate (fewer than k, placeholders, NaN). */
+  readonly degenerateShare: number;
+  readonly candidateLatencyP50Ms: number;
+  readonly candidateLatencyP99Ms: number;
+  readonly liveLatencyP50Ms?: number;
+  readonly liveLatencyP99Ms?: number;
 }
 
 export interface Verification {
@@ -113,6 +159,17 @@ export interface Verification {
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
   readonly recallAtK?: { readonly k: number; readonly recall: number };
+  /** The fingerprint the tagged revision had to serve (computed from the run's bundle). */
+  readonly fingerprint?: ModelFingerprint;
+  readonly replay?: ReplayReport;
+}
+
+/** A verification passes when at least one check passed and every check passed or was skipped. */
+export function verificationPassed(checks: readonly VerificationCheck[]): boolean {
+  return (
+    checks.some((check) => check.passed) &&
+    checks.every((check) => check.passed || check.skipped === true)
+  );
 }
 
 /** One entry of the bounded transition history. */

@@ -5,14 +5,23 @@
  */
 import {
   MAX_TEXT_CHARS,
+  MAX_URI_CHARS,
   buildDeploymentFinishedV1,
   buildModelDeployedV1,
   buildModelRegisteredV1,
   type DeploymentFinishedV1,
+  type FingerprintV1,
+  type ReplayReportV1,
   type VerificationSummaryV1,
 } from '@recdeploy/events';
 import type { CanaryState } from '../domain/canary-state.js';
-import type { RunDocument, Verification } from '../domain/run-document.js';
+import {
+  verificationPassed,
+  type ModelFingerprint,
+  type ReplayReport,
+  type RunDocument,
+  type Verification,
+} from '../domain/run-document.js';
 import { trafficPercent, type ServingRecord } from '../domain/serving-record.js';
 import { truncateText } from '../errors.js';
 import type { ChainDeps } from './chain-deps.js';
@@ -158,11 +167,13 @@ function servingNowOf(record: ServingRecord): NonNullable<DeploymentFinishedV1['
 }
 
 function summaryOf(verification: Verification): VerificationSummaryV1 {
+  const { fingerprint, replay } = verification;
   return {
-    passed: verification.checks.length > 0 && verification.checks.every((check) => check.passed),
+    passed: verificationPassed(verification.checks),
     checks: verification.checks.slice(0, 100).map((check) => ({
       name: check.name,
       passed: check.passed,
+      ...(check.skipped === true ? { skipped: true } : {}),
       ...(check.detail === undefined ? {} : { detail: truncateText(check.detail, MAX_TEXT_CHARS) }),
     })),
     ...(verification.latencyP50Ms === undefined
@@ -172,5 +183,37 @@ function summaryOf(verification: Verification): VerificationSummaryV1 {
       ? {}
       : { latency_p99_ms: verification.latencyP99Ms }),
     ...(verification.recallAtK === undefined ? {} : { recall_at_k: verification.recallAtK }),
+    ...(fingerprint === undefined ? {} : { fingerprint: fingerprintSummary(fingerprint) }),
+    ...(replay === undefined ? {} : { replay: replaySummary(replay) }),
+  };
+}
+
+function fingerprintSummary(fingerprint: ModelFingerprint): FingerprintV1 {
+  return {
+    ...(fingerprint.trainingRunId === undefined
+      ? {}
+      : { training_run_id: fingerprint.trainingRunId }),
+    id: fingerprint.id,
+    query_model_sha256: fingerprint.queryModelSha256,
+    candidates_sha256: fingerprint.candidatesSha256,
+  };
+}
+
+function replaySummary(replay: ReplayReport): ReplayReportV1 {
+  const optional = <T>(key: string, value: T | undefined) =>
+    value === undefined ? {} : { [key]: value };
+  return {
+    sample_uri: truncateText(replay.sampleUri, MAX_URI_CHARS),
+    ...optional('sampled_at', replay.sampledAt),
+    ...optional('live_revision', replay.liveRevision),
+    queries: replay.queries,
+    k: replay.k,
+    ...optional('recall_at_k', replay.recallAtK),
+    ...optional('overlap_at_k', replay.overlapAtK),
+    degenerate_share: replay.degenerateShare,
+    candidate_latency_p50_ms: replay.candidateLatencyP50Ms,
+    candidate_latency_p99_ms: replay.candidateLatencyP99Ms,
+    ...optional('live_latency_p50_ms', replay.liveLatencyP50Ms),
+    ...optional('live_latency_p99_ms', replay.liveLatencyP99Ms),
   };
 }

@@ -9,6 +9,8 @@ export const CHECK_NAMES = {
   smokePredictions: 'smoke_predictions',
   latency: 'latency',
   annRecall: 'ann_recall',
+  fingerprint: 'fingerprint',
+  replay: 'replay',
 } as const;
 
 export type CheckName = (typeof CHECK_NAMES)[keyof typeof CHECK_NAMES];

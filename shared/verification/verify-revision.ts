@@ -10,7 +10,11 @@
  * revision-client.ts), or an unexpected fault of the local exact search.
  */
 import type { ModelBundle } from '../ann/bundle/bundle-reader.js';
-import type { Verification, VerificationCheck } from '../domain/run-document.js';
+import {
+  verificationPassed,
+  type Verification,
+  type VerificationCheck,
+} from '../domain/run-document.js';
 import { truncateText } from '../errors.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { RuntimeName } from '../ports/serving-platform.port.js';
@@ -121,8 +125,10 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
       if (recall.recallAtK) verification = { ...verification, recallAtK: recall.recallAtK };
     }
   }
-  const passed = checks.every((check) => check.passed);
-  const failed = checks.filter((check) => !check.passed).map((check) => check.name);
+  const passed = verificationPassed(checks);
+  const failed = checks
+    .filter((check) => !check.passed && check.skipped !== true)
+    .map((check) => check.name);
   logger.info(passed ? 'revision verified' : 'revision failed verification', { failed });
   return { passed, verification: { checks, ...verification } };
 }

@@ -7,9 +7,11 @@
  */
 import {
   STEP_NAMES,
+  verificationPassed,
   type RunDocument,
   type ServingRecord,
   type Verification,
+  type VerificationCheck,
 } from '@recdeploy/shared';
 import { describeCanary } from './canary-steps.js';
 import { plain, type StatusPaint } from './colour.js';
@@ -123,10 +125,11 @@ function traffic(run: RunDocument, record: ServingRecord | undefined, now: Date)
 function verification(v: Verification | undefined): string[] {
   if (v === undefined) return [];
   const passed = v.checks.filter((c) => c.passed).length;
-  const verdict =
-    v.checks.length > 0 && passed === v.checks.length
-      ? `passed (${passed} of ${v.checks.length} checks)`
-      : `failed (${passed} of ${v.checks.length} checks passed)`;
+  const skipped = v.checks.filter((c) => c.skipped === true).length;
+  const skippedNote = skipped === 0 ? '' : `, ${skipped} skipped`;
+  const verdict = verificationPassed(v.checks)
+    ? `passed (${passed} of ${v.checks.length} checks${skippedNote})`
+    : `failed (${passed} of ${v.checks.length} checks passed${skippedNote})`;
   const figures = [
     v.latencyP50Ms === undefined ? undefined : `p50 ${v.latencyP50Ms} ms`,
     v.latencyP99Ms === undefined ? undefined : `p99 ${v.latencyP99Ms} ms`,
@@ -134,9 +137,14 @@ function verification(v: Verification | undefined): string[] {
   ].filter((f): f is string => f !== undefined);
   const checks = renderTable(
     [{ header: '' }, { header: '' }, { header: '' }],
-    v.checks.map((c) => [c.passed ? 'pass' : 'FAIL', c.name, c.detail ?? '']),
+    v.checks.map((c) => [checkMark(c), c.name, c.detail ?? '']),
   ).slice(1);
   return ['', `verification  ${[verdict, ...figures].join(', ')}`, ...indent(checks)];
+}
+
+function checkMark(check: VerificationCheck): string {
+  if (check.passed) return 'pass';
+  return check.skipped === true ? 'skip' : 'FAIL';
 }
 
 function metrics(values: Readonly<Record<string, number>>): string {
