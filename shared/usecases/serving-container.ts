@@ -18,7 +18,7 @@ export const SERVING_PORT = 8501;
 
 export function containerEnv(
   config: ChainConfig,
-  run: Pick<RunIdentity, 'artifactUri'>,
+  run: Pick<RunIdentity, 'artifactUri' | 'trainingRunId'>,
   choice: RuntimeChoice,
 ): Record<string, string> {
   const env: Record<string, string> = { MODEL_NAME: config.modelName };
@@ -28,13 +28,15 @@ export function containerEnv(
   } else {
     env.MODEL_PATH = run.artifactUri;
     env.SERVING_MODE = choice.mode ?? 'ann';
+    // Sent back in every answer's X-Recdeploy-Run-Id, which verify checks.
+    env.TRAINING_RUN_ID = run.trainingRunId;
   }
   return env;
 }
 
 export function registryContainer(
   config: ChainConfig,
-  run: Pick<RunIdentity, 'artifactUri'>,
+  run: Pick<RunIdentity, 'artifactUri' | 'trainingRunId'>,
   choice: RuntimeChoice,
 ): RegistryContainerSpec {
   return {

@@ -268,7 +268,7 @@ function runtimeName(runtime: string): RuntimeName {
 }
 
 function verificationFailed(verification: Verification): PermanentError {
-  const failed = verification.checks.filter((c) => !c.passed);
+  const failed = verification.checks.filter((c) => !c.passed && c.skipped !== true);
   const summary = failed.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ');
   return new PermanentError(
     'VERIFY.FAILED',
