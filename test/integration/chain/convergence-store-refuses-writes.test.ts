@@ -3,11 +3,12 @@
  * middle of a deploy, then comes back.
  *
  * - Locked: another process holds an exclusive SQLite lock on runs.db
- *   (BEGIN EXCLUSIVE) for 25 s from the moment the run is `deploying`. Every
- *   write of the chain waits busy_timeout (10 s, blocking the single process
- *   the stack runs in, as it would block `recdeploy start`) and fails.
+ *   (BEGIN EXCLUSIVE) for 15 s from the moment the run is `deploying`: longer
+ *   than busy_timeout (10 s), so a write of the chain waits it out (blocking
+ *   the single process the stack runs in, as it would block `recdeploy
+ *   start`) and fails.
  * - Read-only: runs.db and its WAL are made immutable (chattr +i, which
- *   binds root too, unlike a file mode: the tests run as root here) for 20 s;
+ *   binds root too, unlike a file mode: the tests run as root here) for 10 s;
  *   every write fails at once with an I/O error. Skipped where chattr cannot
  *   be used (not root, or a file system without the flag).
  *
@@ -48,8 +49,8 @@ import {
 } from '../../support/chain/convergence.js';
 import { localChain, trainingCompleted, type LocalChain } from '../../support/chain/local-chain.js';
 
-const LOCK_MS = 25_000;
-const READ_ONLY_MS = 20_000;
+const LOCK_MS = 15_000;
+const READ_ONLY_MS = 10_000;
 const CONVERGE_MS = 60_000;
 const ENDED = ['live', 'failed', 'skipped', 'replaced', 'rolled_back'] as const;
 const HAND_OFFS = ['model-registered', 'model-deployed'];
@@ -298,7 +299,7 @@ describe('convergence: a run store that refuses writes mid-deploy', function () 
     }
   }
 
-  it('an exclusive lock on runs.db held by another process for 25 s', async () => {
+  it('an exclusive lock on runs.db held by another process for 15 s', async () => {
     const lock = await StoreLock.open(path.join(chain.dataDir, 'runs.db'));
     let released: Promise<number> | undefined;
     try {
@@ -320,7 +321,7 @@ describe('convergence: a run store that refuses writes mid-deploy', function () 
     }
   });
 
-  it('runs.db and its WAL immutable (read-only, even for root) for 20 s', async function () {
+  it('runs.db and its WAL immutable (read-only, even for root) for 10 s', async function () {
     const files = ['runs.db', 'runs.db-wal'].map((f) => path.join(chain.dataDir, f));
     const chattr = (flag: '+i' | '-i') =>
       execFileSync('chattr', [flag, ...files.filter((f) => existsSync(f))], { stdio: 'pipe' });
