@@ -12,6 +12,7 @@ import type { RolloutPolicy } from '../domain/rollout-plan.js';
 import { RolloutEnvProperties, rolloutPolicyOf } from './rollout-policy-config.js';
 import type { DeploymentPolicy } from '../domain/deployment-policy.js';
 import { DeploymentPolicyEnvProperties, deploymentPolicyOf } from './deployment-policy-config.js';
+import { ReplayEnvProperties, replayPolicyOf, type ReplayPolicy } from './replay-policy-config.js';
 
 /** What happens to runs whose model was not blessed by the Evaluator. */
 export const BLESSING_POLICIES = [
@@ -75,6 +76,7 @@ export const ChainEnvSchema = Type.Object({
   ARTIFACT_ROOTS: Type.Optional(Type.String({ minLength: 1 })),
   ...RolloutEnvProperties,
   ...DeploymentPolicyEnvProperties,
+  ...ReplayEnvProperties,
 });
 
 type ChainVars = Static<typeof ChainEnvSchema>;
@@ -123,6 +125,8 @@ export interface ChainConfig {
   readonly rollout: RolloutPolicy;
   /** What a run may ask for in deployment_config, per endpoint (deployment-policy-config.ts). */
   readonly deploymentPolicy: DeploymentPolicy;
+  /** Which endpoints' revisions sample live queries, and the replay gate (replay-policy-config.ts). */
+  readonly replay: ReplayPolicy;
   /** Local stack: how often canaries are looked at. */
   readonly canaryTickMs: number;
 }
@@ -133,9 +137,11 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
   const vars = readEnv(ChainEnvSchema, env, (v) => {
     const rolloutPolicy = rolloutPolicyOf(v);
     const deploymentPolicy = deploymentPolicyOf(v);
+    const replayPolicy = replayPolicyOf(v);
     return [
       ...(Array.isArray(rolloutPolicy) ? rolloutPolicy : []),
       ...(Array.isArray(deploymentPolicy) ? deploymentPolicy : []),
+      ...(Array.isArray(replayPolicy) ? replayPolicy : []),
     ];
   });
   const rollout = rolloutPolicyOf(vars);
@@ -144,6 +150,8 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
   if (Array.isArray(deploymentPolicy)) {
     throw new Error('unreachable: the deployment policy was checked');
   }
+  const replay = replayPolicyOf(vars);
+  if (Array.isArray(replay)) throw new Error('unreachable: the replay policy was checked');
   return Object.freeze({
     runtime,
     blessingPolicy: vars.BLESSING_POLICY,
@@ -170,6 +178,7 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
     artifactRoots: artifactRootsOf(vars, runtime),
     rollout,
     deploymentPolicy,
+    replay,
     canaryTickMs: vars.CANARY_TICK_S * 1000,
   });
 }

@@ -4,6 +4,7 @@
  * configuration, so a retried step produces byte-identical requests.
  */
 import type { ChainConfig } from '../config/chain-config.js';
+import { replayFor, replaySampleUri } from '../config/replay-policy-config.js';
 import { checkDeploymentPolicy, servingSettingsOf } from '../domain/deployment-policy.js';
 import type { RunIdentity } from '../domain/run-document.js';
 import type { RuntimeChoice } from '../domain/routing-policy.js';
@@ -20,6 +21,7 @@ export function containerEnv(
   config: ChainConfig,
   run: Pick<RunIdentity, 'artifactUri' | 'trainingRunId'>,
   choice: RuntimeChoice,
+  sampling?: ReplaySampling,
 ): Record<string, string> {
   const env: Record<string, string> = { MODEL_NAME: config.modelName };
   if (choice.runtime === 'tf-serving') {
@@ -30,8 +32,23 @@ export function containerEnv(
     env.SERVING_MODE = choice.mode ?? 'ann';
     // Sent back in every answer's X-Recdeploy-Run-Id, which verify checks.
     env.TRAINING_RUN_ID = run.trainingRunId;
+    if (sampling !== undefined) {
+      const uri = replaySampleUri(config.replay, sampling.endpoint, sampling.revision);
+      if (uri !== undefined) {
+        // Only ann-serving keeps a sample; verify replays it against the next candidate.
+        env.REPLAY_SAMPLE_SIZE = String(replayFor(config.replay, sampling.endpoint).sampleSize);
+        env.REPLAY_SAMPLE_URI = uri;
+        env.REPLAY_PERSIST_INTERVAL_S = String(config.replay.persistIntervalS);
+      }
+    }
   }
   return env;
+}
+
+/** Which revision a container runs as, for the sample it keeps (revisions only, not the registry). */
+export interface ReplaySampling {
+  readonly endpoint: string;
+  readonly revision: string;
 }
 
 export function registryContainer(
@@ -65,13 +82,14 @@ export function revisionSpecFor(
 ): RevisionSpec {
   checkDeploymentPolicy(config.deploymentPolicy, run.modelEndpointId, run.deploymentConfig);
   const service = serviceFor(config, run);
+  const revision = revisionNameFor(service, run);
   return {
     service,
-    revision: revisionNameFor(service, run),
+    revision,
     tag: tagFor(run),
     runtime: choice.runtime,
     image: config.images[choice.runtime],
-    env: containerEnv(config, run, choice),
+    env: containerEnv(config, run, choice, { endpoint: run.modelEndpointId, revision }),
     containerPort: SERVING_PORT,
     startupProbePath: `/v1/models/${config.modelName}`,
     resources: servingSettingsOf(run.deploymentConfig),
