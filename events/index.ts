@@ -36,6 +36,7 @@ export * from './model-registered.v1.js';
 export * from './model-deployed.v1.js';
 export * from './deployment-finished.v1.js';
 export * from './verification-summary.v1.js';
+export * from './freshness-alert.v1.js';
 export {
   looksLikePipelineJobLogEntry,
   PIPELINE_JOB_RESOURCE_TYPE,

@@ -6,6 +6,7 @@
  */
 import type { TObject } from '@sinclair/typebox';
 import { deploymentFinishedV1Contract } from './deployment-finished.v1.js';
+import { freshnessAlertV1Contract } from './freshness-alert.v1.js';
 import { modelDeployedV1Contract } from './model-deployed.v1.js';
 import { modelRegisteredV1Contract } from './model-registered.v1.js';
 import { PipelineJobLogEntrySchema } from './pipeline-job-log-entry.js';
@@ -21,6 +22,7 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [
   modelRegisteredV1Contract,
   modelDeployedV1Contract,
   deploymentFinishedV1Contract,
+  freshnessAlertV1Contract,
 ];
 
 /** One file to publish: its name under `events/schemas/` and its exact content. */
