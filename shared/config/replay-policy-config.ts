@@ -13,8 +13,8 @@ import { ID_PATTERN } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
-/** The most instances a revision keeps (and verify replays) per endpoint. */
-export const MAX_REPLAY_SAMPLE_SIZE = 10_000;
+/** The most instances a revision keeps per endpoint: verify replays every one of them. */
+const MAX_REPLAY_SAMPLE_SIZE = 10_000;
 
 const SampleSize = Type.Integer({ minimum: 0, maximum: MAX_REPLAY_SAMPLE_SIZE });
 const Ratio = Type.Number({ minimum: 0, maximum: 1 });

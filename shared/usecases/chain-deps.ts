@@ -5,6 +5,7 @@
 import type { ChainConfig } from '../config/chain-config.js';
 import type { RetrievalAlgorithm, Verification } from '../domain/run-document.js';
 import type { ServingMode } from '../domain/routing-policy.js';
+import type { ReplayInput } from '../verification/replay-input.js';
 import type { Logger } from '../logging/logger.port.js';
 import type { ArtifactStore } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -25,6 +26,10 @@ export interface RevisionVerifier {
     readonly runtime: RuntimeName;
     readonly mode?: ServingMode;
     readonly retrievalAlgorithm: RetrievalAlgorithm;
+    /** The run's training run id: the revision must answer with it (the `fingerprint` check). */
+    readonly trainingRunId?: string;
+    /** The live revision's sample to replay (or why not); absent: no `replay` check. */
+    readonly replay?: ReplayInput;
   }): Promise<{ readonly passed: boolean; readonly verification: Verification }>;
 }
 

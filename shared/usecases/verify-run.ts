@@ -12,10 +12,10 @@ import { failpoint } from '../failpoints.js';
 import type { RunDocument, ServingRef, Verification } from '../domain/run-document.js';
 import { resolveRolloutPlan } from '../domain/rollout-plan.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
-import type { RuntimeName } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { claimStepOfHandOff } from './hand-off.js';
+import { checkRevision } from './verify-checks.js';
 import { assertNoOtherCanary, startCanaryRollout, stableRevisionOf } from './start-canary.js';
 import { failAttempt, withHeartbeat, type Heartbeat, type StepAttempt } from './step-attempt.js';
 
@@ -122,7 +122,12 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
         { endAs: 'skipped' },
       );
     } else {
-      const outcome = await check(deps, run, serving.tagUrl, serving.runtime, serving.mode);
+      const outcome = await checkRevision(
+        deps,
+        run,
+        { ...serving, revision: serving.revision, tagUrl: serving.tagUrl },
+        before,
+      );
       if (outcome.passed) {
         // Kept before traffic moves: if this attempt dies after moving it, the
         // attempt that takes over records these checks, not just that it found
@@ -216,55 +221,6 @@ async function goLive(
     (await deps.runStore.getRun(attempt.run.runId));
   if (stored === undefined) throw new Error(`run ${attempt.run.runId} vanished`);
   return stored;
-}
-
-async function check(
-  deps: VerifyDeps,
-  run: RunDocument,
-  tagUrl: string,
-  runtime: string,
-  mode: string | undefined,
-): Promise<{ passed: boolean; verification: Verification }> {
-  const bundle = await deps.artifacts
-    .openDirectory(run.artifactUri, 'ann')
-    .catch((error: unknown) => {
-      if ((error as { code?: unknown }).code === 'ARTIFACT.NOT_FOUND') return undefined;
-      throw error;
-    });
-  if (bundle === undefined) {
-    // Without example instances there is nothing to smoke-test: never promote blind.
-    const verification: Verification = {
-      checks: [
-        {
-          name: 'bundle_examples',
-          passed: false,
-          detail: `${run.artifactUri}/ann/ is missing: verification needs ann/manifest.json and ann/examples.json (example instances as a client sends them)`,
-        },
-      ],
-    };
-    return { passed: false, verification };
-  }
-  try {
-    return await deps.verifier.verify({
-      tagUrl,
-      modelName: deps.config.modelName,
-      bundleDir: bundle.path,
-      runtime: runtimeName(runtime),
-      ...(mode === 'ann' || mode === 'exact' ? { mode } : {}),
-      retrievalAlgorithm: run.retrievalAlgorithm,
-    });
-  } finally {
-    await bundle.release();
-  }
-}
-
-/** The run document stores the runtime as text; only the two we deploy can be verified. */
-function runtimeName(runtime: string): RuntimeName {
-  if (runtime === 'tf-serving' || runtime === 'ann-serving') return runtime;
-  throw new PermanentError(
-    'VERIFY.FAILED',
-    `the run records an unknown serving runtime "${runtime}"`,
-  );
 }
 
 function verificationFailed(verification: Verification): PermanentError {

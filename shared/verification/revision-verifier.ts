@@ -58,7 +58,9 @@ export function createRevisionVerifier(options: RevisionVerifierOptions): Revisi
         mode,
         thresholds,
         logger: options.logger,
-        ...(headers ? { headers: () => headers(request.tagUrl) } : {}),
+        ...(request.trainingRunId === undefined ? {} : { trainingRunId: request.trainingRunId }),
+        ...(headers ? { headers: () => headers(request.tagUrl), liveHeaders: headers } : {}),
+        ...(request.replay === undefined ? {} : { replay: request.replay }),
       });
     },
   };
@@ -77,7 +79,7 @@ function unreadableBundle(
   const notRun = `not run: the bundle cannot be read: ${error.message}`;
   const file = error.metadata.file;
   const aboutExamples = typeof file === 'string' && file.endsWith(BUNDLE_FILES.examples);
-  const checks = plannedChecks({ runtime: request.runtime, mode }).map((name) => ({
+  const checks = plannedChecks({ ...request, mode }).map((name) => ({
     name,
     passed: false,
     detail:

@@ -1,6 +1,7 @@
 /**
  * Verifies a new revision at its tag URL before it gets traffic (DESIGN.md
- * §1, the verify step): status, metadata, smoke predictions, latency and,
+ * §1, the verify step): status, metadata, smoke predictions, the served
+ * fingerprint (ann-serving), latency and,
  * for an HNSW index, recall against exact search. A failing model never
  * throws: every planned check appears in the outcome, passed or with a
  * precise reason, and the caller decides (promote or keep traffic where it
@@ -21,12 +22,15 @@ import type { RuntimeName } from '../ports/serving-platform.port.js';
 import { CHECK_NAMES, type CheckName } from './check-names.js';
 import { checkResult, expectedK, type CheckContext } from './check-context.js';
 import { checkAnnRecall } from './checks/ann-recall.js';
+import { checkFingerprint } from './checks/fingerprint.js';
 import { checkLatency } from './checks/latency.js';
 import { checkMetadataInputs } from './checks/metadata-inputs.js';
 import { checkModelAvailable } from './checks/model-available.js';
+import { checkReplay } from './checks/replay.js';
 import { checkSmokePredictions } from './checks/smoke-predictions.js';
 import { MAX_DETAIL_CHARS } from './format.js';
 import { productIdCatalogue } from './product-id-check.js';
+import type { ReplayInput } from './replay-input.js';
 import { RevisionClient } from './revision-client.js';
 import { assertValidThresholds, type VerificationThresholds } from './thresholds.js';
 
@@ -48,6 +52,12 @@ export interface VerificationRequest {
   readonly headers?: () => Promise<Record<string, string>>;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** The training run being verified: the revision must answer with it (the `fingerprint` check). */
+  readonly trainingRunId?: string;
+  /** The live revision's sample to replay, or why there is none; absent: no `replay` check. */
+  readonly replay?: ReplayInput;
+  /** Headers for requests to the live revision's URL (the replay check's live side). */
+  readonly liveHeaders?: (url: string) => Promise<Record<string, string>>;
 }
 
 export interface VerificationOutcome {
@@ -63,17 +73,27 @@ export const NOT_AVAILABLE = 'not run: model not available';
 /**
  * The checks a request gets, in order. `ann_recall` is planned only where
  * results are approximate (ann-serving in `ann` mode): exact search and TF
- * Serving's brute force have nothing to compare against.
+ * Serving's brute force have nothing to compare against. `fingerprint` is
+ * planned for ann-serving only: TF Serving sends no X-Recdeploy-* headers.
  */
-export function plannedChecks(request: Pick<VerificationRequest, 'runtime' | 'mode'>): CheckName[] {
-  const approximate = request.runtime === 'ann-serving' && (request.mode ?? 'ann') === 'ann';
+export function plannedChecks(
+  request: Pick<VerificationRequest, 'runtime' | 'mode' | 'replay'>,
+): CheckName[] {
   return [
     CHECK_NAMES.modelAvailable,
     CHECK_NAMES.metadataInputs,
     CHECK_NAMES.smokePredictions,
+    // ann-serving only: TF Serving sends no X-Recdeploy-Fingerprint header.
+    ...(request.runtime === 'ann-serving' ? [CHECK_NAMES.fingerprint] : []),
     CHECK_NAMES.latency,
-    ...(approximate ? [CHECK_NAMES.annRecall] : []),
+    ...(isApproximate(request) ? [CHECK_NAMES.annRecall] : []),
+    ...(request.replay !== undefined ? [CHECK_NAMES.replay] : []),
   ];
+}
+
+/** Only ann-serving in `ann` mode approximates; exact search and TF Serving have nothing to compare. */
+function isApproximate(request: Pick<VerificationRequest, 'runtime' | 'mode'>): boolean {
+  return request.runtime === 'ann-serving' && (request.mode ?? 'ann') === 'ann';
 }
 
 export async function verifyRevision(request: VerificationRequest): Promise<VerificationOutcome> {
@@ -114,15 +134,32 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
   } else {
     record(await checkMetadataInputs(context));
     record(await checkSmokePredictions(context));
+    if (planned.includes(CHECK_NAMES.fingerprint)) {
+      const fingerprint = await checkFingerprint(context, request.trainingRunId);
+      record(fingerprint.check);
+      if (fingerprint.expected) verification = { fingerprint: fingerprint.expected };
+    }
     const latency = await checkLatency(context);
     record(latency.check);
     if (latency.p50Ms !== undefined) {
-      verification = { latencyP50Ms: latency.p50Ms, latencyP99Ms: latency.p99Ms };
+      verification = {
+        ...verification,
+        latencyP50Ms: latency.p50Ms,
+        latencyP99Ms: latency.p99Ms,
+      };
     }
     if (planned.includes(CHECK_NAMES.annRecall)) {
       const recall = await checkAnnRecall(context);
       record(recall.check);
       if (recall.recallAtK) verification = { ...verification, recallAtK: recall.recallAtK };
+    }
+    if (request.replay !== undefined) {
+      const replay = await checkReplay(context, request.replay, {
+        approximate: isApproximate(request),
+        liveClient: (url) => liveClientFor(request, url),
+      });
+      record(replay.check);
+      if (replay.report) verification = { ...verification, replay: replay.report };
     }
   }
   const passed = verificationPassed(checks);
@@ -131,4 +168,16 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
     .map((check) => check.name);
   logger.info(passed ? 'revision verified' : 'revision failed verification', { failed });
   return { passed, verification: { checks, ...verification } };
+}
+
+/** The live revision's client: the candidate's timeouts and abort signal, headers for its URL. */
+function liveClientFor(request: VerificationRequest, url: string): RevisionClient {
+  const { liveHeaders, signal } = request;
+  return new RevisionClient({
+    baseUrl: url,
+    modelName: request.modelName,
+    requestTimeoutMs: request.thresholds.requestTimeoutMs,
+    ...(liveHeaders ? { headers: () => liveHeaders(url) } : {}),
+    ...(signal ? { signal } : {}),
+  });
 }

@@ -10,27 +10,19 @@
  */
 // Module by module rather than the ann entry point, which would load hnswlib's native addon.
 import type { ModelBundle } from '../../ann/bundle/bundle-reader.js';
-import { createPreprocessor } from '../../ann/bundle/preprocessing.js';
 import { sampleInstances } from '../../ann/bundle/sample-instances.js';
-import { loadQueryEncoder } from '../../ann/encoder/query-encoder.js';
-import { createExactSearcher } from '../../ann/search/exact-searcher.js';
 import type { ProductId } from '../../ann/types.js';
 import type { VerificationCheck } from '../../domain/run-document.js';
 import { RecdeployError } from '../../errors.js';
 import { CHECK_NAMES } from '../check-names.js';
 import { checkResult, type CheckContext } from '../check-context.js';
+import { BUNDLE_FAULTS, exactTopK } from '../exact-top-k.js';
 import { roundRatio } from '../format.js';
 import { predictInChunks } from '../predict-in-chunks.js';
 import { meanAndWorst, recallAtK } from '../recall.js';
 
 /** Seed of the sampled queries; index calibration uses sampleInstances' default seed 1. */
 export const RECALL_QUERY_SEED = 2024;
-
-/** Instances encoded per call, so the query batch never becomes one huge tensor. */
-const ENCODE_CHUNK = 256;
-
-/** Errors that mean the bundle cannot produce queries: the model's fault, so a failed check. */
-const BUNDLE_FAULTS = new Set(['BUNDLE.INVALID', 'INPUT.INVALID']);
 
 export interface RecallMeasurement {
   readonly check: VerificationCheck;
@@ -80,31 +72,4 @@ export function recallInstances(
 ): Record<string, unknown>[] {
   const examples = bundle.examples.slice(0, total);
   return [...examples, ...sampleInstances(bundle, total - examples.length, RECALL_QUERY_SEED)];
-}
-
-/** Exact top-k original ids per instance, with the bundle's query tower and brute force. */
-async function exactTopK(
-  bundle: ModelBundle,
-  instances: readonly Record<string, unknown>[],
-  k: number,
-): Promise<ProductId[][]> {
-  const encoder = await loadQueryEncoder(bundle);
-  try {
-    const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies);
-    const queries = new Float32Array(instances.length * encoder.dim);
-    for (let start = 0; start < instances.length; start += ENCODE_CHUNK) {
-      const chunk = instances.slice(start, start + ENCODE_CHUNK);
-      queries.set(encoder.encode(preprocessor.instances(chunk)), start * encoder.dim);
-    }
-    const searcher = await createExactSearcher(bundle.candidates);
-    try {
-      return searcher
-        .search(queries, instances.length, k)
-        .map((hit) => Array.from(hit.rows, (row) => bundle.productIds[row]!));
-    } finally {
-      searcher.dispose();
-    }
-  } finally {
-    encoder.dispose();
-  }
 }
