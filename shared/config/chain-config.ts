@@ -13,6 +13,11 @@ import { RolloutEnvProperties, rolloutPolicyOf } from './rollout-policy-config.j
 import type { DeploymentPolicy } from '../domain/deployment-policy.js';
 import { DeploymentPolicyEnvProperties, deploymentPolicyOf } from './deployment-policy-config.js';
 import { ReplayEnvProperties, replayPolicyOf, type ReplayPolicy } from './replay-policy-config.js';
+import {
+  FreshnessEnvProperties,
+  freshnessSettingsOf,
+  type FreshnessSettings,
+} from './freshness-policy-config.js';
 
 /** What happens to runs whose model was not blessed by the Evaluator. */
 export const BLESSING_POLICIES = [
@@ -77,6 +82,7 @@ export const ChainEnvSchema = Type.Object({
   ...RolloutEnvProperties,
   ...DeploymentPolicyEnvProperties,
   ...ReplayEnvProperties,
+  ...FreshnessEnvProperties,
 });
 
 type ChainVars = Static<typeof ChainEnvSchema>;
@@ -127,6 +133,8 @@ export interface ChainConfig {
   readonly deploymentPolicy: DeploymentPolicy;
   /** Which endpoints' revisions sample live queries, and the replay gate (replay-policy-config.ts). */
   readonly replay: ReplayPolicy;
+  /** How stale a live model may get, per endpoint, and the alerts' topic (freshness-policy-config.ts). */
+  readonly freshness: FreshnessSettings;
   /** Local stack: how often canaries are looked at. */
   readonly canaryTickMs: number;
 }
@@ -138,10 +146,12 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
     const rolloutPolicy = rolloutPolicyOf(v);
     const deploymentPolicy = deploymentPolicyOf(v);
     const replayPolicy = replayPolicyOf(v);
+    const freshness = freshnessSettingsOf(v);
     return [
       ...(Array.isArray(rolloutPolicy) ? rolloutPolicy : []),
       ...(Array.isArray(deploymentPolicy) ? deploymentPolicy : []),
       ...(Array.isArray(replayPolicy) ? replayPolicy : []),
+      ...(Array.isArray(freshness) ? freshness : []),
     ];
   });
   const rollout = rolloutPolicyOf(vars);
@@ -152,6 +162,8 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
   }
   const replay = replayPolicyOf(vars);
   if (Array.isArray(replay)) throw new Error('unreachable: the replay policy was checked');
+  const freshness = freshnessSettingsOf(vars);
+  if (Array.isArray(freshness)) throw new Error('unreachable: the freshness policy was checked');
   return Object.freeze({
     runtime,
     blessingPolicy: vars.BLESSING_POLICY,
@@ -179,6 +191,7 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
     rollout,
     deploymentPolicy,
     replay,
+    freshness,
     canaryTickMs: vars.CANARY_TICK_S * 1000,
   });
 }

@@ -32,6 +32,15 @@ import type {
   RequestDeployRequest,
   RetryRunRequest,
 } from '../domain/operator-commands.js';
+import type { FreshnessAlert, OpenFreshnessAlertResult } from '../domain/freshness-alert.js';
+
+export type { FreshnessAlert, OpenFreshnessAlertResult } from '../domain/freshness-alert.js';
+export type {
+  FreshnessBreach,
+  FreshnessKind,
+  FreshnessLimits,
+  FreshnessPolicy,
+} from '../domain/freshness.js';
 
 export type {
   ClaimHandOffRequest,
@@ -114,6 +123,16 @@ export interface RunStore {
   /** One deploy at a time per serving service; re-entrant for the holder (and renews it). */
   acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult>;
   releaseServiceLease(service: string, runId: string): Promise<void>;
+
+  /**
+   * Freshness alerts (freshness-alert.ts): open ones, oldest breach first.
+   * Open is create-if-absent by alertId (an existing alert is returned
+   * untouched); announced and close are no-ops for an unknown id.
+   */
+  listFreshnessAlerts(): Promise<readonly FreshnessAlert[]>;
+  openFreshnessAlert(alert: FreshnessAlert): Promise<OpenFreshnessAlertResult>;
+  markFreshnessAlertAnnounced(alertId: string, at: Date): Promise<void>;
+  closeFreshnessAlert(alertId: string): Promise<void>;
 
   recordRejectedEvent(event: RejectedEvent): Promise<void>;
   listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]>;

@@ -24,6 +24,7 @@ import {
 } from '../fixtures/runs.js';
 import { canaryContract } from './run-store-canary.contract.js';
 import { rejectedEventsContract } from './run-store-rejected.contract.js';
+import { freshnessAlertsContract } from './run-store-freshness.contract.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest {
@@ -1222,6 +1223,7 @@ export function runStoreContract(
     });
 
     rejectedEventsContract(() => store);
+    freshnessAlertsContract(() => store);
 
     describe('watch', () => {
       it('delivers changes made after the call, not before, until unsubscribed', async () => {

@@ -27,6 +27,7 @@ describe('FirestoreRunStore contract (needs FIRESTORE_EMULATOR_HOST; skipped wit
       leaseCollection: `${prefix}-${n}-leases`,
       rejectedCollection: `${prefix}-${n}-rejected`,
       servingCollection: `${prefix}-${n}-serving`,
+      freshnessCollection: `${prefix}-${n}-freshness`,
     });
     return { store, collection };
   };

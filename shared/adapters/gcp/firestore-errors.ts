@@ -37,3 +37,12 @@ export function toStoreError(error: unknown): unknown {
   }
   return error;
 }
+
+/** Runs a Firestore call, its failures as toStoreError makes them. */
+export async function storeCall<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}

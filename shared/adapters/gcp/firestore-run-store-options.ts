@@ -17,6 +17,8 @@ export interface FirestoreRunStoreOptions {
   readonly servingCollection?: string;
   /** @defaultValue 'rejected_events' (bound it with a TTL policy on `expireAt`) */
   readonly rejectedCollection?: string;
+  /** @defaultValue 'freshness_alerts' (one per open freshness breach) */
+  readonly freshnessCollection?: string;
   readonly clock?: () => Date;
   /** Where watch() reports listener and stream errors; without one, a process warning. */
   readonly logger?: Logger;

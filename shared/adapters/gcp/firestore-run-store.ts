@@ -53,7 +53,9 @@ import { documentId, fromFirestoreRun, toFirestoreRun } from './firestore-run-ma
 import { listRejectedIn, recordRejectedIn } from './firestore-rejected-events.js';
 import { watchRuns } from './firestore-run-watch.js';
 import type { FirestoreRunStoreOptions } from './firestore-run-store-options.js';
-import { isAlreadyExists, toStoreError } from './firestore-errors.js';
+import { isAlreadyExists, storeCall, toStoreError } from './firestore-errors.js';
+import { FirestoreFreshnessAlerts } from './firestore-freshness-alerts.js';
+import type { FreshnessAlert, OpenFreshnessAlertResult } from '../../domain/freshness-alert.js';
 
 export type { FirestoreRunStoreOptions } from './firestore-run-store-options.js';
 
@@ -68,6 +70,11 @@ export class FirestoreRunStore implements RunStore {
   private readonly ownsClient: boolean;
   private readonly clock: () => Date;
   private readonly watchers = new Set<Unsubscribe>();
+  /** Collection `freshness_alerts` (firestore-freshness-alerts.ts). */
+  private readonly alerts = new FirestoreFreshnessAlerts(
+    () => this.client(),
+    () => this.client().collection(this.options.freshnessCollection ?? 'freshness_alerts'),
+  );
 
   constructor(private readonly options: FirestoreRunStoreOptions = {}) {
     this.db = options.firestore;
@@ -93,7 +100,7 @@ export class FirestoreRunStore implements RunStore {
   }
 
   async getRun(runId: string): Promise<RunDocument | undefined> {
-    const snapshot = await this.call(() => this.runs().doc(documentId(runId)).get());
+    const snapshot = await storeCall(() => this.runs().doc(documentId(runId)).get());
     const data = snapshot.data();
     return data === undefined ? undefined : fromFirestoreRun(data);
   }
@@ -110,7 +117,7 @@ export class FirestoreRunStore implements RunStore {
     if (query.modelEndpointId !== undefined)
       q = q.where('modelEndpointId', '==', query.modelEndpointId);
     const limit = resolveListLimit(query.limit);
-    const snapshot = await this.call(() => q.orderBy('updatedAt', 'desc').limit(limit).get());
+    const snapshot = await storeCall(() => q.orderBy('updatedAt', 'desc').limit(limit).get());
     return snapshot.docs.map((doc) => fromFirestoreRun(doc.data()));
   }
 
@@ -162,18 +169,18 @@ export class FirestoreRunStore implements RunStore {
   async recordServing(request: RecordServingRequest): Promise<RecordServingResult> {
     const context = this.context(request);
     const collections = { runs: this.runs(), serving: this.serving() };
-    return this.call(() =>
+    return storeCall(() =>
       recordServingInTransaction(this.client(), collections, request, context),
     );
   }
 
   async getServingRecord(service: string): Promise<ServingRecord | undefined> {
-    const snapshot = await this.call(() => this.serving().doc(documentId(service)).get());
+    const snapshot = await storeCall(() => this.serving().doc(documentId(service)).get());
     return snapshot.data() as ServingRecord | undefined;
   }
 
   async listServingRecords(): Promise<readonly ServingRecord[]> {
-    const snapshot = await this.call(() => this.serving().get());
+    const snapshot = await storeCall(() => this.serving().get());
     return snapshot.docs
       .map((doc) => doc.data() as ServingRecord)
       .sort((a, b) => (a.service < b.service ? -1 : 1));
@@ -182,12 +189,12 @@ export class FirestoreRunStore implements RunStore {
   async acquireServiceLease(request: ServiceLeaseRequest): Promise<ServiceLeaseResult> {
     const ref = this.leases().doc(documentId(request.service));
     const now = request.now ?? this.clock();
-    return this.call(() => acquireLeaseInTransaction(this.client(), ref, request, now));
+    return storeCall(() => acquireLeaseInTransaction(this.client(), ref, request, now));
   }
 
   async releaseServiceLease(service: string, runId: string): Promise<void> {
     const ref = this.leases().doc(documentId(service));
-    await this.call(() => releaseLeaseInTransaction(this.client(), ref, runId));
+    await storeCall(() => releaseLeaseInTransaction(this.client(), ref, runId));
   }
 
   /** Bounded by age (TTL) and per group (firestore-rejected-events.ts). */
@@ -198,6 +205,22 @@ export class FirestoreRunStore implements RunStore {
 
   async listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]> {
     return listRejectedIn(this.rejected(), resolveListLimit(limit));
+  }
+
+  listFreshnessAlerts(): Promise<readonly FreshnessAlert[]> {
+    return this.alerts.list();
+  }
+
+  openFreshnessAlert(alert: FreshnessAlert): Promise<OpenFreshnessAlertResult> {
+    return this.alerts.open(alert);
+  }
+
+  markFreshnessAlertAnnounced(alertId: string, at: Date): Promise<void> {
+    return this.alerts.markAnnounced(alertId, at);
+  }
+
+  closeFreshnessAlert(alertId: string): Promise<void> {
+    return this.alerts.close(alertId);
   }
 
   watch(listener: (change: RunChange) => void): Unsubscribe {
@@ -230,7 +253,7 @@ export class FirestoreRunStore implements RunStore {
   ): Promise<R> {
     const ref = this.runs().doc(documentId(runId));
     const collection = this.runs().id;
-    return this.call(() =>
+    return storeCall(() =>
       decideInTransaction(this.client(), async (tx) => {
         const data = (await tx.get(ref)).data();
         const decision = decide(data === undefined ? undefined : fromFirestoreRun(data));
@@ -238,14 +261,6 @@ export class FirestoreRunStore implements RunStore {
         return decision.result;
       }),
     );
-  }
-
-  private async call<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw toStoreError(error);
-    }
   }
 
   private context(context: WriteContext): EditContext {

@@ -7,7 +7,7 @@ import { writeTransaction } from './sqlite-database.js';
  * store owns its SQLite file (the local event bus has its own), so nothing
  * else bumps it.
  */
-export const RUN_STORE_SCHEMA_VERSION = 3;
+export const RUN_STORE_SCHEMA_VERSION = 4;
 
 /**
  * - deployments: one row per run; the document is JSON, and the columns the
@@ -23,6 +23,8 @@ export const RUN_STORE_SCHEMA_VERSION = 3;
  *   else code; REJECTED_GROUP_SQL), newest first, so each group is bounded
  *   on its own. An index on the expression, not a column: idempotent, and
  *   rows written before it need no backfill.
+ * - freshness_alerts (version 4): open freshness alerts, one per breach
+ *   (shared/domain/freshness-alert.ts), by breach start.
  */
 /**
  * A rejected event's group in SQL, as rejectedEventGroup (run-queries.ts)
@@ -74,6 +76,13 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX IF NOT EXISTS rejected_events_by_group
     ON rejected_events (${REJECTED_GROUP_SQL}, received_at DESC, seq DESC);
+  `,
+  `
+  CREATE TABLE IF NOT EXISTS freshness_alerts (
+    alert_id       TEXT PRIMARY KEY,
+    breached_since TEXT NOT NULL,
+    doc            TEXT NOT NULL
+  );
   `,
 ];
 

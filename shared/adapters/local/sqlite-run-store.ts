@@ -13,13 +13,12 @@ import {
   resolveListLimit,
 } from '../../domain/run-queries.js';
 import type { EditContext } from '../../domain/run-document-edits.js';
-import {
-  decideServingChange,
-  servingLookup,
-  type RecordServingRequest,
-  type RecordServingResult,
-  type ServingRecord,
+import type {
+  RecordServingRequest,
+  RecordServingResult,
+  ServingRecord,
 } from '../../domain/serving-record.js';
+import type { FreshnessAlert, OpenFreshnessAlertResult } from '../../domain/freshness-alert.js';
 import {
   decideClaimHandOff,
   decideRenewStepLease,
@@ -59,6 +58,8 @@ import { SqliteChangeFeed } from './sqlite-change-feed.js';
 import { settleWhileBusy } from './sqlite-busy-wait.js';
 import { SqliteRunStatements } from './sqlite-run-statements.js';
 import { SqliteServingStatements } from './sqlite-serving-statements.js';
+import { recordServingIn } from './sqlite-serving-writes.js';
+import { SqliteFreshnessAlerts } from './sqlite-freshness-alerts.js';
 import {
   BLOCKING_BUSY_TIMEOUT_MS,
   type SqliteRunStoreOptions,
@@ -77,6 +78,7 @@ export class SqliteRunStore implements RunStore {
   private readonly db: Database.Database;
   private readonly sql: SqliteRunStatements;
   private readonly servingSql: SqliteServingStatements;
+  private readonly alerts: SqliteFreshnessAlerts;
   private readonly feed: SqliteChangeFeed;
   private readonly clock: () => Date;
   private readonly maxRejectedEvents: number;
@@ -88,6 +90,7 @@ export class SqliteRunStore implements RunStore {
       migrateRunStore(this.db);
       this.sql = new SqliteRunStatements(this.db);
       this.servingSql = new SqliteServingStatements(this.db);
+      this.alerts = new SqliteFreshnessAlerts(this.db);
     } catch (error) {
       this.db.close();
       throw error;
@@ -172,35 +175,10 @@ export class SqliteRunStore implements RunStore {
 
   recordServing(request: RecordServingRequest): Promise<RecordServingResult> {
     const context = this.context(request);
-    const decide = () => {
-      const lookup = servingLookup(request);
-      const runs = this.servingSql.runsFor(request.modelEndpointId, lookup.revisions);
-      for (const runId of lookup.runIds) {
-        const run = runs.some((r) => r.runId === runId) ? undefined : this.sql.getRun(runId);
-        if (run !== undefined) runs.push(run);
-      }
-      return decideServingChange(
-        this.servingSql.getRecord(request.service),
-        runs,
-        request,
-        context,
-      );
-    };
-    return this.settle(() => {
-      // Most observations (every reconciler pass) change nothing: decide on a
-      // plain read first (WAL readers take no lock) and take the write lock
-      // only to write, deciding again inside it.
-      const peek = decide();
-      if (peek.record === undefined && peek.runWrites.length === 0) return peek.result;
-      const result = writeTransaction(this.db, () => {
-        const decision = decide();
-        for (const run of decision.runWrites) this.sql.putRun(run);
-        if (decision.record) this.servingSql.putRecord(decision.record);
-        return decision.result;
-      });
-      this.feed.nudge();
-      return result;
-    });
+    const statements = { runs: this.sql, serving: this.servingSql };
+    return this.settle(() =>
+      recordServingIn(this.db, statements, request, context, () => this.feed.nudge()),
+    );
   }
 
   getServingRecord(service: string): Promise<ServingRecord | undefined> {
@@ -242,6 +220,22 @@ export class SqliteRunStore implements RunStore {
 
   listRejectedEvents(limit?: number): Promise<readonly RejectedEvent[]> {
     return this.settle(() => this.sql.listRejected(resolveListLimit(limit)));
+  }
+
+  listFreshnessAlerts(): Promise<readonly FreshnessAlert[]> {
+    return this.settle(() => this.alerts.list());
+  }
+
+  openFreshnessAlert(alert: FreshnessAlert): Promise<OpenFreshnessAlertResult> {
+    return this.settle(() => this.alerts.open(alert));
+  }
+
+  markFreshnessAlertAnnounced(alertId: string, at: Date): Promise<void> {
+    return this.settle(() => this.alerts.markAnnounced(alertId, at));
+  }
+
+  closeFreshnessAlert(alertId: string): Promise<void> {
+    return this.settle(() => this.alerts.close(alertId));
   }
 
   watch(listener: (change: RunChange) => void): Unsubscribe {
