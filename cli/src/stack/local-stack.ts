@@ -85,6 +85,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     LOG_FILE: logFile,
   });
   process.env.ARTIFACT_ROOTS ??= dataDir;
+  // Where revisions keep their replay samples if the operator turns sampling
+  // on (REPLAY_SAMPLE_SIZE); inside the data directory, so verify may read them.
+  process.env.REPLAY_SAMPLE_BASE_URI ??= path.join(dataDir, 'replay');
   const config = loadChainConfig(process.env);
   const logger = createCloudLogger({
     level: config.runtime.logLevel,
