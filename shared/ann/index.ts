@@ -16,6 +16,7 @@ export * from './search/checksum.js';
 export * from './bundle/manifest.js';
 export * from './bundle/bundle-reader.js';
 export * from './bundle/bundle-writer.js';
+export * from './bundle/bundle-fingerprint.js';
 export * from './bundle/preprocessing.js';
 export { ANN_DIR, BUNDLE_FILES, locateAnnDir } from './bundle/bundle-files.js';
 export { fingerprint64 } from './bundle/fingerprint64.js';
@@ -31,4 +32,5 @@ export { extendCandidates, SYNTHESIS_METHOD } from './sample/synthetic-catalogue
 export { generateSampleData, type SampleData } from './sample/sample-data.js';
 export { SeededRandom } from './sample/random.js';
 export * from './bundle/sample-instances.js';
+export * from './bundle/replay-sample.js';
 export * from './calibration-queries.js';

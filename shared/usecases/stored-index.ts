@@ -80,6 +80,7 @@ export async function buildStoredIndex(options: BuildStoredIndexOptions): Promis
         candidates: bundle.candidates,
         calibrationQueries: queries,
         outDir,
+        trainingRunId: ann.declaredTrainingRunId(bundle.manifest),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       await failpoint('deploy.during-index-build');
@@ -202,11 +203,13 @@ export function createStoredIndexes(options: {
 }): StoredIndexes {
   const { artifacts, logger } = options;
   return {
-    // On Cloud Storage the checksum would download the whole catalogue at
-    // every deploy; count and dim are checked here, and the server checks
-    // the sha256 when it loads the index (a mismatch fails the revision).
-    status: (artifactUri) =>
-      storedIndexStatus(artifacts, artifactUri, { checksum: !/^gs:/i.test(artifactUri) }),
+    // Count and dim only, on every backend. The server is the one guard of
+    // the checksum: it compares the index's candidates_sha256 with the
+    // bundle's when it loads it, the same locally and on Cloud Run (where a
+    // checksum here would download the whole catalogue at every deploy).
+    // An index pushed from another run's embeddings must fail the revision
+    // loudly (INDEX.MISMATCH naming both runs), not be rebuilt silently here.
+    status: (artifactUri) => storedIndexStatus(artifacts, artifactUri, { checksum: false }),
     estimateBuildSeconds: async (artifactUri) => {
       const { count, dim } = await bundleSize(artifacts, artifactUri);
       return estimateIndexBuildSeconds(count, dim, options.cores ?? os.availableParallelism());

@@ -8,6 +8,7 @@ import {
   RecordingLogger,
   buildStoredIndex,
   bundleSize,
+  createStoredIndexes,
   estimateIndexBuildSeconds,
   storedIndexStatus,
   type RecdeployError,
@@ -91,6 +92,10 @@ describe('stored index (buildStoredIndex through the LocalArtifactStore)', funct
     assert.equal(await storedIndexStatus(artifacts, artifactUri), 'stale');
     // Without the checksum only count and dim are compared, and they still match.
     assert.equal(await storedIndexStatus(artifacts, artifactUri, { checksum: false }), 'present');
+    // The deploy step compares count and dim only, on file:// as on gs://: an index of other
+    // embeddings is the server's to refuse (INDEX.MISMATCH), not the deploy step's to rebuild.
+    const deployStep = createStoredIndexes({ artifacts, logger });
+    assert.equal(await deployStep.status(artifactUri), 'present');
 
     const rebuilt = await buildStoredIndex({ artifacts, artifactUri, logger });
     assert.equal(rebuilt.candidates_sha256, changed);

@@ -10,6 +10,7 @@ import type { io } from '@tensorflow/tfjs';
 import { fileSaveHandler } from '../encoder/model-files.js';
 import type { CandidateMatrix, ProductId } from '../types.js';
 import { ANN_DIR, BUNDLE_FILES, resolveInside } from './bundle-files.js';
+import { bundleFingerprint, type FingerprintSource } from './bundle-fingerprint.js';
 import { writeCandidates } from './candidates-file.js';
 import { DEFAULT_QUERY_MODEL, bundleManifestProblem, type Manifest } from './manifest.js';
 import { checkProductIds } from './product-ids.js';
@@ -29,6 +30,12 @@ export interface BundleParts {
   readonly vocabularies: ReadonlyMap<string, readonly string[]>;
   readonly examples: readonly Record<string, unknown>[];
   readonly queryModel: SavableModel;
+  /**
+   * The training run that made the bundle: when set, the manifest gets a
+   * `fingerprint` with it and the hashes of the files as written
+   * (bundle-fingerprint.ts), which servers check.
+   */
+  readonly trainingRunId?: string;
 }
 
 /**
@@ -39,7 +46,11 @@ export interface BundleParts {
 export async function writeBundle(dir: string, parts: BundleParts): Promise<string> {
   const { manifest, candidates } = parts;
   const problem =
-    bundleManifestProblem(manifest) ??
+    bundleManifestProblem(
+      parts.trainingRunId === undefined
+        ? manifest
+        : { ...manifest, fingerprint: { training_run_id: parts.trainingRunId } },
+    ) ??
     (candidates.count !== manifest.candidate_count || candidates.dim !== manifest.embedding_dim
       ? `candidates are ${candidates.count} × ${candidates.dim}, manifest says ${manifest.candidate_count} × ${manifest.embedding_dim}`
       : undefined);
@@ -55,10 +66,6 @@ export async function writeBundle(dir: string, parts: BundleParts): Promise<stri
   const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(staging, { recursive: true });
   try {
-    await writeFile(
-      path.join(staging, BUNDLE_FILES.manifest),
-      `${JSON.stringify(manifest, null, 2)}\n`,
-    );
     await writeCandidates(path.join(staging, BUNDLE_FILES.candidates), candidates);
     await writeFile(path.join(staging, BUNDLE_FILES.productIds), JSON.stringify(parts.productIds));
     await writeFile(
@@ -81,6 +88,16 @@ export async function writeBundle(dir: string, parts: BundleParts): Promise<stri
     if (path.basename(modelJson) !== 'model.json')
       throw new Error('writeBundle: query_model must name a model.json');
     await parts.queryModel.save(fileSaveHandler(path.dirname(modelJson)));
+    // Last, so the fingerprint hashes the files exactly as written.
+    const written = await withFingerprint(manifest, parts.trainingRunId, {
+      dir: staging,
+      candidates,
+      queryModelPath: modelJson,
+    });
+    await writeFile(
+      path.join(staging, BUNDLE_FILES.manifest),
+      `${JSON.stringify(written, null, 2)}\n`,
+    );
     await rm(target, { recursive: true, force: true });
     await rename(staging, target);
   } catch (error) {
@@ -88,4 +105,24 @@ export async function writeBundle(dir: string, parts: BundleParts): Promise<stri
     throw error;
   }
   return target;
+}
+
+/** `manifest` with a fingerprint of the staged files when the training run is known. */
+async function withFingerprint(
+  manifest: Manifest,
+  trainingRunId: string | undefined,
+  files: Omit<FingerprintSource, 'manifest'>,
+): Promise<Manifest> {
+  if (trainingRunId === undefined) return manifest;
+  // Any fingerprint the caller's manifest had described other files: replaced, not checked.
+  const declared = { ...manifest, fingerprint: { training_run_id: trainingRunId } };
+  const computed = await bundleFingerprint({ ...files, manifest: declared });
+  return {
+    ...manifest,
+    fingerprint: {
+      training_run_id: trainingRunId,
+      query_model_sha256: computed.queryModelSha256,
+      candidates_sha256: computed.candidatesSha256,
+    },
+  };
 }

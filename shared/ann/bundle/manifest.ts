@@ -6,6 +6,7 @@
  * without breaking older servers.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ID_PATTERN, MAX_ID_CHARS } from '@recdeploy/events';
 import { schemaProblems } from './schema-errors.js';
 
 /** `tft.compute_and_apply_vocabulary`: index in the vocabulary file, OOV tokens hashed into buckets after it. */
@@ -48,6 +49,36 @@ export const ManifestInputSchema = Type.Object({
   preprocessing: PreprocessingSchema,
 });
 
+const Sha256Hex = (description: string) =>
+  Type.String({
+    pattern: '^[0-9a-f]{64}$',
+    description: `${description} (sha256, lower-case hex)`,
+  });
+
+/** A training run id, as training-completed carries it (events/fields.ts `Id`). */
+export const TrainingRunIdSchema = Type.String({
+  minLength: 1,
+  maxLength: MAX_ID_CHARS,
+  pattern: ID_PATTERN.source,
+  description: 'the training run that produced the bundle (the id training-completed carries)',
+});
+
+/**
+ * Which training run made the bundle and, optionally, the content hashes of
+ * what it made (bundle-fingerprint.ts says how they are computed). A server
+ * refuses a bundle whose files do not match the hashes it declares.
+ */
+export const ManifestFingerprintSchema = Type.Object(
+  {
+    training_run_id: TrainingRunIdSchema,
+    query_model_sha256: Type.Optional(
+      Sha256Hex("the query model's weight files, in weightsManifest order"),
+    ),
+    candidates_sha256: Type.Optional(Sha256Hex('candidates.f32')),
+  },
+  { additionalProperties: true },
+);
+
 /** The manifest schema, format_version 1. */
 export const ManifestSchema = Type.Object(
   {
@@ -70,6 +101,7 @@ export const ManifestSchema = Type.Object(
     model_version: Type.Optional(Type.String()),
     trained_at: Type.Optional(Type.String()),
     metrics: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    fingerprint: Type.Optional(ManifestFingerprintSchema),
   },
   { title: 'recdeploy model bundle manifest', additionalProperties: true },
 );
@@ -78,6 +110,8 @@ export const ManifestSchema = Type.Object(
 export type Manifest = Static<typeof ManifestSchema>;
 /** One entry of `inputs`. */
 export type ManifestInput = Static<typeof ManifestInputSchema>;
+/** The manifest's `fingerprint`. */
+export type ManifestFingerprint = Static<typeof ManifestFingerprintSchema>;
 /** An input's preprocessing. */
 export type Preprocessing = Static<typeof PreprocessingSchema>;
 /** Vocabulary preprocessing (file and OOV buckets). */

@@ -25,6 +25,7 @@ import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import {
   resolveSampleOptions,
   SAMPLE_DEFAULTS,
+  sampleTrainingRunId,
   type SampleModelOptions,
   type SampleModelSummary,
 } from './sample-options.js';
@@ -37,6 +38,7 @@ export async function trainSampleModel(options: SampleModelOptions): Promise<Sam
   const started = performance.now();
   const say = options.onProgress ?? (() => undefined);
   const { products, dim, seed, idType, epochs } = resolveSampleOptions(options);
+  const trainingRunId = options.trainingRunId ?? sampleTrainingRunId();
   const { tf, backend } = await loadTf();
   if (backend === 'wasm') registerWasmTrainingKernels(tf);
 
@@ -106,6 +108,7 @@ export async function trainSampleModel(options: SampleModelOptions): Promise<Sam
       vocabularies,
       examples: exampleInstances(data.customers, Array.from(data.test.customer), random.fork()),
       queryModel: model.query,
+      trainingRunId,
     });
     say(`wrote ${bundleDir}`);
     return {
@@ -117,6 +120,7 @@ export async function trainSampleModel(options: SampleModelOptions): Promise<Sam
       dim,
       idType,
       seed,
+      trainingRunId,
       backend,
       epochs,
       trainInteractions: data.train.product.length,

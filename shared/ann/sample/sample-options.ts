@@ -1,4 +1,5 @@
 /** Options, defaults and the summary of `trainSampleModel`. */
+import { ID_PATTERN, MAX_ID_CHARS } from '@recdeploy/events';
 
 /** Defaults of the options (and of the CLI flags). */
 export const SAMPLE_DEFAULTS = {
@@ -21,6 +22,11 @@ export interface SampleModelOptions {
   /** Default 1.5 per trained product, between 300 and 3,000. */
   readonly customers?: number;
   readonly epochs?: number;
+  /**
+   * The training run recorded in the manifest's fingerprint; default
+   * `sample-<UTC date-time, compact>` (e.g. sample-20261206T221400Z).
+   */
+  readonly trainingRunId?: string;
   /** Progress lines, for stderr. */
   readonly onProgress?: (line: string) => void;
 }
@@ -36,6 +42,8 @@ export interface SampleModelSummary {
   readonly dim: number;
   readonly idType: 'int' | 'string';
   readonly seed: number;
+  /** The training run the manifest's fingerprint names. */
+  readonly trainingRunId: string;
   readonly backend: string;
   readonly epochs: number;
   readonly trainInteractions: number;
@@ -71,5 +79,19 @@ export function resolveSampleOptions(options: SampleModelOptions) {
   check('seed', resolved.seed, 0, 2 ** 32 - 1);
   check('epochs', resolved.epochs, 1, 100);
   if (options.customers !== undefined) check('customers', options.customers, 10, 1_000_000);
+  // Checked before training, not after it when the manifest is written.
+  if (options.trainingRunId !== undefined && !ID_PATTERN.test(options.trainingRunId)) {
+    throw new Error(
+      `sample-model: the training run id must be 1 to ${MAX_ID_CHARS} letters, digits, ".", "_", ":" or "-", starting with a letter or digit, got ${JSON.stringify(options.trainingRunId)}`,
+    );
+  }
   return resolved;
+}
+
+/** The default training run id of a sample bundle: `sample-` and the UTC time, compact. */
+export function sampleTrainingRunId(now: Date = new Date()): string {
+  return `sample-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }

@@ -38,7 +38,12 @@ const TRUTH_SLICE = 50;
  * @throws PermanentError `INDEX.RECALL_TOO_LOW` when the largest ef misses
  *   the floor; RangeError on invalid options.
  */
-export async function buildIndex(options: BuildIndexOptions): Promise<IndexManifest> {
+export async function buildIndex(
+  options: BuildIndexOptions & {
+    /** The bundle's declared training run (its fingerprint), recorded in index.json. */
+    readonly trainingRunId?: string | undefined;
+  },
+): Promise<IndexManifest> {
   const started = performance.now();
   const settings = checkBuildOptions(options);
   const { candidates } = options;
@@ -93,6 +98,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexManif
       k: settings.k,
       count: candidates.count,
       candidates_sha256: candidatesSha256(candidates),
+      ...(options.trainingRunId === undefined ? {} : { training_run_id: options.trainingRunId }),
       built_at: new Date().toISOString(),
       build_seconds: Math.round(performance.now() - started) / 1000,
       hnswlib_node_version: hnswlibNodeVersion(),

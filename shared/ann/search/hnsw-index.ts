@@ -27,6 +27,11 @@ export interface LoadHnswOptions {
    * bundle reader); skips hashing them again (~0.1 s per 100 MB).
    */
   readonly candidatesSha256?: string;
+  /**
+   * The training run the bundle declares (its fingerprint), named in the
+   * error when the index was built from another run's embeddings.
+   */
+  readonly trainingRunId?: string | undefined;
 }
 
 /** Options for {@link loadParallelHnswSearcher}. */
@@ -37,7 +42,8 @@ export interface LoadParallelHnswOptions extends LoadHnswOptions, ParallelHnswOp
  * directory or the index directory, with ef set to the calibrated value.
  * @throws PermanentError `INDEX.NOT_FOUND` (no index.json), `INDEX.INVALID`
  *   (bad manifest, missing or unreadable graph), `INDEX.MISMATCH` (built
- *   for other embeddings: count, dim or checksum differ).
+ *   for other embeddings: count, dim or checksum differ; the message names
+ *   the training runs of both sides).
  */
 export async function loadHnswSearcher(
   dir: string,
@@ -107,10 +113,23 @@ async function openIndex(
   if (sha256 !== manifest.candidates_sha256) {
     throw mismatch(
       indexDir,
-      `built for candidates with sha256 ${manifest.candidates_sha256}, these have ${sha256}; rebuild the index`,
+      `was built from the embeddings of ${runName(manifest.training_run_id)} ` +
+        `(candidates sha256 ${manifest.candidates_sha256}), but this bundle's are ` +
+        `${runName(options.trainingRunId)}'s (sha256 ${sha256}); ` +
+        `rebuild it: recdeploy build-index ${bundleDirOf(indexDir)}`,
     );
   }
   return { indexDir, manifest };
+}
+
+function runName(trainingRunId: string | undefined): string {
+  return trainingRunId === undefined ? 'an unnamed training run' : `training run ${trainingRunId}`;
+}
+
+/** The bundle directory `recdeploy build-index` takes: the artifact directory above `ann/index`. */
+function bundleDirOf(indexDir: string): string {
+  const annDir = path.dirname(indexDir);
+  return path.basename(annDir) === 'ann' ? path.dirname(annDir) : annDir;
 }
 
 function mismatch(indexDir: string, problem: string): PermanentError {

@@ -37,6 +37,11 @@ export interface IndexManifest {
   readonly shards: readonly ShardFile[];
   /** sha256 of candidates.f32 the index was built from. */
   readonly candidates_sha256: string;
+  /**
+   * The training run whose embeddings these are (the bundle's declared
+   * `fingerprint.training_run_id` at build time), so a mismatch names it.
+   */
+  readonly training_run_id?: string;
   readonly built_at: string;
   readonly build_seconds: number;
   readonly hnswlib_node_version: string;

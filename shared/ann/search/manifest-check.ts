@@ -1,5 +1,6 @@
 /** Validation of a parsed index.json, field by field, with messages that name the field. */
 import path from 'node:path';
+import { ID_PATTERN } from '@recdeploy/events';
 import type { ShardFile } from './shard-build.js';
 
 /** Bumped on any incompatible change to the index directory's layout or manifest. */
@@ -23,6 +24,12 @@ export function manifestProblem(value: unknown): string | undefined {
   }
   if (typeof m.candidates_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.candidates_sha256)) {
     return 'candidates_sha256 must be a sha256 hex digest';
+  }
+  if (
+    m.training_run_id !== undefined &&
+    (typeof m.training_run_id !== 'string' || !ID_PATTERN.test(m.training_run_id))
+  ) {
+    return 'training_run_id must be an id (letters, digits, ".", "_", ":" and "-")';
   }
   if (!Array.isArray(m.shards) || m.shards.length === 0) return 'shards must be a non-empty array';
   let rows = 0;
