@@ -14,6 +14,8 @@
  * caller aborts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+// The module, not the ann entry point, which would load hnswlib's native addon.
+import { FINGERPRINT_HEADER, RUN_ID_HEADER } from '../ann/bundle/bundle-fingerprint.js';
 import { RecdeployError, TransientError, truncateText } from '../errors.js';
 import { preview } from './format.js';
 
@@ -23,7 +25,22 @@ export interface RevisionAnswer {
   readonly body: string;
   /** Wall clock from sending the request to the end of the body. */
   readonly ms: number;
+  /**
+   * The response headers verification reads (ANSWER_HEADERS, lower-case
+   * names), those present: ann-serving's run id and fingerprint.
+   */
+  readonly headers: Readonly<Record<string, string>>;
 }
+
+/** Response headers kept in a RevisionAnswer: what the fingerprint check compares. */
+export const ANSWER_HEADERS = [RUN_ID_HEADER, FINGERPRINT_HEADER] as const;
+
+/**
+ * Sent with every request: marks verification traffic, which ann-serving's
+ * replay sampler leaves out of its sample of live queries. A plain marker,
+ * no secret.
+ */
+export const VERIFICATION_MARKER = { 'x-recdeploy-verification': '1' } as const;
 
 /** An answer, or why there was none (connection refused, timeout…). */
 export type RevisionResult = { readonly answer: RevisionAnswer } | { readonly failure: string };
@@ -93,7 +110,12 @@ export class RevisionClient {
     try {
       const response = await fetch(url, { method, headers, body, signal });
       const text = await response.text();
-      const answer = { status: response.status, body: text, ms: performance.now() - started };
+      const answer: RevisionAnswer = {
+        status: response.status,
+        body: text,
+        ms: performance.now() - started,
+        headers: keptHeaders(response.headers),
+      };
       if (answer.status === 401 || answer.status === 403)
         throw notAllowedError(method, url, answer);
       return { answer };
@@ -106,9 +128,9 @@ export class RevisionClient {
   }
 
   private async headers(url: string): Promise<Record<string, string>> {
-    if (!this.options.headers) return {};
+    if (!this.options.headers) return { ...VERIFICATION_MARKER };
     try {
-      return { ...(await this.options.headers()) };
+      return { ...(await this.options.headers()), ...VERIFICATION_MARKER };
     } catch (error) {
       throw new TransientError(
         'DEPENDENCY.UNAVAILABLE',
@@ -117,6 +139,15 @@ export class RevisionClient {
       );
     }
   }
+}
+
+function keptHeaders(headers: Headers): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ANSWER_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) kept[name] = value;
+  }
+  return kept;
 }
 
 /** One line describing a result that is not a 200 answer, for a check's detail. */
