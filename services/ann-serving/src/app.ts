@@ -10,10 +10,12 @@ import { EventLoopLag } from './admission/event-loop-lag.js';
 import { BatchedPredictor } from './batching/batched-predictor.js';
 import type { ServingConfig } from './config/serving-config.js';
 import { RestHttpServer } from './http/http-server.js';
+import { withFingerprintHeaders } from './http/fingerprint-headers.js';
 import { createRestApi } from './http/rest-api.js';
 import { ServingMetrics } from './metrics/serving-metrics.js';
 import { ModelSlot } from './model/model-slot.js';
 import type { ServingModel } from './model/serving-model.js';
+import { createReplaySampling } from './replay/replay-sampling.js';
 
 /** Loads the model named by the configuration (load-serving-model.ts in production). */
 export type ModelLoader = (config: ServingConfig, logger: Logger) => Promise<ServingModel>;
@@ -42,6 +44,18 @@ export async function startServingApp(
   const admission = new AdmissionController(config.admission, () => loopLag.lagMs());
   metrics.watchAdmission(admission);
   const admissionOn = config.admission.targetMs > 0;
+  // Off unless REPLAY_SAMPLE_SIZE > 0: instances can hold customer data.
+  const replay =
+    config.replaySample &&
+    createReplaySampling({
+      config: config.replaySample,
+      modelName: config.modelName,
+      trainingRunId: config.trainingRunId,
+      logger,
+      onWrite: (result) => metrics.observeReplayWrite(result),
+    });
+  if (replay) metrics.watchReplaySample(replay.sampler);
+  const replayRestored = replay?.restore().then(() => replay.start());
   const api = createRestApi({
     slot,
     metrics,
@@ -58,8 +72,12 @@ export async function startServingApp(
     },
     onShed: (reason) => metrics.observeShed(reason),
     retryAfterSeconds: config.admission.retryAfterSeconds,
+    ...(replay && {
+      onAnswered: (instances, headers) => replay.sampler.record(instances, headers),
+    }),
   });
-  const server = new RestHttpServer(api, {
+  // Every predict answer names the run and fingerprint it came from (verify checks them).
+  const server = new RestHttpServer(withFingerprintHeaders(api, slot), {
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
     metrics,
@@ -81,7 +99,9 @@ export async function startServingApp(
 
   const started = performance.now();
   const loaded = loadModel(config, logger).then(
-    (model) => {
+    async (model) => {
+      // The sample a previous process of this revision left comes first, before predicts add to it.
+      await replayRestored;
       slot.ready(model);
       metrics.modelLoaded(model);
       logger.info('model AVAILABLE', {
@@ -114,6 +134,8 @@ export async function startServingApp(
         inFlight: server.activeRequests,
       });
       const drained = await server.close(config.shutdownTimeoutMs);
+      // After the last answers: their instances belong in the sample.
+      await replay?.close();
       loopLag.stop();
       await slot.model?.dispose();
       logger.info('stopped', { drained });

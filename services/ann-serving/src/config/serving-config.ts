@@ -6,8 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { readEnv, type Env } from '@recdeploy/shared';
+import { MAX_REPLAY_SAMPLE_SIZE } from '@recdeploy/shared/ann';
+import { TrainingRunIdSchema } from '@recdeploy/shared/ann';
 import { DEFAULT_MAX_REQUEST_COST } from '../protocol/request-cost.js';
 import type { SearchMode } from '../model/serving-model.js';
+import {
+  readReplaySampleUri,
+  type ReplaySampleLocation,
+} from '../replay/replay-sample-location.js';
 
 const LEVEL = Type.Union(
   [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
@@ -73,6 +79,12 @@ export const ServingEnvSchema = Type.Object({
   MODEL_CACHE_DIR: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: LEVEL,
   /**
+   * The training run this revision serves (the deploy step sets it), sent
+   * back in every predict answer's X-Recdeploy-Run-Id; without it, the
+   * bundle's declared `fingerprint.training_run_id`.
+   */
+  TRAINING_RUN_ID: Type.Optional(TrainingRunIdSchema),
+  /**
    * Test only: `1` lets a bundle's ann/test-faults.json inject failures and
    * delays into predict answers (faults/test-faults.ts); otherwise the file
    * is ignored with a warning.
@@ -85,6 +97,15 @@ export const ServingEnvSchema = Type.Object({
    * runs in the workspace folder, but a relative MODEL_PATH means the caller's.
    */
   INIT_CWD: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Replay sample (replay/): how many served predict instances to keep, 0 =
+   * off. Off by default: instances can hold customer data.
+   */
+  REPLAY_SAMPLE_SIZE: Type.Integer({ default: 0, minimum: 0, maximum: MAX_REPLAY_SAMPLE_SIZE }),
+  /** Where the sample is written: an absolute path, file:// or gs://bucket/object. */
+  REPLAY_SAMPLE_URI: Type.Optional(Type.String({ minLength: 1 })),
+  /** Seconds between sample writes, at most one per interval (the cloud: 60). */
+  REPLAY_PERSIST_INTERVAL_S: Type.Number({ default: 60, minimum: 1, maximum: 86_400 }),
 });
 
 /** SEARCH_THREADS. */
@@ -121,6 +142,16 @@ export interface ServingConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** ANN_SERVING_ALLOW_TEST_FAULTS=1 (test only). */
   readonly allowTestFaults: boolean;
+  /** TRAINING_RUN_ID, when set. */
+  readonly trainingRunId?: string;
+  /** Undefined: no sample is kept (REPLAY_SAMPLE_SIZE=0, the default). */
+  readonly replaySample: ReplaySampleConfig | undefined;
+}
+
+export interface ReplaySampleConfig {
+  readonly capacity: number;
+  readonly location: ReplaySampleLocation;
+  readonly persistIntervalMs: number;
 }
 
 /** Parses the serving variables; throws ConfigError listing every problem. */
@@ -139,6 +170,7 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
         `ADMISSION_INTERVAL_MS=${v.ADMISSION_INTERVAL_MS} is shorter than ADMISSION_TARGET_MS=${v.ADMISSION_TARGET_MS}`,
       );
     }
+    problems.push(...replaySampleProblems(v.REPLAY_SAMPLE_SIZE, v.REPLAY_SAMPLE_URI));
     return problems;
   });
   return Object.freeze({
@@ -167,6 +199,12 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
     modelCacheDir: vars.MODEL_CACHE_DIR ?? path.join(os.tmpdir(), 'recdeploy-models'),
     logLevel: vars.LOG_LEVEL,
     allowTestFaults: vars.ANN_SERVING_ALLOW_TEST_FAULTS === '1',
+    ...(vars.TRAINING_RUN_ID === undefined ? {} : { trainingRunId: vars.TRAINING_RUN_ID }),
+    replaySample: replaySampleConfig(
+      vars.REPLAY_SAMPLE_SIZE,
+      vars.REPLAY_SAMPLE_URI,
+      vars.REPLAY_PERSIST_INTERVAL_S,
+    ),
   });
 }
 
@@ -174,4 +212,34 @@ export function loadServingConfig(env: Env = process.env): Readonly<ServingConfi
 function resolveModelPath(modelPath: string, callerDir: string | undefined): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(modelPath)) return modelPath;
   return path.resolve(callerDir ?? process.cwd(), modelPath);
+}
+
+function replaySampleProblems(size: number, uri: string | undefined): string[] {
+  if (uri === undefined) {
+    return size > 0
+      ? [
+          `REPLAY_SAMPLE_URI is required when REPLAY_SAMPLE_SIZE=${size} (an absolute path, file:// or gs://bucket/object)`,
+        ]
+      : [];
+  }
+  const read = readReplaySampleUri(uri);
+  return 'problem' in read
+    ? [`REPLAY_SAMPLE_URI=${JSON.stringify(uri)} is invalid: it ${read.problem}`]
+    : [];
+}
+
+/** Only once the variables passed replaySampleProblems. */
+function replaySampleConfig(
+  size: number,
+  uri: string | undefined,
+  intervalSeconds: number,
+): ReplaySampleConfig | undefined {
+  if (size === 0 || uri === undefined) return undefined;
+  const read = readReplaySampleUri(uri);
+  if ('problem' in read) return undefined;
+  return Object.freeze({
+    capacity: size,
+    location: read.location,
+    persistIntervalMs: Math.round(intervalSeconds * 1000),
+  });
 }

@@ -54,6 +54,12 @@ export interface PredictContext {
   readonly retryAfterSeconds?: number;
   /** Where degenerate answers are logged (one line each, counted by a log-based metric). */
   readonly logger: Logger;
+  /**
+   * Told of the instances of every answered predict (the replay sample,
+   * replay/replay-sampler.ts), with the headers only to tell verify's
+   * requests apart; absent when REPLAY_SAMPLE_SIZE is 0.
+   */
+  readonly onAnswered?: (instances: readonly Instance[], headers: RestRequest['headers']) => void;
 }
 
 /** Answers a predict request with its response body, or throws a TfStatusError. */
@@ -104,7 +110,9 @@ export async function handlePredict(
   throwIfAbandoned(signal, 'before_encode');
   const explicitK = document.get('k') === undefined ? undefined : k;
   logDegenerateAnswers(predictions, explicitK, model.name, context.logger);
-  return predictResponseBody(format, predictions);
+  const body = predictResponseBody(format, predictions);
+  context.onAnswered?.(instances, request.headers);
+  return body;
 }
 
 function checkSignature(name: string, api: RestRoute['api']): void {

@@ -34,7 +34,11 @@ export class ServingMetrics {
   private readonly mode: Gauge<'mode'>;
   private readonly searchThreads: Gauge;
   private readonly ready: Gauge;
+  private readonly modelInfo: Gauge<'training_run_id' | 'fingerprint'>;
   private model: ServingModel | undefined;
+  private readonly replayInstances: Gauge;
+  private readonly replayWrites: Counter<'result'>;
+  private replaySample: { readonly size: number } | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -111,6 +115,12 @@ export class ServingMetrics {
       help: 'Threads one search runs on: the HNSW shard count when shards are searched in parallel, 1 on the main thread alone.',
       registers,
     });
+    this.modelInfo = new Gauge({
+      name: 'ann_serving_model_info',
+      help: 'Value 1, labelled with the training run and the fingerprint of the loaded model (the X-Recdeploy-Run-Id and X-Recdeploy-Fingerprint of its answers; training_run_id empty when unknown).',
+      labelNames: ['training_run_id', 'fingerprint'],
+      registers,
+    });
     this.ready = new Gauge({
       name: 'ann_serving_model_ready',
       help: '1 once the model and index are loaded and predict is served; 0 again if search fails for good.',
@@ -119,6 +129,27 @@ export class ServingMetrics {
         if (this.model?.failure) this.ready.set(0);
       },
     });
+    this.replayInstances = new Gauge({
+      name: 'ann_serving_replay_sample_instances',
+      help: 'Predict instances held in the replay sample (0 while REPLAY_SAMPLE_SIZE is 0, the default).',
+      registers,
+      collect: () => this.replayInstances.set(this.replaySample?.size ?? 0),
+    });
+    this.replayWrites = new Counter({
+      name: 'ann_serving_replay_sample_writes_total',
+      help: 'Writes of the replay sample to REPLAY_SAMPLE_URI, by result (an error is retried at the next interval).',
+      labelNames: ['result'],
+      registers,
+    });
+  }
+
+  /** Reports the replay sample's size on every scrape (replay/replay-sampler.ts). */
+  watchReplaySample(sample: { readonly size: number }): void {
+    this.replaySample = sample;
+  }
+
+  observeReplayWrite(result: 'ok' | 'error'): void {
+    this.replayWrites.inc({ result });
   }
 
   observeRequest(route: string, status: number, seconds: number): void {
@@ -150,6 +181,10 @@ export class ServingMetrics {
     this.executor.set({ executor: model.encoderExecutor }, 1);
     this.mode.set({ mode: model.mode }, 1);
     this.searchThreads.set(model.searchThreads ?? 0);
+    if (model.fingerprint) {
+      const { trainingRunId, id } = model.fingerprint;
+      this.modelInfo.set({ training_run_id: trainingRunId ?? '', fingerprint: id }, 1);
+    }
     this.ready.set(1);
     this.model = model;
   }
