@@ -3,7 +3,8 @@
  * stopped moving and makes the run documents agree with what the platform
  * serves. It reads only the run store and the platform, is idempotent (every
  * re-drive goes through the store's once-per-window hand-off claim), moves
- * every canary whose step is due (canary-ticks.ts), and
+ * every canary whose step is due (canary-ticks.ts), announces freshness
+ * breaches and their end (freshness-ticks.ts), and
  * writes what it did into each run's history. The cloud runs it from Cloud
  * Scheduler (functions/reconcile); the local stack on a timer and at start.
  */
@@ -14,6 +15,7 @@ import { toRecdeployError } from '../errors.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { advanceCanaries, type CanaryTick } from './canary-ticks.js';
+import { checkFreshness, type FreshnessTick } from './freshness-ticks.js';
 import { republishHandOff } from './hand-off-publishing.js';
 
 export type ReconcileDeps = Pick<
@@ -28,6 +30,8 @@ export interface ReconcileReport {
   readonly corrected: readonly { readonly service: string; readonly runs: readonly string[] }[];
   /** Canaries looked at, with the phase each is in afterwards. */
   readonly canaries: readonly CanaryTick[];
+  /** freshness-alert messages published (a breach announced, or resolved). */
+  readonly freshness: readonly FreshnessTick[];
   /** What could not be looked at this time (the next pass tries again). */
   readonly errors: readonly { readonly what: string; readonly code: string }[];
 }
@@ -96,7 +100,15 @@ export async function reconcile(deps: ReconcileDeps, now = new Date()): Promise<
       for (const run of changedRuns) await publishDeploymentFinished(deps, run);
     });
   }
-  return { redriven, corrected, canaries: canaries.ticks, errors: [...canaries.errors, ...errors] };
+  // After the services are observed, so a run that just went live counts.
+  const freshness = await checkFreshness(deps, now);
+  return {
+    redriven,
+    corrected,
+    canaries: canaries.ticks,
+    freshness: freshness.ticks,
+    errors: [...canaries.errors, ...errors, ...freshness.errors],
+  };
 }
 
 /** Services with a serving record or a live run, with their model endpoint. */

@@ -25,7 +25,12 @@ export function localDataFiles(dataDir: string): { runStore: string; eventBus: s
  * backend. Each backend's modules are imported on demand, so the local stack
  * never loads the Google SDKs and a cloud function never loads better-sqlite3.
  */
-export async function createAdapters(config: RuntimeConfig, logger: Logger): Promise<Adapters> {
+export async function createAdapters(
+  config: RuntimeConfig,
+  logger: Logger,
+  /** Topics beyond the runtime's (the chain's freshness alerts), created on the local bus too. */
+  extraTopics: readonly string[] = [],
+): Promise<Adapters> {
   if (config.backend === 'local') {
     const { SqliteRunStore, LocalEventBus } = await import('../adapters/local/index.js');
     const files = localDataFiles(config.dataDir);
@@ -33,7 +38,9 @@ export async function createAdapters(config: RuntimeConfig, logger: Logger): Pro
       file: files.eventBus,
       logger: logger.child({ port: 'bus' }),
     });
-    for (const topic of topicNames(config.topics)) eventBus.createTopic(topic);
+    for (const topic of [...topicNames(config.topics), ...extraTopics]) {
+      eventBus.createTopic(topic);
+    }
     return withClose(
       new SqliteRunStore({ file: files.runStore, logger: logger.child({ port: 'store' }) }),
       eventBus,
