@@ -107,7 +107,12 @@ describe('ann-serving replay sample', function () {
     const bundle = await sampleBundle();
     const inputNames = bundle.manifest.inputs.map((input) => input.name).sort();
     const file = path.join(dir, 'replay', 'endpoint-a', 'rev-1.json');
-    const base = { MODEL_PATH: `file://${bundle.dir}`, TRAINING_RUN_ID: 'train-replay-1' };
+    const base = {
+      MODEL_PATH: `file://${bundle.dir}`,
+      TRAINING_RUN_ID: 'train-replay-1',
+      // Admission control off: on a busy test machine it may shed a request, and counts are asserted.
+      ADMISSION_TARGET_MS: '0',
+    };
     const [off, on] = await Promise.all([
       startServer({ ...base, REPLAY_PERSIST_INTERVAL_S: '1' }),
       startServer({
