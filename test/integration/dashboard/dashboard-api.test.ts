@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunDocument, ServingRecord } from '@recdeploy/shared';
+import type { FreshnessAlert, RunDocument, ServingRecord } from '@recdeploy/shared';
 import { SqliteRunStore } from '@recdeploy/shared/local';
 import { localDataFiles } from '@recdeploy/shared/wiring';
 import {
@@ -24,6 +24,7 @@ interface Overview {
   serving: ServingRecord[];
   rejectedEvents: Record<string, unknown>[];
   rejectedEventsLimit: number;
+  freshnessAlerts: FreshnessAlert[];
   generatedAt: string;
 }
 
@@ -268,6 +269,29 @@ describe('dashboard HTTP API (a real process over a SQLite run store)', function
       );
       const { body } = await getJson<RunDocument>(`/api/runs/${hostile.runId}`);
       assert.equal(body.modelSlug, '</script><script>alert(1)</script>');
+    });
+  });
+
+  describe('freshness alerts', () => {
+    it('carries the open alerts in /api/runs and /api/freshness, and drops a closed one', async () => {
+      const alert: FreshnessAlert = {
+        alertId: 'recs-fresh:max_age:2030-01-08T00:00:00.000Z',
+        modelEndpointId: 'recs-fresh',
+        kind: 'max_age',
+        thresholdS: 604_800,
+        breachedSince: '2030-01-08T00:00:00.000Z',
+        detail: 'the live run recs-fresh-t1 finished training 8d ago (limit 7d)',
+        liveRunId: 'recs-fresh-t1',
+        openedAt: '2030-01-09T00:00:00.000Z',
+      };
+      assert.deepEqual((await getJson<Overview>('/api/runs')).body.freshnessAlerts, []);
+      await store.openFreshnessAlert(alert);
+      assert.deepEqual((await getJson<Overview>('/api/runs')).body.freshnessAlerts, [alert]);
+      const alone = await getJson<{ freshnessAlerts: FreshnessAlert[] }>('/api/freshness');
+      assert.equal(alone.status, 200);
+      assert.deepEqual(alone.body.freshnessAlerts, [alert]);
+      await store.closeFreshnessAlert(alert.alertId);
+      assert.deepEqual((await getJson<Overview>('/api/freshness')).body.freshnessAlerts, []);
     });
   });
 });

@@ -205,4 +205,35 @@ describe('dashboard in a browser (chromium via playwright-core)', function () {
     assert.equal(await run.locator('img, script, b').count(), 0);
     assert.equal(await bench.page.evaluate('typeof window.__xss'), 'undefined');
   });
+
+  // Last: it reloads the page, which the tests above must not see.
+  it('shows a banner per open freshness alert at the top, gone once it is closed', async () => {
+    const alert = {
+      alertId: 'recs-home:max_age:2030-01-08T00:00:00.000Z',
+      modelEndpointId: 'recs-home',
+      kind: 'max_age',
+      thresholdS: 604_800,
+      breachedSince: '2030-01-08T00:00:00.000Z',
+      detail: 'the live run recs-home-t1 finished training 8d ago (limit 7d)',
+      openedAt: '2030-01-09T00:00:00.000Z',
+    } as const;
+    await bench.store.openFreshnessAlert(alert);
+    await bench.page.reload();
+    const banner = bench.page.locator('[data-testid="freshness-banner"]');
+    await banner.waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await banner.getAttribute('data-endpoint-id'), 'recs-home');
+    assert.equal(
+      await banner.textContent(),
+      'recs-home is stale: its live model finished training more than 7d ago · since ' +
+        `${await banner.locator('time').textContent()}${alert.detail}`,
+    );
+    assert.equal(await banner.locator('time').getAttribute('datetime'), alert.breachedSince);
+    await bench.store.closeFreshnessAlert(alert.alertId);
+    await bench.page.reload();
+    await bench.page
+      .locator('[data-testid="endpoint"]')
+      .first()
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await banner.count(), 0);
+  });
 });

@@ -7,6 +7,12 @@
  */
 /* global document, EventSource, fetch, setInterval, setTimeout, window */
 import { duration } from './dom.js';
+import {
+  FRESHNESS_REFRESH_MS,
+  refreshFreshness,
+  renderFreshness,
+  setFreshnessAlerts,
+} from './freshness-banner.js';
 import { renderRejected } from './rejected-section.js';
 import { els, renderEndpoints, renderLive } from './sections.js';
 import { applyRun, applyServing, state } from './state.js';
@@ -20,6 +26,7 @@ function render() {
     renderLive();
     renderEndpoints();
     renderRejected(els);
+    renderFreshness(els.freshness);
   }, 0);
 }
 
@@ -34,6 +41,7 @@ function loadSnapshot() {
       for (const run of body.runs) applyRun(run);
       state.rejected = body.rejectedEvents;
       state.rejectedLimit = body.rejectedEventsLimit;
+      setFreshnessAlerts(body.freshnessAlerts);
       els.loadError.hidden = true;
       heard();
       render();
@@ -86,7 +94,11 @@ function connect() {
   });
   source.addEventListener('serving', (event) => {
     heard();
-    if (applyServing(JSON.parse(event.data))) render();
+    if (applyServing(JSON.parse(event.data))) {
+      render();
+      // What serves changed: a freshness breach may have begun or ended.
+      refreshFreshness(render).catch(() => undefined);
+    }
   });
   source.addEventListener('heartbeat', heard);
   source.addEventListener('error', () => {
@@ -103,6 +115,9 @@ setInterval(() => {
   }
   showLastHeard();
 }, 1000);
+
+// The reconciler opens and closes freshness alerts between run changes.
+setInterval(() => refreshFreshness(render).catch(() => undefined), FRESHNESS_REFRESH_MS);
 
 // The charts take their width from the page: a new width redraws them.
 window.addEventListener('resize', render);

@@ -16,6 +16,7 @@ export const els = {
   connectionText: $('connection-text'),
   updatedAgo: $('updated-ago'),
   loadError: $('load-error'),
+  freshness: $('freshness-banners'),
   liveTable: $('live-revisions'),
   liveEmpty: $('live-empty'),
   endpoints: $('endpoints'),

@@ -2,7 +2,9 @@
  * The dashboard's HTTP surface, read-only:
  *   GET /                 the page
  *   GET /assets/{name}    its stylesheets and script modules
- *   GET /api/runs         recent runs, the serving record per service, rejected events
+ *   GET /api/runs         recent runs, the serving record per service, rejected events,
+ *                         open freshness alerts
+ *   GET /api/freshness    the open freshness alerts alone (the page re-reads them)
  *   GET /api/runs/{runId} one run document
  *   GET /api/events       server-sent events (see live/event-stream.ts)
  *   GET /healthz          liveness (503 while shutting down)
@@ -49,6 +51,7 @@ export function createRoutes(deps: RouteDeps): RequestHandler {
       const assetPath = ASSET_PATH.exec(path);
       if (assetPath?.[1] !== undefined) return sendAsset(deps, res, assetPath[1]);
       if (path === '/api/runs') return await sendOverview(deps, res, url.searchParams);
+      if (path === '/api/freshness') return await sendFreshness(deps, res);
       if (path === '/api/events') return openEventStream(deps, req, res);
       const runPath = RUN_PATH.exec(path);
       if (runPath?.[1] !== undefined) return await sendRun(deps, res, runPath[1]);
@@ -102,6 +105,11 @@ async function sendOverview(
     rejectedEvents: REJECTED_EVENTS_SHOWN,
   });
   sendJson(res, 200, overview);
+}
+
+async function sendFreshness(deps: RouteDeps, res: ServerResponse): Promise<void> {
+  const freshnessAlerts = await deps.store.listFreshnessAlerts();
+  sendJson(res, 200, { freshnessAlerts, generatedAt: new Date().toISOString() });
 }
 
 async function sendRun(deps: RouteDeps, res: ServerResponse, encodedId: string): Promise<void> {

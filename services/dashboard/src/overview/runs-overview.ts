@@ -1,11 +1,18 @@
 /**
  * What `GET /api/runs` answers: the recent runs, the serving record of every
- * service and the recent rejected events, read from the RunStore in one go.
+ * service, the recent rejected events and the open freshness alerts, read
+ * from the RunStore in one go.
  * What serves comes from the serving records (what the platform observes:
  * DESIGN.md §4 "Convergence and truth"), never from scanning run statuses.
  * The page builds everything it shows from this plus the live events.
  */
-import type { RejectedEvent, RunDocument, RunStore, ServingRecord } from '@recdeploy/shared';
+import type {
+  FreshnessAlert,
+  RejectedEvent,
+  RunDocument,
+  RunStore,
+  ServingRecord,
+} from '@recdeploy/shared';
 
 export interface RunsOverview {
   /** Newest first by updatedAt. */
@@ -16,6 +23,8 @@ export interface RunsOverview {
   readonly rejectedEvents: readonly RejectedEvent[];
   /** How many rejected events were asked for: a page counting them counts within these. */
   readonly rejectedEventsLimit: number;
+  /** Endpoints whose live model is staler than the operator allows, oldest breach first. */
+  readonly freshnessAlerts: readonly FreshnessAlert[];
   readonly generatedAt: string;
 }
 
@@ -25,22 +34,24 @@ export interface OverviewLimits {
   readonly rejectedEvents: number;
 }
 
-/** Reads the overview; the three queries run concurrently. */
+/** Reads the overview; the queries run concurrently. */
 export async function loadOverview(
   store: RunStore,
   limits: OverviewLimits,
   now: Date = new Date(),
 ): Promise<RunsOverview> {
-  const [runs, serving, rejectedEvents] = await Promise.all([
+  const [runs, serving, rejectedEvents, freshnessAlerts] = await Promise.all([
     store.listRuns({ limit: limits.runs }),
     store.listServingRecords(),
     store.listRejectedEvents(limits.rejectedEvents),
+    store.listFreshnessAlerts(),
   ]);
   return {
     runs,
     serving,
     rejectedEvents,
     rejectedEventsLimit: limits.rejectedEvents,
+    freshnessAlerts,
     generatedAt: now.toISOString(),
   };
 }
