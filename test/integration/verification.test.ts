@@ -29,6 +29,8 @@ import {
 } from '../support/verification/fake-tf-serving.js';
 
 const ALL_CHECKS = ['model_available', 'metadata_inputs', 'smoke_predictions', 'latency'];
+/** ann-serving's answers name the run and bundle they come from: one check more (not TF Serving). */
+const ANN_SERVING_CHECKS = [...ALL_CHECKS.slice(0, 3), 'fingerprint', 'latency'];
 
 function check(outcome: VerificationOutcome, name: string) {
   const found = outcome.verification.checks.find((c) => c.name === name);
@@ -81,7 +83,7 @@ describe('verifyRevision against the real ann-serving server', function () {
   it('passes every check in ann mode, with latency and recall measured', async () => {
     const logger = new RecordingLogger();
     const outcome = await verifyRevision(request(annServer.baseUrl, { mode: 'ann', logger }));
-    assert.deepEqual(names(outcome), [...ALL_CHECKS, 'ann_recall']);
+    assert.deepEqual(names(outcome), [...ANN_SERVING_CHECKS, 'ann_recall']);
     assert.deepEqual(failedNames(outcome), [], JSON.stringify(outcome.verification.checks));
     assert.equal(outcome.passed, true);
     const { latencyP50Ms, latencyP99Ms, recallAtK } = outcome.verification;
@@ -125,12 +127,12 @@ describe('verifyRevision against the real ann-serving server', function () {
     );
     const summary = logger.lines.find((line) => line.message === 'revision verified');
     assert.deepEqual(summary?.meta.failed, []);
-    assert.equal(logger.lines.filter((line) => line.message === 'verification check').length, 5);
+    assert.equal(logger.lines.filter((line) => line.message === 'verification check').length, 6);
   });
 
   it('passes every check in exact mode (no recall check: nothing approximates)', async () => {
     const outcome = await verifyRevision(request(exactServer.baseUrl, { mode: 'exact' }));
-    assert.deepEqual(names(outcome), ALL_CHECKS);
+    assert.deepEqual(names(outcome), ANN_SERVING_CHECKS);
     assert.deepEqual(failedNames(outcome), [], JSON.stringify(outcome.verification.checks));
     assert.equal(outcome.verification.recallAtK, undefined);
     assert.ok((outcome.verification.latencyP99Ms ?? 0) > 0);
@@ -225,6 +227,8 @@ describe('verifyRevision against broken revisions (node:http fakes)', function (
       requests.map((r) => r.headers.authorization),
       requests.map((_, i) => `Bearer token-${i + 1}`),
     );
+    // ...and the marker that keeps verification out of ann-serving's replay sample.
+    assert.ok(requests.every((r) => r.headers['x-recdeploy-verification'] === '1'));
     assert.equal(requests[2]!.headers['content-type'], 'application/json');
     const bodies = fake!.predictBodies();
     assert.deepEqual(bodies[0], { instances: TINY_EXAMPLES }, 'smoke: every example, one request');
@@ -344,8 +348,9 @@ describe('verifyRevision against broken revisions (node:http fakes)', function (
       },
       { runtime: 'ann-serving', mode: 'ann' },
     );
-    assert.deepEqual(names(outcome), [...ALL_CHECKS, 'ann_recall']);
-    assert.deepEqual(failedNames(outcome), ['ann_recall']);
+    assert.deepEqual(names(outcome), [...ANN_SERVING_CHECKS, 'ann_recall']);
+    // The fake is TF Serving: it sends no X-Recdeploy-Fingerprint, so that check fails too.
+    assert.deepEqual(failedNames(outcome), ['fingerprint', 'ann_recall']);
     const recall = outcome.verification.recallAtK;
     assert.equal(recall?.k, 5);
     assert.ok(recall.recall < 0.6, `random ids over 20 products: recall ${recall.recall}`);
@@ -370,13 +375,13 @@ describe('verifyRevision against broken revisions (node:http fakes)', function (
       { state: 'LOADING' },
       { runtime: 'ann-serving', thresholds: { ...thresholds, readyTimeoutMs: 500 } },
     );
-    assert.deepEqual(names(outcome), [...ALL_CHECKS, 'ann_recall']);
+    assert.deepEqual(names(outcome), [...ANN_SERVING_CHECKS, 'ann_recall']);
     assert.equal(outcome.passed, false);
     assert.match(
       check(outcome, 'model_available').detail,
       /^http:\/\/127\.0\.0\.1:\d+\/v1\/models\/recommender not AVAILABLE after \d+ ms \(\d+ status requests, readyTimeoutMs 500\); last answer: version 1 state LOADING$/,
     );
-    for (const name of [...ALL_CHECKS.slice(1), 'ann_recall']) {
+    for (const name of [...ANN_SERVING_CHECKS.slice(1), 'ann_recall']) {
       assert.deepEqual(check(outcome, name), {
         passed: false,
         detail: 'not run: model not available',
@@ -543,8 +548,8 @@ describe('createRevisionVerifier (the verify step’s RevisionVerifier)', functi
       runtime: 'ann-serving',
       retrievalAlgorithm: 'hnsw',
     });
-    assert.deepEqual(names(outcome), [...ALL_CHECKS, 'ann_recall']);
-    assert.deepEqual(failedNames(outcome), [...ALL_CHECKS, 'ann_recall']);
+    assert.deepEqual(names(outcome), [...ANN_SERVING_CHECKS, 'ann_recall']);
+    assert.deepEqual(failedNames(outcome), [...ANN_SERVING_CHECKS, 'ann_recall']);
     const examplesFile = path.join(copy, 'examples.json');
     assert.equal(
       check(outcome, 'smoke_predictions').detail,

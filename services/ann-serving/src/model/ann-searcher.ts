@@ -24,6 +24,7 @@ import {
   readIndexManifest,
   resolveIndexDir,
   type AsyncSearcher,
+  type LoadHnswOptions,
   type ModelBundle,
   type QueryEncoder,
   type Searcher,
@@ -43,12 +44,13 @@ export async function loadAnnSearcher(
   encoder: QueryEncoder,
   searchThreads: SearchThreads,
   logger: Logger,
+  check: LoadHnswOptions = {},
 ): Promise<AnnSearcher> {
   const indexDir = await resolveIndexDir(bundle.dir).catch((error: unknown) => {
     if ((error as { code?: unknown }).code !== 'INDEX.NOT_FOUND') throw error;
     return undefined;
   });
-  if (indexDir !== undefined) return loadIndex(indexDir, bundle, searchThreads, logger);
+  if (indexDir !== undefined) return loadIndex(indexDir, bundle, searchThreads, logger, check);
   logger.warn(
     'NO PREBUILT HNSW INDEX IN THE BUNDLE: building one now, on the start-up path. ' +
       'Every instance repeats this on every start; run `recdeploy build-index` on the bundle ' +
@@ -63,6 +65,7 @@ export async function loadAnnSearcher(
       candidates: bundle.candidates,
       calibrationQueries: calibrationQueries(bundle, encoder),
       outDir,
+      trainingRunId: check.trainingRunId,
     });
     logger.warn('HNSW index built at start-up', {
       seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
@@ -70,7 +73,7 @@ export async function loadAnnSearcher(
       recallAtK: params.recall.recall,
       k: params.recall.k,
     });
-    return await loadIndex(outDir, bundle, searchThreads, logger);
+    return await loadIndex(outDir, bundle, searchThreads, logger, check);
   } finally {
     // The graphs are in memory once loaded; on Cloud Run /tmp is memory too, so drop the files.
     await rm(workDir, { recursive: true, force: true });
@@ -82,18 +85,20 @@ async function loadIndex(
   bundle: ModelBundle,
   searchThreads: SearchThreads,
   logger: Logger,
+  check: LoadHnswOptions,
 ): Promise<AnnSearcher> {
   const { shards } = await readIndexManifest(indexDir);
   const parallel = searchThreads === 'auto' && shards.length >= 2;
   const searcher = parallel
     ? await loadParallelHnswSearcher(indexDir, bundle.candidates, {
+        ...check,
         onFailure: (error) =>
           logger.error(
             'HNSW search worker failed: predict answers 500 and /health 503 until the server restarts',
             { err: error },
           ),
       })
-    : await loadHnswSearcher(indexDir, bundle.candidates);
+    : await loadHnswSearcher(indexDir, bundle.candidates, check);
   const threads = parallel ? shards.length : 1;
   logger.info('HNSW index loaded', {
     ef: searcher.params.ef,

@@ -13,6 +13,7 @@ import {
   concatPrepared,
   type AsyncSearcher,
   type ModelBundle,
+  type ModelFingerprint,
   type PreparedInputs,
   type Preprocessor,
   type ProductId,
@@ -40,6 +41,8 @@ export interface BundleServingModelParts {
   readonly maxK: number;
   /** Test only: see ServingModel.testFaults. */
   readonly testFaults?: TestFaultInjector | undefined;
+  /** See ServingModel.fingerprint (load-serving-model.ts always sets it). */
+  readonly fingerprint?: ModelFingerprint | undefined;
 }
 
 /** What prepare() gives the batcher: the preprocessed inputs and which rows have no ranking. */
@@ -63,6 +66,7 @@ export class BundleServingModel implements ServingModel {
   readonly mode: SearchMode;
   readonly searchThreads: number;
   readonly testFaults: TestFaultInjector | undefined;
+  readonly fingerprint: ModelFingerprint | undefined;
   private readonly productIds: readonly ProductId[];
   private readonly floatInputs: readonly string[];
   /** The id an unranked prediction lists k times: no product chosen (see unrankedPrediction). */
@@ -80,6 +84,7 @@ export class BundleServingModel implements ServingModel {
     this.mode = parts.searcher.mode;
     this.searchThreads = parts.searchThreads;
     this.testFaults = parts.testFaults;
+    this.fingerprint = parts.fingerprint;
     this.productIds = parts.bundle.productIds;
     this.floatInputs = [...parts.signature.inputs]
       .filter(([, spec]) => FLOAT_DTYPES.has(spec.dtype))

@@ -6,11 +6,16 @@
  */
 import type { Logger } from '@recdeploy/shared';
 import {
+  bundleFingerprint,
+  candidatesSha256,
   createExactSearcher,
+  declaredTrainingRunId,
   createPreprocessor,
   loadQueryEncoder,
   loadTf,
   readBundle,
+  type ModelBundle,
+  type ModelFingerprint,
 } from '@recdeploy/shared/ann';
 import type { ServingConfig } from '../config/serving-config.js';
 import { loadTestFaults } from '../faults/test-faults.js';
@@ -29,6 +34,11 @@ export async function loadServingModel(
 ): Promise<ServingModel> {
   const dir = await localModelDir(config.modelPath, config.modelCacheDir, logger);
   const bundle = await readBundle(dir);
+  // Hashed once: the fingerprint and the index's check both need it.
+  const candidatesSha = candidatesSha256(bundle.candidates);
+  // Refuses a bundle whose files are not the ones its manifest's fingerprint describes.
+  const fingerprint = await servedFingerprint(bundle, candidatesSha, config.trainingRunId);
+  logger.info('bundle fingerprint', { ...fingerprint });
   const testFaults = await loadTestFaults(bundle.dir, config.allowTestFaults, logger);
   // NaN and ±Infinity in float inputs are accepted, as TF Serving accepts them.
   const preprocessor = createPreprocessor(bundle.manifest, bundle.vocabularies, {
@@ -52,7 +62,10 @@ export async function loadServingModel(
     logger.info('exact search ready', { kernel: exact.kernel });
     searcher = exact;
   } else {
-    const ann = await loadAnnSearcher(bundle, encoder, config.searchThreads, logger);
+    const ann = await loadAnnSearcher(bundle, encoder, config.searchThreads, logger, {
+      candidatesSha256: candidatesSha,
+      trainingRunId: declaredTrainingRunId(bundle.manifest),
+    });
     searcher = ann.searcher;
     searchThreads = ann.threads;
   }
@@ -69,5 +82,16 @@ export async function loadServingModel(
     searchThreads,
     maxK,
     testFaults,
+    fingerprint,
   });
+}
+
+/** The bundle's fingerprint, with the run the revision was deployed for when it was told. */
+async function servedFingerprint(
+  bundle: ModelBundle,
+  candidatesSha: string,
+  deployedFor: string | undefined,
+): Promise<ModelFingerprint> {
+  const computed = await bundleFingerprint(bundle, { candidatesSha256: candidatesSha });
+  return deployedFor === undefined ? computed : { ...computed, trainingRunId: deployedFor };
 }

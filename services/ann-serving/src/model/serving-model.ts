@@ -5,6 +5,7 @@
  * and its tests depend on this interface only; load-serving-model.ts
  * composes the real one from a model bundle.
  */
+import type { ModelFingerprint } from '@recdeploy/shared/ann';
 import type { TestFaultInjector } from '../faults/test-faults.js';
 import type { Instance } from '../protocol/instances.js';
 import type { Prediction } from '../protocol/predict-response.js';
@@ -50,6 +51,12 @@ export interface ServingModel {
    * (faults/test-faults.ts).
    */
   readonly testFaults?: TestFaultInjector | undefined;
+  /**
+   * What this server answers from (bundle-fingerprint.ts), sent with every
+   * predict answer: `trainingRunId` is the run the revision was deployed for
+   * (TRAINING_RUN_ID), else the one the bundle declares.
+   */
+  readonly fingerprint?: ModelFingerprint | undefined;
 
   /**
    * Validates and preprocesses one request's instances before they join a
