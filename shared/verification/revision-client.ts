@@ -16,6 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 // The module, not the ann entry point, which would load hnswlib's native addon.
 import { FINGERPRINT_HEADER, RUN_ID_HEADER } from '../ann/bundle/bundle-fingerprint.js';
+import { VERIFICATION_HEADER } from '../ann/bundle/replay-sample.js';
 import { RecdeployError, TransientError, truncateText } from '../errors.js';
 import { preview } from './format.js';
 
@@ -40,7 +41,7 @@ export const ANSWER_HEADERS = [RUN_ID_HEADER, FINGERPRINT_HEADER] as const;
  * replay sampler leaves out of its sample of live queries. A plain marker,
  * no secret.
  */
-export const VERIFICATION_MARKER = { 'x-recdeploy-verification': '1' } as const;
+export const VERIFICATION_MARKER: Readonly<Record<string, string>> = { [VERIFICATION_HEADER]: '1' };
 
 /** An answer, or why there was none (connection refused, timeout…). */
 export type RevisionResult = { readonly answer: RevisionAnswer } | { readonly failure: string };
