@@ -7,18 +7,12 @@
  * superseded; two endpoints deploy side by side.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordingLogger, runKey, type RunDocument } from '@recdeploy/shared';
 import { loadChainConfig, retryRun } from '@recdeploy/shared/chain';
-import {
-  buildIndex,
-  calibrationQueries,
-  candidatesSha256,
-  loadQueryEncoder,
-  readBundle,
-} from '@recdeploy/shared/ann';
+import { writeBrokenIndex } from '../../support/ann/broken-index.js';
 import {
   sampleBundleWithoutIndex,
   type SampleBundle,
@@ -99,14 +93,27 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
     const checks = run.verification?.checks ?? [];
     assert.deepEqual(checks.map((c) => c.name).sort(), [
       'ann_recall',
+      'fingerprint',
       'latency',
       'metadata_inputs',
       'model_available',
+      'replay',
       'smoke_predictions',
     ]);
     assert.ok(
-      checks.every((c) => c.passed),
+      checks.every((c) => c.passed || c.name === 'replay'),
       JSON.stringify(checks),
+    );
+    // Sampling is off by default (instances can hold customer data): replay is skipped, not passed.
+    assert.deepEqual(
+      checks.find((c) => c.name === 'replay'),
+      {
+        name: 'replay',
+        passed: false,
+        skipped: true,
+        detail:
+          'not run: live queries are not sampled for endpoint recs-home (REPLAY_SAMPLE_SIZE is 0, the default: instances can hold customer data)',
+      },
     );
     assert.ok((run.verification?.recallAtK?.recall ?? 0) >= 0.9);
     assert.ok(run.verification?.latencyP99Ms !== undefined);
@@ -334,27 +341,7 @@ async function brokenIndexBundle(sample: SampleBundle): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broken-index-'));
   process.once('exit', () => void rm(dir, { recursive: true, force: true }));
   await cp(sample.dir, dir, { recursive: true });
-  const bundle = await readBundle(dir);
-  const { count, dim, vectors } = bundle.candidates;
-  const reversed = new Float32Array(vectors.length);
-  for (let row = 0; row < count; row++) {
-    reversed.set(vectors.subarray((count - 1 - row) * dim, (count - row) * dim), row * dim);
-  }
-  const encoder = await loadQueryEncoder(bundle);
-  const indexDir = path.join(dir, 'ann', 'index');
-  try {
-    await buildIndex({
-      candidates: { count, dim, vectors: reversed },
-      calibrationQueries: calibrationQueries(bundle, encoder, 100),
-      outDir: indexDir,
-    });
-  } finally {
-    encoder.dispose();
-  }
-  const manifestFile = path.join(indexDir, 'index.json');
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
-  manifest.candidates_sha256 = candidatesSha256(bundle.candidates);
-  await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
+  await writeBrokenIndex(dir);
   return dir;
 }
 
