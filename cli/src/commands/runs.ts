@@ -5,6 +5,8 @@
  * The table's TRAFFIC column comes from the serving records (what the
  * platform observes serving), read once for the whole table; a run in
  * `canary` notes its step and any operator request still to be carried out.
+ * The live run of an endpoint with an open freshness alert is marked stale
+ * (docs/architecture.md "Freshness"): in the table and, as `stale`, in json/yaml.
  * Exit codes: 0 listed (an empty list too), 1 the store could not be read,
  * 2 bad arguments (stated in the help too).
  */
@@ -12,6 +14,7 @@ import { Option, type Command } from 'commander';
 import {
   RUN_STATUSES,
   type RunDocument,
+  type FreshnessAlert,
   type RunStatus,
   type ServingRecord,
 } from '@recdeploy/shared';
@@ -33,7 +36,7 @@ import {
   printDocument,
   type OutputFlags,
 } from '../output/output-format.js';
-import { runsTable } from '../output/runs-table.js';
+import { runsTable, withStaleMark } from '../output/runs-table.js';
 
 interface RunsFlags extends BackendFlags, OutputFlags {
   endpoint?: string;
@@ -59,6 +62,8 @@ export function registerRuns(program: Command, io: CliIo): void {
 TRAFFIC is the share of its service's traffic each run's revision has, as the service's serving
 record says the platform serves it (100% for the run that serves alone; a canary and the run it
 may replace share it); - before a revision exists, — before the service has a record.
+A live run marked "stale" serves a model older than the freshness policy allows
+(FRESHNESS_MAX_AGE, FRESHNESS_MAX_LAG); a line under the table names the endpoint and the limit.
 
 Exit codes: 0 listed (none matching too: then a line on stderr says so); 1 the run store could
 not be read; 2 bad arguments.`,
@@ -69,6 +74,7 @@ not be read; 2 bad arguments.`,
       const store = await openRunStore(config, cliLogger(io));
       let runs: readonly RunDocument[] = [];
       let records: readonly ServingRecord[] = [];
+      let alerts: readonly FreshnessAlert[] = [];
       if (store === undefined) {
         io.err(`no runs yet: ${describeRunStore(config)} does not exist; ${whereLooked(flags)}`);
       } else {
@@ -80,15 +86,25 @@ not be read; 2 bad arguments.`,
           });
           // The traffic column only; json and yaml print the run documents alone.
           if (format === 'table' && runs.length > 0) records = await store.listServingRecords();
+          if (runs.some((run) => run.status === 'live')) {
+            alerts = await store.listFreshnessAlerts();
+          }
         } finally {
           await store.close();
         }
       }
-      if (format !== 'table') return printDocument(io, format, runs);
+      if (format !== 'table') {
+        return printDocument(
+          io,
+          format,
+          runs.map((run) => withStaleMark(run, alerts)),
+        );
+      }
       if (runs.length === 0) {
         if (store !== undefined) io.err(`no runs match in ${describeRunStore(config)}`);
         return;
       }
-      for (const line of runsTable(runs, records, new Date(), stdoutPaint(io))) io.out(line);
+      const lines = runsTable(runs, records, new Date(), stdoutPaint(io), alerts);
+      for (const line of lines) io.out(line);
     });
 }

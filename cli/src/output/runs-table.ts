@@ -2,9 +2,11 @@
  * The `recdeploy runs` table: one line per run, newest first as the store
  * lists them. TRAFFIC is the run's share of its service's traffic as the
  * serving record says the platform observes it (DESIGN.md §4: every view
- * reads that one record), never inferred from run statuses.
+ * reads that one record), never inferred from run statuses. A live run
+ * whose endpoint passes a freshness limit (an open freshness alert) is marked
+ * `stale`, with one line under the table per alert.
  */
-import type { RunDocument, ServingRecord } from '@recdeploy/shared';
+import type { FreshnessAlert, RunDocument, ServingRecord } from '@recdeploy/shared';
 import { canaryNote } from './canary-steps.js';
 import { plain, type StatusPaint } from './colour.js';
 import { formatAge } from './durations.js';
@@ -27,20 +29,26 @@ const COLUMNS: readonly Column[] = [
 /**
  * The table's lines; the age is counted from the run's creation to `now`.
  * `records` are the serving records (listServingRecords), any order;
- * `paint` colours the STATUS cells (none by default).
+ * `paint` colours the STATUS cells (none by default); `alerts` are the open
+ * freshness alerts (listFreshnessAlerts).
  */
 export function runsTable(
   runs: readonly RunDocument[],
   records: readonly ServingRecord[],
   now: Date,
   paint: StatusPaint = plain,
+  alerts: readonly FreshnessAlert[] = [],
 ): string[] {
   const byService = new Map(records.map((record) => [record.service, record]));
-  return renderTable(
+  // Only the endpoints listed (--endpoint, --status narrow the table).
+  const endpoints = new Set(runs.map((run) => run.modelEndpointId));
+  const shown = alerts.filter((alert) => endpoints.has(alert.modelEndpointId));
+  const stale = new Set(shown.map((alert) => alert.liveRunId));
+  const table = renderTable(
     COLUMNS,
     runs.map((run) => [
       run.runId,
-      paint(run.status),
+      stale.has(run.runId) ? `${paint(run.status)} stale` : paint(run.status),
       run.modelEndpointId,
       String(run.runNumber),
       runtimeOf(run),
@@ -50,6 +58,50 @@ export function runsTable(
       notes(run) ?? '',
     ]),
   );
+  return [...table, ...shown.map(staleLine)];
+}
+
+/** What `-o json|yaml` prints for a run: the document, plus `stale` when an alert names it live. */
+export function withStaleMark(
+  run: RunDocument,
+  alerts: readonly FreshnessAlert[],
+): RunDocument | (RunDocument & { readonly stale: readonly StaleMark[] }) {
+  const marks = alerts.filter((alert) => alert.liveRunId === run.runId).map(staleMarkOf);
+  return marks.length === 0 ? run : { ...run, stale: marks };
+}
+
+export interface StaleMark {
+  readonly alertId: string;
+  readonly kind: FreshnessAlert['kind'];
+  readonly thresholdS: number;
+  readonly breachedSince: string;
+  readonly detail: string;
+}
+
+function staleMarkOf(alert: FreshnessAlert): StaleMark {
+  const { alertId, kind, thresholdS, breachedSince, detail } = alert;
+  return { alertId, kind, thresholdS, breachedSince, detail };
+}
+
+const LIMIT_NAMES: Readonly<Record<FreshnessAlert['kind'], string>> = {
+  max_age: 'FRESHNESS_MAX_AGE',
+  max_lag: 'FRESHNESS_MAX_LAG',
+};
+
+/** `stale: recs-home passes FRESHNESS_MAX_AGE (7d) since …: the live run … (limit 7d)`. */
+function staleLine(alert: FreshnessAlert): string {
+  return `stale: ${alert.modelEndpointId} passes ${LIMIT_NAMES[alert.kind]} (${limitText(alert.thresholdS)}) since ${alert.breachedSince}: ${alert.detail}`;
+}
+
+/** The limit as the operator wrote it: 604800 → "7d", 21600 → "6h", 90 → "90s". */
+function limitText(seconds: number): string {
+  const units: readonly [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+  ];
+  const unit = units.find(([, size]) => seconds % size === 0);
+  return unit === undefined ? `${seconds}s` : `${seconds / unit[1]}${unit[0]}`;
 }
 
 /** `100%`, `0%`; `-` before a revision exists; `—` when its service has no serving record yet. */
