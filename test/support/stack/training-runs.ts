@@ -80,8 +80,15 @@ export function copyBundleFor(run: TrainingRun, bundleDir: string): void {
   });
 }
 
-/** Publishes the run's training-completed message (blessed, hnsw) into the stack's bus. */
-export async function publishTrainingCompleted(dataDir: string, run: TrainingRun): Promise<string> {
+/**
+ * Publishes the run's training-completed message (blessed, hnsw) into the
+ * stack's bus; `completedAt` backdates the training's end (default: now).
+ */
+export async function publishTrainingCompleted(
+  dataDir: string,
+  run: TrainingRun,
+  overrides: { readonly completedAt?: Date } = {},
+): Promise<string> {
   const message = buildTrainingCompletedV1({
     training_run_id: run.trainingRunId,
     model_endpoint_id: run.modelEndpointId,
@@ -92,7 +99,7 @@ export async function publishTrainingCompleted(dataDir: string, run: TrainingRun
     artifact_uri: pathToFileURL(run.artifactDir).href,
     is_blessed: true,
     metrics: { recall_at_100: 0.8 },
-    completed_at: new Date().toISOString(),
+    completed_at: (overrides.completedAt ?? new Date()).toISOString(),
   });
   const bus = new LocalEventBus({ file: path.join(dataDir, 'bus.db') });
   try {
