@@ -164,12 +164,10 @@ async function publish(deps: FreshnessDeps, message: FreshnessAlertV1): Promise<
     },
     orderingKey: message.model_endpoint_id,
   });
-  const log = message.state === 'breached' ? deps.logger.warn : deps.logger.info;
-  log.call(deps.logger, `freshness: ${message.state}`, {
-    alertId: message.alert_id,
-    detail: message.detail,
-    messageId,
-  });
+  const fields = { alertId: message.alert_id, detail: message.detail, messageId };
+  // A breach is worth an operator's attention; its end is news.
+  if (message.state === 'breached') deps.logger.warn('freshness: breached', fields);
+  else deps.logger.info('freshness: resolved', fields);
 }
 
 function tickOf(alert: FreshnessAlert, state: 'breached' | 'resolved'): FreshnessTick {

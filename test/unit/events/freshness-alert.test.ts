@@ -31,7 +31,8 @@ describe('freshness-alert v1 contract', () => {
       const parsed = parseFreshnessAlertV1(example(state));
       assert.ok(parsed.ok, state);
       assert.equal(parsed.value.state, state);
-      const { schema_version: _version, ...fields } = example(state);
+      const { schema_version: version, ...fields } = example(state);
+      assert.equal(version, '1');
       assert.deepEqual(buildFreshnessAlertV1(fields), example(state));
     }
   });
@@ -63,7 +64,8 @@ describe('freshness-alert v1 contract', () => {
     const parsed = parseFreshnessAlertV1({ ...example('resolved'), kind: 'x' });
     assert.equal(parsed.ok, false);
     assert.equal(!parsed.ok && parsed.rejection.idempotencyKey, example('resolved').alert_id);
-    const { schema_version: _version, ...fields } = example('breached');
+    const { schema_version: version, ...fields } = example('breached');
+    assert.equal(version, '1');
     assert.throws(
       () => buildFreshnessAlertV1({ ...fields, threshold_s: -1 }),
       /freshness-alert v1/,
