@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RunDocument } from '@recdeploy/shared';
+import type { RunDocument, VerificationCheck } from '@recdeploy/shared';
 
 const ASSETS = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -86,6 +86,25 @@ describe('dashboard page logic (its DOM-free modules)', () => {
     assert.equal(
       failureHeading({ code: 'SOMETHING.NEW', message: 'whatever' }),
       'Stopped by error SOMETHING.NEW',
+    );
+  });
+
+  it('names failed replay checks by their gate, and never a skipped check as a failure', async () => {
+    const { failureHeading } = await load<FailureWords>('failure-words.js');
+    const heading = (checks: VerificationCheck[]) =>
+      failureHeading({ code: 'VERIFY.FAILED', message: '…' }, { verification: { checks } });
+    const skipped = { name: 'replay', passed: false, skipped: true, detail: 'not run: no sample' };
+    assert.equal(
+      heading([skipped, { name: 'latency', passed: false, detail: 'p99 1450 ms' }]),
+      'The new revision failed verification (latency above its limit), so traffic was not moved',
+    );
+    assert.match(
+      heading([{ name: 'replay', passed: false, detail: 'overlap with live too low: 200 live …' }]),
+      /\(too little overlap with the live revision on replayed live queries\)/,
+    );
+    assert.match(
+      heading([{ name: 'replay', passed: false, detail: 'recall too low: 200 live …' }]),
+      /\(ANN recall on replayed live queries below its floor\)/,
     );
   });
 

@@ -78,6 +78,13 @@ function checkFailure(check) {
       return 'latency above its limit';
     case 'ann_recall':
       return 'ANN recall below its floor';
+    case 'replay':
+      if (/^recall too low/.test(detail))
+        return 'ANN recall on replayed live queries below its floor';
+      if (/^overlap with live too low/.test(detail)) {
+        return 'too little overlap with the live revision on replayed live queries';
+      }
+      return 'replayed live queries failed';
     default:
       return `check ${check.name} failed`;
   }
@@ -95,7 +102,7 @@ export function failureHeading(error, run) {
   }
   if (error.code === 'VERIFY.FAILED') {
     const failed = ((run && run.verification && run.verification.checks) || []).filter(
-      (check) => !check.passed,
+      (check) => !check.passed && check.skipped !== true,
     );
     if (failed.length > 0) {
       return `The new revision failed verification (${failed.map(checkFailure).join('; ')}), so traffic was not moved`;

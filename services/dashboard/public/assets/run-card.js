@@ -6,7 +6,8 @@
  */
 import { between, duration, h, time } from './dom.js';
 import { canaryHeadline, canaryPanel } from './canary-panel.js';
-import { identity, serving, steps, verification } from './run-parts.js';
+import { identity, serving, steps } from './run-parts.js';
+import { verification } from './verification-parts.js';
 import { runLabel, state, trafficOf } from './state.js';
 import { STATUS_TEXT, TERMINAL, problemHeadline, toneOf } from './words.js';
 

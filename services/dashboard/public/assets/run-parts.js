@@ -1,8 +1,8 @@
 /**
  * The parts of a run's body: the model and what the run asked for, the step
  * timeline (register → deploy → verify, a running step counting up), where
- * it serves and with which share of traffic (from the serving record), and
- * the verification checks with their figures.
+ * it serves and with which share of traffic (from the serving record).
+ * The verification checks: verification-parts.js.
  */
 import { between, duration, h, link, num, time } from './dom.js';
 import { state, trafficOf } from './state.js';
@@ -164,61 +164,6 @@ export function serving(run) {
       s.image ? [h('dt', {}, 'Image'), h('dd', { class: 'mono' }, s.image)] : null,
     ),
   ];
-}
-
-export function verification(run) {
-  const v = run.verification;
-  if (!v) return null;
-  return [
-    h('h4', {}, 'Verification'),
-    h(
-      'ul',
-      { class: 'checks', 'data-testid': 'checks' },
-      v.checks.map((check) =>
-        h(
-          'li',
-          {
-            'data-testid': 'check',
-            'data-check': check.name,
-            'data-passed': String(check.passed),
-          },
-          h(
-            'span',
-            {
-              class: check.passed ? 'pass' : 'fail',
-              'aria-label': check.passed ? 'passed' : 'failed',
-            },
-            check.passed ? '✓' : '✗',
-          ),
-          h('span', { class: 'mono' }, check.name),
-          h(
-            'span',
-            { 'data-testid': 'check-detail' },
-            check.detail || (check.passed ? 'passed' : 'failed'),
-          ),
-        ),
-      ),
-    ),
-    h(
-      'div',
-      { class: 'figures' },
-      v.latencyP50Ms === undefined
-        ? null
-        : figure('latency p50', `${num(v.latencyP50Ms)} ms`, 'latency-p50'),
-      v.latencyP99Ms === undefined
-        ? null
-        : figure('latency p99', `${num(v.latencyP99Ms)} ms`, 'latency-p99'),
-      v.recallAtK ? figure(`recall@${v.recallAtK.k}`, num(v.recallAtK.recall), 'recall') : null,
-    ),
-  ];
-}
-export function figure(label, value, testid) {
-  return h(
-    'span',
-    { class: 'figure' },
-    h('span', { class: 'muted' }, `${label} `),
-    h('b', { 'data-testid': testid }, value),
-  );
 }
 
 function trafficRow(run) {
