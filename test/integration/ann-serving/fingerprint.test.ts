@@ -8,17 +8,11 @@
  * error naming both training runs and both sha256s.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  buildIndex,
   bundleFingerprint,
-  calibrationQueries,
   candidatesSha256,
-  loadQueryEncoder,
   readBundle,
-  type Manifest,
   type ModelBundle,
   type ModelFingerprint,
 } from '@recdeploy/shared/ann';
@@ -28,6 +22,7 @@ import {
   verifyRevision,
   type VerificationOutcome,
 } from '../../../shared/verification/index.js';
+import { otherRunWithSourceIndex } from '../../support/ann/other-run-index.js';
 import { sampleBundle } from '../../support/ann-serving/sample-bundle.js';
 import {
   runUntilExit,
@@ -37,38 +32,6 @@ import {
 } from '../../support/ann-serving/server-process.js';
 
 const DEPLOYED_FOR = 'train-777';
-
-/**
- * A copy of `source` standing for another training run's bundle: every
- * embedding scaled (so other candidates, same count and dim) and its manifest
- * declaring run `runId` with the new hashes; the index is the source's, built
- * from the source's embeddings with the source's training run recorded.
- */
-async function otherRunBundle(source: ModelBundle, runId: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fingerprint-other-run-'));
-  process.once('exit', () => void rm(dir, { recursive: true, force: true }));
-  await cp(path.dirname(source.dir), dir, { recursive: true });
-  const vectors = source.candidates.vectors.map((value) => value * 0.5);
-  await writeFile(path.join(dir, 'ann', 'candidates.f32'), new Uint8Array(vectors.buffer));
-  const manifestFile = path.join(dir, 'ann', 'manifest.json');
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
-  const fingerprint = { ...manifest.fingerprint!, training_run_id: runId };
-  fingerprint.candidates_sha256 = candidatesSha256({ ...source.candidates, vectors });
-  await writeFile(manifestFile, JSON.stringify({ ...manifest, fingerprint }, null, 2));
-  // The source's index, as build-index writes it now: with the source's training run.
-  const encoder = await loadQueryEncoder(source);
-  try {
-    await buildIndex({
-      candidates: source.candidates,
-      calibrationQueries: calibrationQueries(source, encoder, 100),
-      outDir: path.join(dir, 'ann', 'index'),
-      trainingRunId: source.manifest.fingerprint?.training_run_id,
-    });
-  } finally {
-    encoder.dispose();
-  }
-  return dir;
-}
 
 async function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', body: JSON.stringify(body) });
@@ -150,7 +113,9 @@ describe('ann-serving fingerprint: headers, metrics, verify, and a refused index
     assert.equal(fingerprintCheck(same).passed, true, fingerprintCheck(same).detail);
     assert.deepEqual(same.verification.fingerprint, { ...expected, trainingRunId: DEPLOYED_FOR });
 
-    const other = await readBundle(await otherRunBundle(bundle, 'train-888'));
+    const other = await readBundle(
+      await otherRunWithSourceIndex(path.dirname(bundle.dir), 'train-888'),
+    );
     const otherFingerprint = await bundleFingerprint(other);
     const outcome = await verify(other, 'train-888');
     const check = fingerprintCheck(outcome);
@@ -165,7 +130,7 @@ describe('ann-serving fingerprint: headers, metrics, verify, and a refused index
   });
 
   it("refuses to become ready with an index built from another run's embeddings", async () => {
-    const dir = await otherRunBundle(bundle, 'train-999');
+    const dir = await otherRunWithSourceIndex(path.dirname(bundle.dir), 'train-999');
     const { code, stdout } = await runUntilExit({ MODEL_PATH: dir, TRAINING_RUN_ID: 'train-999' });
     assert.equal(code, 1, stdout);
     const lines = stdout

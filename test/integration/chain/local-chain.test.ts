@@ -13,6 +13,7 @@ import path from 'node:path';
 import { RecordingLogger, runKey, type RunDocument } from '@recdeploy/shared';
 import { loadChainConfig, retryRun } from '@recdeploy/shared/chain';
 import { writeBrokenIndex } from '../../support/ann/broken-index.js';
+import { otherRunWithSourceIndex } from '../../support/ann/other-run-index.js';
 import {
   sampleBundleWithoutIndex,
   type SampleBundle,
@@ -313,6 +314,41 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
     assert.equal(rejected[0]?.code, 'EVENT.INVALID');
     assert.match(rejected[0]?.reason ?? '', /model_endpoint_id/);
     assert.equal(chain.bus.listDeadLetters().length, 0);
+  });
+
+  it("fails a run whose bundle carries an index built from another run's embeddings, naming both runs", async () => {
+    // The index of run 2's bundle (the sample's run), pushed with run 6's embeddings.
+    const foreign = await otherRunWithSourceIndex(sample.dir, 'train-006');
+    const uri = await chain.addBundle(foreign, 'home-run-6-foreign-index');
+    await chain.publishTrainingCompleted(
+      trainingCompleted(uri, { training_run_id: 'train-006', run_number: 6 }),
+    );
+    const run = await chain.waitForRun(runIdOf('recs-home', 'train-006'), ENDED);
+    assert.equal(run.status, 'failed');
+    // The deploy step kept the stored index (same count and dim): the server refused it.
+    assert.equal(run.steps.deploy.status, 'failed', JSON.stringify(run.steps));
+    const sampleRun = sample.manifest.fingerprint?.training_run_id;
+    assert.match(
+      run.statusReason ?? '',
+      new RegExp(
+        `was built from the embeddings of training run ${sampleRun} \\(candidates sha256 [0-9a-f]{64}\\), ` +
+          `but this bundle's are training run train-006's \\(sha256 [0-9a-f]{64}\\)`,
+      ),
+    );
+    assert.equal(run.steps.deploy.error?.code, 'PLATFORM.REVISION_FAILED');
+    // Traffic never moved: the router still answers from the live revision...
+    const answer = await predict(live.serving!.url!, sample.examples);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.revision, live.serving?.revision);
+    // ...and passes its fingerprint headers through: the run and bundle verify checked.
+    const expected = live.verification?.fingerprint;
+    assert.equal(expected?.trainingRunId, live.trainingRunId);
+    const routed = await fetch(`${live.serving!.url!}/v1/models/recommender:predict`, {
+      method: 'POST',
+      body: JSON.stringify({ instances: sample.examples.slice(0, 1) }),
+    });
+    assert.equal(routed.headers.get('x-recdeploy-run-id'), live.trainingRunId);
+    assert.equal(routed.headers.get('x-recdeploy-fingerprint'), expected?.id);
   });
 });
 
