@@ -8,6 +8,8 @@
 import {
   STEP_NAMES,
   verificationPassed,
+  type ModelFingerprint,
+  type ReplayReport,
   type RunDocument,
   type ServingRecord,
   type Verification,
@@ -139,7 +141,37 @@ function verification(v: Verification | undefined): string[] {
     [{ header: '' }, { header: '' }, { header: '' }],
     v.checks.map((c) => [checkMark(c), c.name, c.detail ?? '']),
   ).slice(1);
-  return ['', `verification  ${[verdict, ...figures].join(', ')}`, ...indent(checks)];
+  return [
+    '',
+    `verification  ${[verdict, ...figures].join(', ')}`,
+    ...indent(checks),
+    ...indent(modelFingerprint(v.fingerprint)),
+    ...indent(replayReport(v.replay)),
+  ];
+}
+
+/** The fingerprint the revision had to serve: short id and training run (the full hashes follow). */
+function modelFingerprint(f: ModelFingerprint | undefined): string[] {
+  if (f === undefined) return [];
+  return [
+    `fingerprint  ${f.id} of training run ${f.trainingRunId ?? '(not named by the bundle)'}`,
+    `             query model sha256 ${f.queryModelSha256}`,
+    `             candidates sha256 ${f.candidatesSha256}`,
+  ];
+}
+
+/** The replay of live queries: what was replayed from where, and every figure. */
+function replayReport(r: ReplayReport | undefined): string[] {
+  if (r === undefined) return [];
+  const ms = (p50: number | undefined, p99: number | undefined) =>
+    p50 === undefined ? 'no answer' : `p50 ${p50} ms, p99 ${p99 ?? '?'} ms`;
+  const source = `${r.liveRevision ?? 'the live revision'}${r.sampledAt === undefined ? '' : ` (written ${r.sampledAt})`}`;
+  return [
+    `replay       ${r.queries} live queries of ${source}, k ${r.k}`,
+    `             recall@${r.k} ${r.recallAtK ?? 'not measured'}, overlap@${r.k} with live ${r.overlapAtK ?? 'not measured'}, degenerate ${r.degenerateShare}`,
+    `             candidate ${ms(r.candidateLatencyP50Ms, r.candidateLatencyP99Ms)}; live ${ms(r.liveLatencyP50Ms, r.liveLatencyP99Ms)}`,
+    `             sample ${r.sampleUri}`,
+  ];
 }
 
 function checkMark(check: VerificationCheck): string {

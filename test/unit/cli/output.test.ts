@@ -220,5 +220,46 @@ describe('CLI output', () => {
         '  FAIL  latency  p99 1200 ms',
       ]);
     });
+
+    it('shows a skipped check as skipped, the fingerprint and the replay report', () => {
+      const run = liveRun({
+        verification: {
+          checks: [
+            { name: 'latency', passed: true, detail: 'p50 3 ms' },
+            { name: 'replay', passed: false, skipped: true, detail: 'not run: no sample yet' },
+          ],
+          fingerprint: {
+            trainingRunId: 'train-7',
+            id: '9f86d081884c7d65',
+            queryModelSha256: 'a'.repeat(64),
+            candidatesSha256: 'b'.repeat(64),
+          },
+          replay: {
+            sampleUri: 'gs://b/replay/home/rec-home-r6.json',
+            sampledAt: '2030-01-01T10:03:00.000Z',
+            liveRevision: 'rec-home-r6',
+            queries: 200,
+            k: 10,
+            recallAtK: 0.97,
+            overlapAtK: 0.81,
+            degenerateShare: 0,
+            candidateLatencyP50Ms: 3.1,
+            candidateLatencyP99Ms: 12.5,
+          },
+        },
+      });
+      assert.deepEqual(describeRun(run, NOW).slice(-10), [
+        'verification  passed (1 of 2 checks, 1 skipped)',
+        '  pass  latency  p50 3 ms',
+        '  skip  replay   not run: no sample yet',
+        '  fingerprint  9f86d081884c7d65 of training run train-7',
+        `               query model sha256 ${'a'.repeat(64)}`,
+        `               candidates sha256 ${'b'.repeat(64)}`,
+        '  replay       200 live queries of rec-home-r6 (written 2030-01-01T10:03:00.000Z), k 10',
+        '               recall@10 0.97, overlap@10 with live 0.81, degenerate 0',
+        '               candidate p50 3.1 ms, p99 12.5 ms; live no answer',
+        '               sample gs://b/replay/home/rec-home-r6.json',
+      ]);
+    });
   });
 });
