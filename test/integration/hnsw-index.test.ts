@@ -6,6 +6,7 @@ import { PermanentError } from '@recdeploy/shared';
 import {
   LoopExactSearcher,
   buildIndex,
+  candidatesSha256,
   loadHnswSearcher,
   sampleQueryVectors,
   type BuildIndexOptions,
@@ -197,13 +198,24 @@ describe('HNSW index build and load (hnswlib-node, worker threads)', function ()
   });
 
   it('refuses an index built for other embeddings, a missing one and a damaged one', async () => {
-    await buildIndex(options());
+    await buildIndex({ ...options(), trainingRunId: 'run-a' });
     const changed = new Float32Array(normalised.vectors);
     changed[7] = (changed[7] as number) + 1e-3;
+    const other = { ...normalised, vectors: changed };
+    // Both sides named: the runs (index.json's training_run_id, the bundle's) and the sha256s.
     await rejects(
-      loadHnswSearcher(bundle, { ...normalised, vectors: changed }),
+      loadHnswSearcher(bundle, other, { trainingRunId: 'run-b' }),
       'INDEX.MISMATCH',
-      /built for candidates with sha256 [0-9a-f]{64}, these have [0-9a-f]{64}/,
+      new RegExp(
+        `^index in ${outDir} was built from the embeddings of training run run-a \\(candidates sha256 ${candidatesSha256(normalised)}\\), ` +
+          `but this bundle's are training run run-b's \\(sha256 ${candidatesSha256(other)}\\); ` +
+          `rebuild it: recdeploy build-index ${bundle}$`,
+      ),
+    );
+    await rejects(
+      loadHnswSearcher(bundle, other),
+      'INDEX.MISMATCH',
+      /but this bundle's are an unnamed training run's/,
     );
     await rejects(
       loadHnswSearcher(bundle, {

@@ -126,10 +126,15 @@ function runName(trainingRunId: string | undefined): string {
   return trainingRunId === undefined ? 'an unnamed training run' : `training run ${trainingRunId}`;
 }
 
-/** The bundle directory `recdeploy build-index` takes: the artifact directory above `ann/index`. */
+/**
+ * The directory `recdeploy build-index` takes for this index: the artifact
+ * directory above `ann/index`, the directory holding `index/`, else (an index
+ * directory elsewhere) a placeholder.
+ */
 function bundleDirOf(indexDir: string): string {
-  const annDir = path.dirname(indexDir);
-  return path.basename(annDir) === 'ann' ? path.dirname(annDir) : annDir;
+  if (path.basename(indexDir) !== 'index') return '<the bundle>';
+  const parent = path.dirname(indexDir);
+  return path.basename(parent) === 'ann' ? path.dirname(parent) : parent;
 }
 
 function mismatch(indexDir: string, problem: string): PermanentError {

@@ -266,7 +266,7 @@ describe('ParallelHnswSearcher (worker threads, real hnswlib)', function () {
     await rejectsWith(
       loadParallelHnswSearcher(dirs.normalised, { ...normalised, vectors: changed }),
       'INDEX.MISMATCH',
-      /built for candidates with sha256/,
+      /was built from the embeddings of an unnamed training run \(candidates sha256 [0-9a-f]{64}\)/,
     );
     await rejectsWith(
       loadParallelHnswSearcher(dirs.normalised, tiny),

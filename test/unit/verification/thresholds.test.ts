@@ -44,14 +44,16 @@ describe('verification thresholds and plan', () => {
     );
   });
 
-  it('plans ann_recall only for ann-serving in ann mode (its default)', () => {
+  it('plans ann_recall only for ann-serving in ann mode (its default), fingerprint for ann-serving', () => {
     const base = ['model_available', 'metadata_inputs', 'smoke_predictions', 'latency'];
-    assert.deepEqual(plannedChecks({ runtime: 'ann-serving' }), [...base, 'ann_recall']);
+    // TF Serving sends no X-Recdeploy-Fingerprint: the check is ann-serving's, after smoke_predictions.
+    const annServing = [...base.slice(0, 3), 'fingerprint', 'latency'];
+    assert.deepEqual(plannedChecks({ runtime: 'ann-serving' }), [...annServing, 'ann_recall']);
     assert.deepEqual(plannedChecks({ runtime: 'ann-serving', mode: 'ann' }), [
-      ...base,
+      ...annServing,
       'ann_recall',
     ]);
-    assert.deepEqual(plannedChecks({ runtime: 'ann-serving', mode: 'exact' }), base);
+    assert.deepEqual(plannedChecks({ runtime: 'ann-serving', mode: 'exact' }), annServing);
     assert.deepEqual(plannedChecks({ runtime: 'tf-serving', mode: 'ann' }), base);
   });
 });
