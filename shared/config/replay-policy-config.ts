@@ -9,9 +9,8 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ID_PATTERN } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { endpointsJsonOf } from './endpoint-json.js';
 
 /** The most instances a revision keeps per endpoint: verify replays every one of them. */
 const MAX_REPLAY_SAMPLE_SIZE = 10_000;
@@ -38,8 +37,6 @@ const EndpointReplaySchema = Type.Object(
   { sample_size: Type.Optional(SampleSize), min_overlap: Type.Optional(Ratio) },
   { additionalProperties: false },
 );
-const EndpointsSchema = Type.Record(Type.String(), EndpointReplaySchema);
-type EndpointReplayWire = Static<typeof EndpointReplaySchema>;
 
 /** One endpoint's replay settings. */
 export interface EndpointReplay {
@@ -93,7 +90,13 @@ export function replayPolicyOf(vars: ReplayVars): ReplayPolicy | string[] {
     ...(vars.REPLAY_MIN_OVERLAP === undefined ? {} : { minOverlap: vars.REPLAY_MIN_OVERLAP }),
   };
   const endpoints: Record<string, EndpointReplay> = {};
-  for (const [endpoint, wire] of Object.entries(endpointsOf(vars, problems))) {
+  const wires = endpointsJsonOf(
+    'REPLAY_ENDPOINTS',
+    vars.REPLAY_ENDPOINTS,
+    EndpointReplaySchema,
+    problems,
+  );
+  for (const [endpoint, wire] of Object.entries(wires)) {
     const minOverlap = wire.min_overlap ?? defaults.minOverlap;
     endpoints[endpoint] = {
       sampleSize: wire.sample_size ?? defaults.sampleSize,
@@ -134,33 +137,4 @@ function baseUriOf(value: string | undefined, problems: string[]): string | unde
   }
   if (path.isAbsolute(value)) return pathToFileURL(path.resolve(value)).href;
   return invalid('expected an absolute path, file:///… or gs://bucket/prefix');
-}
-
-function endpointsOf(vars: ReplayVars, problems: string[]): Record<string, EndpointReplayWire> {
-  if (vars.REPLAY_ENDPOINTS === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(vars.REPLAY_ENDPOINTS);
-  } catch (error) {
-    problems.push(`REPLAY_ENDPOINTS is not JSON: ${(error as Error).message}`);
-    return {};
-  }
-  const errors = [...Value.Errors(EndpointsSchema, parsed)];
-  if (errors.length > 0) {
-    problems.push(
-      ...errors
-        .slice(0, 5)
-        .map((e) => `REPLAY_ENDPOINTS${e.path.replaceAll('/', '.')}: ${e.message}`),
-    );
-    return {};
-  }
-  const endpoints = parsed as Record<string, EndpointReplayWire>;
-  const badIds = Object.keys(endpoints).filter((id) => !ID_PATTERN.test(id));
-  if (badIds.length > 0) {
-    problems.push(
-      `REPLAY_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,
-    );
-    return {};
-  }
-  return endpoints;
 }
