@@ -148,13 +148,12 @@ function waitingRuns(liveRun: RunDocument, runs: readonly RunDocument[]): RunTra
 
 /** The run's training end: completedAt when it is a readable time, else createdAt. */
 export function trainingEndOf(run: RunDocument): RunTrainingEnd {
-  const known = run.completedAt !== undefined && !Number.isNaN(Date.parse(run.completedAt));
+  const completed = run.completedAt === undefined ? Number.NaN : Date.parse(run.completedAt);
+  const known = !Number.isNaN(completed);
   return {
     runId: run.runId,
     status: run.status,
-    trainingCompletedAt: new Date(
-      Date.parse(known ? (run.completedAt as string) : run.createdAt),
-    ).toISOString(),
+    trainingCompletedAt: new Date(known ? completed : Date.parse(run.createdAt)).toISOString(),
     completedAtKnown: known,
   };
 }
