@@ -317,7 +317,7 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
   });
 
   it("fails a run whose bundle carries an index built from another run's embeddings, naming both runs", async () => {
-    // The index of run 2's bundle (the sample's run), pushed with run 6's embeddings.
+    // An index built from the sample's embeddings (the runs before), pushed with run 6's own.
     const foreign = await otherRunWithSourceIndex(sample.dir, 'train-006');
     const uri = await chain.addBundle(foreign, 'home-run-6-foreign-index');
     await chain.publishTrainingCompleted(
