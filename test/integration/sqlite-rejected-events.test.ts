@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteRunStore } from '@recdeploy/shared/local';
+import { RUN_STORE_SCHEMA_VERSION, SqliteRunStore } from '@recdeploy/shared/local';
 import type { RejectedEvent } from '@recdeploy/shared';
 import { T0, at } from '../fixtures/runs.js';
 
@@ -96,7 +96,8 @@ describe('SqliteRunStore: bounds on rejected events', function () {
     }
     const check = new Database(file, { readonly: true });
     try {
-      assert.equal(check.pragma('user_version', { simple: true }), 3);
+      // Upgraded through every later version too (4: freshness alerts).
+      assert.equal(check.pragma('user_version', { simple: true }), RUN_STORE_SCHEMA_VERSION);
       const plan = check
         .prepare(
           `EXPLAIN QUERY PLAN SELECT seq FROM rejected_events
