@@ -6,8 +6,11 @@
  * truth needed), overlap@k between candidate and live, the share of the
  * candidate's degenerate answers, and single-query latency p50/p99 on both.
  * Gates: recall ≥ minRecall (the ann_recall floor), and overlap ≥ the
- * endpoint's min_overlap when its policy sets one. Without a sample (first
- * deploy, sampling off, nothing written yet) the check is skipped, not passed.
+ * endpoint's min_overlap when its policy sets one. A live revision that does
+ * not answer loses its side (no overlap, no live latency, said in the
+ * detail) but does not fail the candidate: it is not the candidate's fault.
+ * Without a sample (first deploy, sampling off, nothing written yet) the
+ * check is skipped, not passed.
  * Details never quote an instance: samples can hold customer data.
  */
 import type { ReplayReport, VerificationCheck } from '../../domain/run-document.js';
