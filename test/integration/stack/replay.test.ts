@@ -98,7 +98,7 @@ describe('replay of live queries on the local stack (real processes, real reques
     };
     await Promise.all(Array.from({ length: 8 }, worker));
   };
-  /** Polls the live revision's sample file until it counts every request sent to it. */
+  /** Polls the live revision's sample file until it counts every request sent to it, and no other. */
   const waitForSample = async (revision: string): Promise<void> => {
     const file = path.join(dataDir, 'replay', ENDPOINT, `${revision}.json`);
     const deadline = Date.now() + 30_000;
@@ -109,6 +109,8 @@ describe('replay of live queries on the local stack (real processes, real reques
           instances: unknown[];
         };
         if (sample.seen >= LIVE_REQUESTS) {
+          // Only the live requests: verify's own (smoke, latency, recall, replay) are never sampled.
+          assert.equal(sample.seen, LIVE_REQUESTS, `${file} counted other requests too`);
           assert.equal(sample.instances.length, SAMPLE_SIZE, 'the reservoir is full');
           return;
         }
