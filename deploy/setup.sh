@@ -23,7 +23,8 @@
 #     {REGION}-docker.pkg.dev/{PROJECT}/recdeploy/{ann-serving,tf-serving-native,dashboard})
 #   - Firestore: the (default) database, composite indexes (deploy/firestore.indexes.json)
 #     and a TTL policy on rejected_events.expireAt
-#   - Pub/Sub: the five topics (the chain's four and reconcile-tick); a dead-letter
+#   - Pub/Sub: the six topics (the chain's four, reconcile-tick and
+#     freshness-alerts); a dead-letter
 #     topic with a subscription for each topic a function is triggered by; the
 #     training-completed Avro schema (created for publishers to validate against,
 #     not attached: see docs/deploy.md)
@@ -60,8 +61,9 @@ readonly TOPIC_MODEL_REGISTERED=model-registered
 readonly TOPIC_MODEL_DEPLOYED=model-deployed
 readonly TOPIC_DEPLOYMENT_FINISHED=deployment-finished
 readonly TOPIC_RECONCILE_TICK=reconcile-tick
+readonly TOPIC_FRESHNESS_ALERT=freshness-alerts
 readonly TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED"
-  "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_RECONCILE_TICK")
+  "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_RECONCILE_TICK" "$TOPIC_FRESHNESS_ALERT")
 # Each of these triggers a function, so its failures dead-letter somewhere.
 readonly TRIGGER_TOPICS=("$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED"
   "$TOPIC_RECONCILE_TICK")
@@ -376,7 +378,7 @@ grant_roles() {
   grant_project "$(sa_member "$SA_RECONCILE")" roles/monitoring.viewer
   local topic
   for topic in "$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" \
-    "$TOPIC_DEPLOYMENT_FINISHED"; do
+    "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_FRESHNESS_ALERT"; do
     grant_topic "$topic" "$(sa_member "$SA_RECONCILE")"
   done
 
@@ -384,8 +386,14 @@ grant_roles() {
   grant_bucket "$SA_INDEX_BUILD" roles/storage.objectAdmin
   grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_INDEX_BUILD")"
 
-  # serving revisions: download the model.
+  # serving revisions: download the model; write their replay sample, and only
+  # under replay/ (REPLAY_SAMPLE_BASE_URI=gs://{MODEL_BUCKET}/replay): objectUser
+  # because a revision replaces its own object every interval (create + delete).
+  # An IAM condition needs uniform bucket-level access, which the bucket has.
   grant_bucket "$SA_SERVING" roles/storage.objectViewer
+  gc storage buckets add-iam-policy-binding "gs://${MODEL_BUCKET}" --member="$(sa_member "$SA_SERVING")" \
+    --role=roles/storage.objectUser \
+    --condition="expression=resource.name.startsWith(\"projects/_/buckets/${MODEL_BUCKET}/objects/replay/\"),title=replay-samples,description=ann-serving writes its sample of live queries here" >/dev/null
 
   # dashboard: reads run documents and rejected events.
   grant_project "$(sa_member "$SA_DASHBOARD")" roles/datastore.viewer

@@ -133,7 +133,7 @@ export interface ChainConfig {
   readonly deploymentPolicy: DeploymentPolicy;
   /** Which endpoints' revisions sample live queries, and the replay gate (replay-policy-config.ts). */
   readonly replay: ReplayPolicy;
-  /** How stale a live model may get, per endpoint, and the alerts' topic (freshness-policy-config.ts). */
+  /** How stale a live model may get, per endpoint (freshness-policy-config.ts). */
   readonly freshness: FreshnessSettings;
   /** Local stack: how often canaries are looked at. */
   readonly canaryTickMs: number;

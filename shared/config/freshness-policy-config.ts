@@ -3,10 +3,10 @@
  * "Freshness"): FRESHNESS_MAX_AGE and FRESHNESS_MAX_LAG for every endpoint
  * (unset: not checked), FRESHNESS_ENDPOINTS for endpoints that differ (a
  * JSON object: endpoint id → {"max_age": "3d", "max_lag": "off"}, or "off"
- * for both; a field left out keeps the default), and the topic the alerts
- * are published on.
+ * for both; a field left out keeps the default). The alerts' topic is the
+ * runtime's TOPIC_FRESHNESS_ALERT, with the other topics (runtime-config.ts).
  */
-import { FRESHNESS_ALERT_TOPIC, ID_PATTERN } from '@recdeploy/events';
+import { ID_PATTERN } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDuration } from '../domain/duration-text.js';
 import type { FreshnessLimits, FreshnessPolicy } from '../domain/freshness.js';
@@ -21,19 +21,13 @@ export const FreshnessEnvProperties = {
   FRESHNESS_MAX_LAG: Duration('duration'),
   /** Endpoints whose limits differ: {"endpoint-id": {"max_age": "3d", "max_lag": "off"}} or "off". */
   FRESHNESS_ENDPOINTS: Type.Optional(Type.String({ minLength: 2 })),
-  /** The topic freshness-alert events are published on. */
-  TOPIC_FRESHNESS_ALERT: Type.String({
-    default: FRESHNESS_ALERT_TOPIC,
-    pattern: '^[a-zA-Z][a-zA-Z0-9._~%+-]{2,254}$',
-  }),
 };
 
 type FreshnessVars = Static<ReturnType<typeof Type.Object<typeof FreshnessEnvProperties>>>;
 
-/** The chain's freshness settings: the policy and the alerts' topic. */
+/** The chain's freshness settings (the alerts' topic is the runtime's TOPIC_FRESHNESS_ALERT). */
 export interface FreshnessSettings {
   readonly policy: FreshnessPolicy;
-  readonly topic: string;
 }
 
 /** The settings, or the list of problems with the variables (reported with the others at cold start). */
@@ -85,7 +79,7 @@ export function freshnessSettingsOf(vars: FreshnessVars): FreshnessSettings | st
     }
   }
   if (problems.length > 0) return problems;
-  return { policy: { defaults, endpoints }, topic: vars.TOPIC_FRESHNESS_ALERT };
+  return { policy: { defaults, endpoints } };
 }
 
 function limitsOf(maxAgeMs: number | undefined, maxLagMs: number | undefined): FreshnessLimits {

@@ -28,6 +28,7 @@ export const RuntimeEnvSchema = Type.Object({
   TOPIC_DEPLOYMENT_FINISHED: Type.String({ default: 'deployment-finished', ...NAME }),
   /** Cloud Scheduler's tick that starts a reconciler pass (functions/reconcile). */
   TOPIC_RECONCILE_TICK: Type.String({ default: 'reconcile-tick', ...NAME }),
+  TOPIC_FRESHNESS_ALERT: Type.String({ default: 'freshness-alerts', ...NAME }),
   LOG_LEVEL: Type.Union(
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
@@ -51,6 +52,8 @@ export interface Topics {
   readonly deploymentFinished: string;
   /** Ticks of the reconciler (cloud: Cloud Scheduler publishes one a minute; local: unused, a timer). */
   readonly reconcileTick: string;
+  /** freshness-alert events, published by the reconciler (shared/usecases/freshness-ticks.ts). */
+  readonly freshnessAlert: string;
 }
 
 export type RuntimeConfig =
@@ -86,6 +89,7 @@ export function loadRuntimeConfig(env: Env = process.env): Readonly<RuntimeConfi
       modelDeployed: vars.TOPIC_MODEL_DEPLOYED,
       deploymentFinished: vars.TOPIC_DEPLOYMENT_FINISHED,
       reconcileTick: vars.TOPIC_RECONCILE_TICK,
+      freshnessAlert: vars.TOPIC_FRESHNESS_ALERT,
     },
   };
   if (vars.RECDEPLOY_BACKEND === 'local') {
@@ -110,5 +114,6 @@ export function topicNames(topics: Topics): string[] {
     topics.modelDeployed,
     topics.deploymentFinished,
     topics.reconcileTick,
+    topics.freshnessAlert,
   ];
 }

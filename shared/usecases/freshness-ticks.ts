@@ -154,7 +154,7 @@ function messageOf(
 }
 
 async function publish(deps: FreshnessDeps, message: FreshnessAlertV1): Promise<void> {
-  const messageId = await deps.eventBus.publish(deps.config.freshness.topic, {
+  const messageId = await deps.eventBus.publish(deps.config.runtime.topics.freshnessAlert, {
     data: message,
     attributes: {
       alert_id: message.alert_id,

@@ -39,7 +39,7 @@ export async function closeChainDeps(): Promise<void> {
 
 export async function createChainDeps(config: ChainConfig, logger: Logger): Promise<ChainDeps> {
   const instanceId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const base = await createAdapters(config.runtime, logger, [config.freshness.topic]);
+  const base = await createAdapters(config.runtime, logger);
   const parts =
     config.runtime.backend === 'local'
       ? await localParts(config, logger)

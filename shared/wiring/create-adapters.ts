@@ -28,8 +28,6 @@ export function localDataFiles(dataDir: string): { runStore: string; eventBus: s
 export async function createAdapters(
   config: RuntimeConfig,
   logger: Logger,
-  /** Topics beyond the runtime's (the chain's freshness alerts), created on the local bus too. */
-  extraTopics: readonly string[] = [],
 ): Promise<Adapters> {
   if (config.backend === 'local') {
     const { SqliteRunStore, LocalEventBus } = await import('../adapters/local/index.js');
@@ -38,7 +36,7 @@ export async function createAdapters(
       file: files.eventBus,
       logger: logger.child({ port: 'bus' }),
     });
-    for (const topic of [...topicNames(config.topics), ...extraTopics]) {
+    for (const topic of topicNames(config.topics)) {
       eventBus.createTopic(topic);
     }
     return withClose(

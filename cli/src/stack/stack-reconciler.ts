@@ -103,6 +103,14 @@ function tell(report: ReconcileReport, progress: (line: string) => void): void {
       `reconciler: ${service}: run statuses corrected to what it serves (${runs.join(', ')})`,
     );
   }
+  for (const { endpoint, kind, state } of report.freshness) {
+    const limit = kind === 'max_age' ? 'FRESHNESS_MAX_AGE' : 'FRESHNESS_MAX_LAG';
+    progress(
+      state === 'breached'
+        ? `freshness: ${endpoint} is stale (past ${limit}); freshness-alert published`
+        : `freshness: ${endpoint} is fresh again (${limit}); freshness-alert resolved`,
+    );
+  }
 }
 
 function warn(logger: Logger, error: unknown): void {

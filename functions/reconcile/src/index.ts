@@ -42,10 +42,12 @@ export function reportLine(report: ReconcileReport, tick?: string): Record<strin
     correctedCount: report.corrected.length,
     errorCount: report.errors.length,
     canaryCount: report.canaries.length,
+    freshnessCount: report.freshness.length,
     redriven: report.redriven.map(({ runId, step }) => `${runId}:${step}`),
     corrected: report.corrected.map(({ service, runs }) => `${service}(${runs.join(',')})`),
     errors: report.errors.map(({ what, code }) => `${what}: ${code}`),
     canaries: report.canaries.map(({ runId, summary }) => `${runId}: ${summary}`),
+    freshness: report.freshness.map(({ state, alertId }) => `${state} ${alertId}`),
   };
 }
 

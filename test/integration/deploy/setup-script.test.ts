@@ -214,12 +214,17 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
         `topic:${topics.modelRegistered} roles/pubsub.publisher`,
         `topic:${topics.modelDeployed} roles/pubsub.publisher`,
         `topic:${topics.deploymentFinished} roles/pubsub.publisher`,
+        `topic:${topics.freshnessAlert} roles/pubsub.publisher`,
       ],
       [INDEX_BUILD_JOB.serviceAccount]: [
         'bucket roles/storage.objectAdmin',
         `topic:${topics.modelRegistered} roles/pubsub.publisher`,
       ],
-      [SERVING_SERVICE_ACCOUNT]: ['bucket roles/storage.objectViewer'],
+      // Reads its model; writes its replay sample, under replay/ only (the condition is checked below).
+      [SERVING_SERVICE_ACCOUNT]: [
+        'bucket roles/storage.objectViewer',
+        'bucket roles/storage.objectUser',
+      ],
       [DASHBOARD_SERVICE.serviceAccount]: ['project roles/datastore.viewer'],
       [TRIGGER_SERVICE_ACCOUNT]: [],
       [BUILD_SERVICE_ACCOUNT]: [
@@ -242,6 +247,16 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     }
     // The descriptors run as accounts this table covers.
     for (const d of FUNCTION_DEPLOYMENTS) assert.ok(d.serviceAccount in expected, d.name);
+    // The serving identity may write under replay/ only, never the bundles beside it.
+    const write = first.calls.find(
+      (c) =>
+        c.includes(`--member=${sa(SERVING_SERVICE_ACCOUNT)}`) &&
+        c.includes('--role=roles/storage.objectUser'),
+    );
+    assert.equal(
+      flagOf(write ?? [], 'condition'),
+      `expression=resource.name.startsWith("projects/_/buckets/${BUCKET}/objects/replay/"),title=replay-samples,description=ann-serving writes its sample of live queries here`,
+    );
   });
 
   it("enables Cloud Scheduler and has it publish a tick to the reconcile function's topic every minute", function () {

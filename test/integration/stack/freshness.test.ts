@@ -26,6 +26,7 @@ import {
   spawnStack,
   stackOutput,
   stackOutputTail,
+  waitForOutput,
   waitUntilUp,
   type StackProcess,
 } from '../../support/stack/stack-process.js';
@@ -161,6 +162,15 @@ describe('freshness alerts on the local stack (real processes)', function () {
     assert.deepEqual(states, [`breached ${breached?.alert_id}`, `resolved ${breached?.alert_id}`]);
     assert.deepEqual(await openAlerts(), []);
     assert.doesNotMatch(await runsTable(), /stale/);
+    // The person at the terminal is told both, once each.
+    await waitForOutput(
+      stack,
+      /freshness: fresh-home is fresh again \(FRESHNESS_MAX_AGE\)/,
+      15_000,
+    );
+    const told = stackOutput(stack).match(/^.*freshness: fresh-home is (stale|fresh again).*$/gm);
+    assert.equal(told?.length, 2, stackOutputTail(stack));
+    assert.match(told[0] ?? '', /is stale \(past FRESHNESS_MAX_AGE\); freshness-alert published/);
     console.log(
       `      breached announced ${breachedAfterMs} ms after the run went live; whole episode ${Date.now() - started} ms`,
     );

@@ -133,7 +133,7 @@ describe('freshness', () => {
 
   describe('policy', () => {
     const settings = (env: Record<string, string>) =>
-      freshnessSettingsOf({ TOPIC_FRESHNESS_ALERT: 'freshness-alerts', ...env });
+      freshnessSettingsOf({ ...env });
 
     it('reads durations, per-endpoint overrides (a field left out keeps the default) and "off"', () => {
       const parsed = settings({
