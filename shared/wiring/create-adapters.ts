@@ -25,10 +25,7 @@ export function localDataFiles(dataDir: string): { runStore: string; eventBus: s
  * backend. Each backend's modules are imported on demand, so the local stack
  * never loads the Google SDKs and a cloud function never loads better-sqlite3.
  */
-export async function createAdapters(
-  config: RuntimeConfig,
-  logger: Logger,
-): Promise<Adapters> {
+export async function createAdapters(config: RuntimeConfig, logger: Logger): Promise<Adapters> {
   if (config.backend === 'local') {
     const { SqliteRunStore, LocalEventBus } = await import('../adapters/local/index.js');
     const files = localDataFiles(config.dataDir);

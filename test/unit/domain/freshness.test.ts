@@ -132,8 +132,7 @@ describe('freshness', () => {
   });
 
   describe('policy', () => {
-    const settings = (env: Record<string, string>) =>
-      freshnessSettingsOf({ ...env });
+    const settings = (env: Record<string, string>) => freshnessSettingsOf({ ...env });
 
     it('reads durations, per-endpoint overrides (a field left out keeps the default) and "off"', () => {
       const parsed = settings({
