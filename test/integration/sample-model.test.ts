@@ -131,10 +131,17 @@ describe('sample-model', function () {
         out,
         '--products',
         '300',
+        '--training-run-id',
+        'nightly-0042',
         '--json',
       ]);
       assert.equal(code, 0, stderr);
       const summary = JSON.parse(stdout) as SampleModelSummary;
+      assert.equal(summary.trainingRunId, 'nightly-0042');
+      const written = JSON.parse(
+        await readFile(path.join(out, 'ann', 'manifest.json'), 'utf8'),
+      ) as { fingerprint?: { training_run_id?: string } };
+      assert.equal(written.fingerprint?.training_run_id, 'nightly-0042');
       assert.equal(summary.bundleDir, path.join(out, 'ann'));
       assert.equal(summary.products, 300);
       assert.ok(summary.recallAt100 > summary.randomRecallAt100);
@@ -162,6 +169,7 @@ describe('sample-model', function () {
       for (const args of [
         ['sample-model', '--products', '300'],
         ['sample-model', '--out', root, '--products', 'many'],
+        ['sample-model', '--out', root, '--training-run-id', 'runs/7'],
         ['no-such-command'],
         [],
       ]) {

@@ -7,7 +7,8 @@
  * Exit codes: 0 the bundle was written; 1 training or writing failed; 2 bad
  * arguments, --out among them.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ID_PATTERN } from '@recdeploy/events';
 import { SAMPLE_DEFAULTS, trainSampleModel, type SampleModelSummary } from '@recdeploy/shared/ann';
 import type { CliIo } from '../cli-io.js';
 import { integerIn } from '../option-parsers.js';
@@ -22,7 +23,18 @@ interface SampleModelFlags {
   idType: 'int' | 'string';
   customers?: number;
   epochs: number;
+  trainingRunId?: string;
   json?: boolean;
+}
+
+/** Checked before training starts, with the rule the event schema applies to ids. */
+function trainingRunIdOption(value: string): string {
+  if (!ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      'letters, digits, ".", "_", ":" and "-", starting with a letter or digit, at most 128',
+    );
+  }
+  return value;
 }
 
 /** Adds the command to `program`. */
@@ -62,6 +74,11 @@ export function registerSampleModel(program: Command, io: CliIo): void {
       integerIn(10, 1_000_000),
     )
     .option('--epochs <n>', 'training epochs', integerIn(1, 100), SAMPLE_DEFAULTS.epochs)
+    .option(
+      '--training-run-id <id>',
+      "the training run named in the bundle's fingerprint (default sample-<UTC time>)",
+      trainingRunIdOption,
+    )
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
