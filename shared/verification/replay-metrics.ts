@@ -5,7 +5,7 @@
  * uses on live traffic (shared/adapters/local/local-answer-inspection.ts,
  * which services/ann-serving logs the same way) plus placeholder ids.
  */
-import { degenerateReason } from '../adapters/local/local-answer-inspection.js';
+import { degenerateReason } from '../domain/degenerate-answer.js';
 import type { RankedList } from './predict-response.js';
 
 /** |first k of a ∩ first k of b| / k (0 < k). */

@@ -11,31 +11,14 @@
  * two or more scores that are all equal, when a score is NaN (a query with a
  * non-finite input or embedding has no ranking; with k = 1 nothing can tie),
  * or when it has fewer ids than the request's top-level `k` (only when the
- * request says k).
+ * request says k): shared/domain/degenerate-answer.ts.
  */
-
-export type DegenerateReason = 'no_ids' | 'scores_all_equal' | 'nan_scores' | 'fewer_than_k';
+import { degenerateReason } from '../../domain/degenerate-answer.js';
 
 /** Counts over one answer: predictions looked at, and how many were degenerate. */
 export interface AnswerInspection {
   readonly inspected: number;
   readonly degenerate: number;
-}
-
-/** Why one prediction is degenerate, or undefined when it is fine. */
-export function degenerateReason(
-  ids: readonly unknown[],
-  scores: readonly unknown[],
-  k: number | undefined,
-): DegenerateReason | undefined {
-  if (ids.length === 0) return 'no_ids';
-  if (scores.length >= 2 && scores.every((score) => Object.is(score, scores[0]))) {
-    return 'scores_all_equal';
-  }
-  // parseJson below turns TF Serving's bare NaN token into the string "NaN".
-  if (scores.some((score) => score === 'NaN' || Number.isNaN(score))) return 'nan_scores';
-  if (k !== undefined && ids.length < k) return 'fewer_than_k';
-  return undefined;
 }
 
 /** A `POST …:predict` (TF Serving's predict route; any model, any version). */
