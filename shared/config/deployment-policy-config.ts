@@ -5,15 +5,14 @@
  * (DEPLOY_ALLOW_PUBLIC, DEPLOY_{FIELD}_LIMIT) and for endpoints that differ
  * (DEPLOY_ENDPOINTS, JSON: endpoint id → the limits that differ).
  */
-import { ID_PATTERN } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import {
   policyViolations,
   type DeploymentLimits,
   type DeploymentPolicy,
   type LimitName,
 } from '../domain/deployment-policy.js';
+import { endpointsJsonOf } from './endpoint-json.js';
 
 /** Cloud Run's largest instance count (the event schema's bound too). */
 const MAX_INSTANCES = 1000;
@@ -98,7 +97,6 @@ const EndpointLimitsSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const EndpointsSchema = Type.Record(Type.String(), EndpointLimitsSchema);
 type EndpointLimitsWire = Static<typeof EndpointLimitsSchema>;
 
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
@@ -139,32 +137,7 @@ function belowDefaults(limits: DeploymentLimits): string[] {
 }
 
 function endpointsOf(vars: PolicyVars, problems: string[]): Record<string, EndpointLimitsWire> {
-  if (vars.DEPLOY_ENDPOINTS === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(vars.DEPLOY_ENDPOINTS);
-  } catch (error) {
-    problems.push(`DEPLOY_ENDPOINTS is not JSON: ${(error as Error).message}`);
-    return {};
-  }
-  const errors = [...Value.Errors(EndpointsSchema, parsed)];
-  if (errors.length > 0) {
-    problems.push(
-      ...errors
-        .slice(0, 5)
-        .map((e) => `DEPLOY_ENDPOINTS${e.path.replaceAll('/', '.')}: ${e.message}`),
-    );
-    return {};
-  }
-  const endpoints = parsed as Record<string, EndpointLimitsWire>;
-  const badIds = Object.keys(endpoints).filter((id) => !ID_PATTERN.test(id));
-  if (badIds.length > 0) {
-    problems.push(
-      `DEPLOY_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,
-    );
-    return {};
-  }
-  return endpoints;
+  return endpointsJsonOf('DEPLOY_ENDPOINTS', vars.DEPLOY_ENDPOINTS, EndpointLimitsSchema, problems);
 }
 
 /** An endpoint's limits: the chain's, with what DEPLOY_ENDPOINTS sets for it. */

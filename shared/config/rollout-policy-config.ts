@@ -4,9 +4,8 @@
  * settings of a canary, and ROLLOUT_ENDPOINTS for endpoints that differ
  * (a JSON object: endpoint id → the same fields as deployment_config.rollout).
  */
-import { ID_PATTERN, RolloutV1Schema } from '@recdeploy/events';
+import { RolloutV1Schema } from '@recdeploy/events';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import {
   DEFAULT_CANARY_PLAN,
   DEFAULT_CANARY_THRESHOLDS,
@@ -18,6 +17,7 @@ import {
   type RolloutPolicy,
   type RolloutRequest,
 } from '../domain/rollout-plan.js';
+import { endpointsJsonOf } from './endpoint-json.js';
 import { rolloutRequestOf } from './rollout-wire.js';
 
 const Ratio = (value: number, description: string) =>
@@ -71,10 +71,6 @@ export const RolloutEnvProperties = {
 
 type RolloutVars = Static<ReturnType<typeof Type.Object<typeof RolloutEnvProperties>>>;
 
-// TypeBox's Record does not check its keys: endpoint ids are checked against
-// what the event schema accepts as model_endpoint_id (events/fields.ts, Id).
-const EndpointsSchema = Type.Record(Type.String(), RolloutV1Schema);
-
 /** The policy, or the list of problems with the variables (reported with the others at cold start). */
 export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
   const problems: string[] = [];
@@ -105,37 +101,16 @@ export function rolloutPolicyOf(vars: RolloutVars): RolloutPolicy | string[] {
   const defaultPlan: RolloutPlan =
     vars.ROLLOUT_STRATEGY === 'canary' ? canaryDefaults : { strategy: 'all-at-once' };
   const endpointPlans: Record<string, RolloutPlan> = {};
-  if (vars.ROLLOUT_ENDPOINTS !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(vars.ROLLOUT_ENDPOINTS);
-    } catch (error) {
-      problems.push(`ROLLOUT_ENDPOINTS is not JSON: ${(error as Error).message}`);
-    }
-    if (parsed !== undefined) {
-      const errors = [...Value.Errors(EndpointsSchema, parsed)];
-      if (errors.length > 0) {
-        problems.push(
-          ...errors
-            .slice(0, 5)
-            .map((e) => `ROLLOUT_ENDPOINTS${e.path.replaceAll('/', '.')}: ${e.message}`),
-        );
-      } else {
-        const endpoints = parsed as Static<typeof EndpointsSchema>;
-        const badIds = Object.keys(endpoints).filter((id) => !ID_PATTERN.test(id));
-        if (badIds.length > 0) {
-          problems.push(
-            `ROLLOUT_ENDPOINTS: ${badIds.map((id) => JSON.stringify(id)).join(', ')} ${badIds.length === 1 ? 'is not an endpoint id' : 'are not endpoint ids'} (letters, digits, ".", "_", ":" and "-")`,
-          );
-        }
-        for (const [endpoint, wire] of Object.entries(endpoints)) {
-          if (!ID_PATTERN.test(endpoint)) continue;
-          const plan = endpointPlan(rolloutRequestOf(wire), canaryDefaults);
-          if (typeof plan === 'string') problems.push(`ROLLOUT_ENDPOINTS.${endpoint}: ${plan}`);
-          else endpointPlans[endpoint] = plan;
-        }
-      }
-    }
+  const wires = endpointsJsonOf(
+    'ROLLOUT_ENDPOINTS',
+    vars.ROLLOUT_ENDPOINTS,
+    RolloutV1Schema,
+    problems,
+  );
+  for (const [endpoint, wire] of Object.entries(wires)) {
+    const plan = endpointPlan(rolloutRequestOf(wire), canaryDefaults);
+    if (typeof plan === 'string') problems.push(`ROLLOUT_ENDPOINTS.${endpoint}: ${plan}`);
+    else endpointPlans[endpoint] = plan;
   }
   if (problems.length > 0) return problems;
   return { defaultPlan, endpointPlans, canaryDefaults };

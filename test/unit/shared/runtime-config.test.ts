@@ -22,6 +22,7 @@ describe('loadRuntimeConfig', () => {
       modelRegistered: 'model-registered',
       modelDeployed: 'model-deployed',
       deploymentFinished: 'deployment-finished',
+      freshnessAlert: 'freshness-alerts',
       reconcileTick: 'reconcile-tick',
     });
     assert.ok(Object.isFrozen(config));
