@@ -4,54 +4,27 @@
  * → live, answering predictions through the service router. Then: redelivered
  * events change nothing; a newer run replaces it; a bundle that fails
  * verification leaves the live revision serving; an older run is skipped as
- * superseded; two endpoints deploy side by side.
+ * superseded; two endpoints deploy side by side. (An artifact outside the
+ * roots: local-chain-artifact-roots.test.ts; the functions' HTTP deliveries:
+ * local-chain-functions-framework.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RecordingLogger, runKey, type RunDocument } from '@recdeploy/shared';
-import { loadChainConfig, retryRun } from '@recdeploy/shared/chain';
-import { writeBrokenIndex } from '../../support/ann/broken-index.js';
+import type { RunDocument } from '@recdeploy/shared';
 import { otherRunWithSourceIndex } from '../../support/ann/other-run-index.js';
 import {
   sampleBundleWithoutIndex,
   type SampleBundle,
 } from '../../support/ann-serving/sample-bundle.js';
+import { runIdOf } from '../../support/chain/convergence.js';
 import { localChain, trainingCompleted, type LocalChain } from '../../support/chain/local-chain.js';
 import {
-  binaryDelivery,
-  messagePublished,
-  structuredDelivery,
-  type HttpDelivery,
-} from '../../fixtures/events/deliveries.js';
-
-interface Prediction {
-  product_ids: unknown[];
-  scores: number[];
-}
-
-const ENDED = ['live', 'failed', 'skipped'] as const;
-
-async function predict(
-  url: string,
-  instances: readonly unknown[],
-): Promise<{ status: number; revision: string | null; predictions: Prediction[] }> {
-  const response = await fetch(`${url}/v1/models/recommender:predict`, {
-    method: 'POST',
-    body: JSON.stringify({ instances }),
-  });
-  const body = (await response.json()) as { predictions?: Prediction[] };
-  return {
-    status: response.status,
-    revision: response.headers.get('x-recdeploy-revision'),
-    predictions: body.predictions ?? [],
-  };
-}
-
-function runIdOf(endpoint: string, trainingRun: string): string {
-  return runKey({ modelEndpointId: endpoint, trainingRunId: trainingRun });
-}
+  ENDED,
+  brokenIndexBundle,
+  predict,
+  waitUntilDelivered,
+} from '../../support/chain/local-chain-probes.js';
 
 describe('deployment chain on the embedded adapters (functions-framework, local bus, child processes)', function () {
   this.timeout(240_000);
@@ -265,57 +238,6 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
     }
   });
 
-  it('fails a run whose artifact is outside the roots, and records unreadable messages', async () => {
-    await chain.publishTrainingCompleted(
-      trainingCompleted('file:///etc/recdeploy-outside', { model_endpoint_id: 'recs-bad' }),
-    );
-    const run = await chain.waitForRun(runIdOf('recs-bad', 'train-001'), ENDED);
-    assert.equal(run.status, 'failed');
-    assert.equal(run.steps.register.error?.code, 'ARTIFACT.FORBIDDEN');
-
-    // The same run again with a corrected artifact: not silently dropped...
-    const fixed = await chain.addBundle(sample.dir, 'bad-fixed');
-    const republished = await chain.publishTrainingCompleted(
-      trainingCompleted(fixed, { model_endpoint_id: 'recs-bad' }),
-    );
-    await waitUntilDelivered(chain);
-    const said = (await chain.runs.listRejectedEvents(100)).find((e) => e.eventId === republished);
-    assert.equal(said?.code, 'EVENT.RUN_EXISTS');
-    assert.match(
-      said?.reason ?? '',
-      new RegExp(`recdeploy retry ${run.runId} --artifact-uri ${fixed.replace(/[/.]/g, '\\$&')}`),
-    );
-    assert.equal((await chain.runs.getRun(run.runId))?.status, 'failed', 'nothing changed');
-    // ...and the operator's retry with that artifact takes the run live.
-    const operator = {
-      config: loadChainConfig(process.env),
-      logger: new RecordingLogger(),
-      runStore: chain.runs,
-      eventBus: chain.bus,
-    };
-    const retried = await retryRun(operator, {
-      runId: run.runId,
-      requestedBy: 'the test',
-      artifactUri: fixed,
-    });
-    assert.equal(retried.step, 'register');
-    const live2 = await chain.waitForRun(run.runId, ['live', 'failed', 'skipped']);
-    assert.equal(live2.status, 'live', live2.statusReason);
-    assert.equal(live2.artifactUri, fixed);
-    assert.equal(live2.steps.register.attempts, 2, 'a new attempt of the same run');
-
-    const before = (await chain.runs.listRejectedEvents(100)).length;
-    await chain.bus.publish('training-completed', {
-      data: { schema_version: '1', training_run_id: 'x' },
-    });
-    await waitUntilDelivered(chain);
-    const rejected = await chain.runs.listRejectedEvents(100);
-    assert.equal(rejected.length, before + 1);
-    assert.equal(rejected[0]?.code, 'EVENT.INVALID');
-    assert.match(rejected[0]?.reason ?? '', /model_endpoint_id/);
-    assert.equal(chain.bus.listDeadLetters().length, 0);
-  });
-
   it("fails a run whose bundle carries an index built from another run's embeddings, naming both runs", async () => {
     // An index built from the sample's embeddings (the runs before), pushed with run 6's own.
     const foreign = await otherRunWithSourceIndex(sample.dir, 'train-006');
@@ -353,124 +275,3 @@ describe('deployment chain on the embedded adapters (functions-framework, local 
 });
 
 after(async () => (await localChain()).stop());
-
-/** Waits until the bus has nothing pending (every delivery answered). */
-async function waitUntilDelivered(chain: LocalChain): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  // Give the delivery loop time to pick the new messages up first.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  while (chain.bus.stats().pending > 0) {
-    if (Date.now() > deadline) {
-      throw new Error(`bus still busy: ${JSON.stringify(chain.bus.stats())}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * The sample bundle with an index that loads (its index.json names these
- * candidates) but whose graph was built over the rows in reverse order: the
- * server answers confidently with the wrong products, which only the recall
- * check can notice.
- */
-async function brokenIndexBundle(sample: SampleBundle): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'broken-index-'));
-  process.once('exit', () => void rm(dir, { recursive: true, force: true }));
-  await cp(sample.dir, dir, { recursive: true });
-  await writeBrokenIndex(dir);
-  return dir;
-}
-
-describe('the functions through the functions-framework (structured and binary CloudEvents)', function () {
-  this.timeout(120_000);
-  let chain: LocalChain;
-  let sample: SampleBundle;
-
-  before(async () => {
-    [chain, sample] = await Promise.all([localChain(), sampleBundleWithoutIndex()]);
-  });
-
-  async function post(url: string, delivery: HttpDelivery): Promise<Response> {
-    return fetch(url, {
-      method: 'POST',
-      headers: delivery.headers as Record<string, string>,
-      body: delivery.body,
-    });
-  }
-
-  it('register: a binary-mode delivery creates and registers the run (204 = acknowledged)', async () => {
-    const uri = await chain.addBundle(sample.dir, 'ff-binary');
-    const message = trainingCompleted(uri, {
-      model_endpoint_id: 'recs-ff',
-      training_run_id: 'binary-1',
-    });
-    const response = await post(
-      chain.functionUrls.register,
-      binaryDelivery(messagePublished(message, { id: '7001' })),
-    );
-    assert.equal(response.status, 204);
-    const run = await chain.runs.getRun(runIdOf('recs-ff', 'binary-1'));
-    assert.equal(run?.steps.register.status, 'succeeded');
-    assert.equal(run?.history[0]?.eventId, '7001');
-    // The chain carries on from the hand-off it published.
-    const ended = await chain.waitForRun(runIdOf('recs-ff', 'binary-1'), ENDED);
-    assert.equal(ended.status, 'live', ended.statusReason);
-  });
-
-  it('register: a structured-mode delivery with bad base64 is acknowledged and recorded', async () => {
-    const ce = messagePublished('ignored', { id: '7002', message: { data: '%%%not-base64' } });
-    const response = await post(chain.functionUrls.register, structuredDelivery(ce));
-    assert.equal(response.status, 204);
-    const rejected = await chain.runs.listRejectedEvents(100);
-    const record = rejected.find((r) => r.eventId === '7002');
-    assert.equal(record?.code, 'EVENT.INVALID');
-    assert.match(record?.reason ?? '', /base64/);
-  });
-
-  it('deploy: a hand-off for a run whose register step has not finished answers 500 (retry later)', async () => {
-    const identity = {
-      trainingRunId: 'early-1',
-      modelEndpointId: 'recs-ff-early',
-      modelSlug: 'two-tower',
-      runNumber: 1,
-      modelType: 'retrieval' as const,
-      retrievalAlgorithm: 'hnsw' as const,
-      artifactUri: 'file:///nowhere',
-      isBlessed: true,
-      metrics: {},
-    };
-    await chain.runs.createRun(identity);
-    const runId = runKey(identity);
-    const handOff = {
-      schema_version: '1',
-      run_id: runId,
-      registry: { model: 'projects/local/locations/local/models/m-1', version: '1' },
-    };
-    const response = await post(
-      chain.functionUrls.deploy,
-      binaryDelivery(messagePublished(handOff, { id: '7003' })),
-    );
-    assert.equal(response.status, 500);
-    const run = await chain.runs.getRun(runId);
-    assert.equal(run?.status, 'received');
-    assert.equal(run?.steps.deploy.attempts, 0);
-  });
-
-  it('verify: a hand-off for an unknown run is acknowledged and recorded, not retried', async () => {
-    const handOff = {
-      schema_version: '1',
-      run_id: 'recs-nobody-run-9',
-      service: 'rec-nobody',
-      revision: 'rec-nobody-r9-00000000',
-      tag_url: 'http://127.0.0.1:9/',
-      runtime: 'ann-serving',
-    };
-    const response = await post(
-      chain.functionUrls.verify,
-      structuredDelivery(messagePublished(handOff, { id: '7004' })),
-    );
-    assert.equal(response.status, 204);
-    const record = (await chain.runs.listRejectedEvents(100)).find((r) => r.eventId === '7004');
-    assert.match(record?.reason ?? '', /unknown run recs-nobody-run-9/);
-  });
-});
