@@ -229,7 +229,9 @@ describe('packed functions: bundle, install outside the repo, start with functio
       const response = await postCloudEvent(running.url, d.triggerTopic, 'tick-1', tick);
       assert.equal(response.status, 204, await response.text());
       // One pass over an empty store: the canaries, the runs of every status in
-      // flight, the serving records and the live runs (in any order).
+      // flight, the serving records, the live runs and the open freshness
+      // alerts (in any order; alerts are read even without a policy, so that
+      // switching the policy off resolves what is open).
       const parent = `projects/${PROJECT}/databases/(default)/documents`;
       const sorted = (queries: readonly RecordedQuery[]) =>
         queries.map((q) => JSON.stringify(q)).sort();
@@ -251,6 +253,7 @@ describe('packed functions: bundle, install outside the repo, start with functio
           })),
           { parent, collection: 'serving_records', filters: [] },
           { parent, collection: 'deployments', filters: ['status EQUAL live'] },
+          { parent, collection: 'freshness_alerts', filters: [] },
         ]),
       );
       assert.equal(firestore.commits.length, commitsBefore, 'nothing to correct: no write');

@@ -7,7 +7,7 @@
  * with one registry version, one revision and one traffic change.
  */
 import assert from 'node:assert/strict';
-import type { RunDocument } from '@recdeploy/shared';
+import { verificationPassed, type RunDocument } from '@recdeploy/shared';
 import type { ChainDeps } from '@recdeploy/shared/chain';
 import type { SampleBundle } from '../ann-serving/sample-bundle.js';
 import {
@@ -49,13 +49,12 @@ export function halfSteps(run: RunDocument): string[] {
       'deploy succeeded without a revision and tag URL',
     );
   }
-  // Verify saves its passed checks (all of them passed) before it moves
-  // traffic, so a verification may stand beside a verify still in progress.
+  // Verify saves its passed checks (all of them passed or skipped) before it
+  // moves traffic, so a verification may stand beside a verify still in progress.
   const passedSoFar =
     verify.status === 'in_progress' &&
     run.verification !== undefined &&
-    run.verification.checks.length > 0 &&
-    run.verification.checks.every((check) => check.passed);
+    verificationPassed(run.verification.checks);
   need(
     run.verification === undefined ||
       verify.status === 'succeeded' ||
@@ -77,11 +76,7 @@ export function halfSteps(run: RunDocument): string[] {
   need(pattern === undefined || pattern.test(steps), `status ${run.status} with steps ${steps}`);
   if (run.status === 'live') {
     need(run.serving?.url !== undefined, 'live without a service URL');
-    need(
-      (run.verification?.checks.length ?? 0) > 0 &&
-        (run.verification?.checks ?? []).every((c) => c.passed),
-      'live without passed checks',
-    );
+    need(verificationPassed(run.verification?.checks ?? []), 'live without passed checks');
   }
   for (const [name, step] of Object.entries(run.steps)) {
     need(

@@ -156,10 +156,7 @@ describe('freshness', () => {
       });
       assert.deepEqual(freshnessLimitsFor(policy, 'recs-lab'), {});
       assert.deepEqual(freshnessLimitsFor(policy, 'recs-x'), { maxAgeMs: 90 * 60_000 });
-      assert.deepEqual(settings({}), {
-        policy: { defaults: {}, endpoints: {} },
-        topic: 'freshness-alerts',
-      });
+      assert.deepEqual(settings({}), { policy: { defaults: {}, endpoints: {} } });
     });
 
     it('names every bad value: durations, endpoint ids, fields', () => {
