@@ -52,10 +52,19 @@ export function phaseResult(phase: RunPhase, run: RunDocument): string {
     case 'deploy':
       return `revision ${run.serving?.revision ?? '?'} with 0% traffic (${run.serving?.runtimeReason ?? run.serving?.runtime ?? '?'})`;
     case 'verify':
-      return `${run.verification?.checks.length ?? 0} checks passed; p50 ${run.verification?.latencyP50Ms ?? '?'} ms, p99 ${run.verification?.latencyP99Ms ?? '?'} ms`;
+      return `${checksPassed(run)}; p50 ${run.verification?.latencyP50Ms ?? '?'} ms, p99 ${run.verification?.latencyP99Ms ?? '?'} ms`;
     case 'canary':
       return 'every step passed';
   }
+}
+
+/** "7 checks passed", or "6 checks passed, replay skipped" when a check could not run. */
+function checksPassed(run: RunDocument): string {
+  const checks = run.verification?.checks ?? [];
+  const passed = checks.filter((check) => check.passed).length;
+  const skipped = checks.filter((check) => check.skipped === true).map((check) => check.name);
+  const counted = `${passed} ${passed === 1 ? 'check' : 'checks'} passed`;
+  return skipped.length === 0 ? counted : `${counted}, ${skipped.join(', ')} skipped`;
 }
 
 /** Seconds a phase lasted, from the history entry that entered it to the one that left it. */

@@ -8,8 +8,34 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createNarrator } from '../../../cli/src/output/phase-narrator.js';
 import { runEndLine } from '../../../cli/src/output/run-end-line.js';
+import { phaseResult } from '../../../cli/src/stack/run-phases.js';
 import { watchStopSignals, type StopSignal } from '../../../cli/src/stack/stop-signals.js';
 import { liveRun } from './run-documents.js';
+
+describe('start: the verify phase line', () => {
+  const check = (name: string, passed: boolean, skipped?: true) => ({
+    name,
+    passed,
+    ...(skipped ? { skipped } : {}),
+  });
+
+  it('counts the checks that passed and names the ones skipped, which did not pass', () => {
+    const run = liveRun({
+      verification: {
+        checks: [
+          check('model_available', true),
+          check('latency', true),
+          check('replay', false, true),
+        ],
+        latencyP50Ms: 3,
+        latencyP99Ms: 9,
+      },
+    });
+    assert.equal(phaseResult('verify', run), '2 checks passed, replay skipped; p50 3 ms, p99 9 ms');
+    const all = liveRun({ verification: { checks: [check('latency', true)], latencyP50Ms: 3 } });
+    assert.equal(phaseResult('verify', all), '1 check passed; p50 3 ms, p99 ? ms');
+  });
+});
 
 describe('start: the line a run gets when it ends', () => {
   const history = [
