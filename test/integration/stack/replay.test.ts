@@ -10,7 +10,10 @@
  *    share and latency in the run document and in deployment-finished;
  * 3. after traffic fills the new live revision's sample, a run whose index is
  *    broken (built over reversed candidate rows, sha faked to match) fails the
- *    replay recall gate and traffic stays where it was.
+ *    replay recall gate and traffic stays where it was;
+ * 4. a run whose bundle carries an index built from another training run's
+ *    embeddings never gets a ready revision (ann-serving refuses it, naming
+ *    both runs), the run fails with that reason, traffic stays.
  * The measured numbers are printed.
  */
 import assert from 'node:assert/strict';
@@ -23,6 +26,7 @@ import type { RunDocument, VerificationCheck } from '@recdeploy/shared';
 import { sampleInstances } from '../../../shared/ann/bundle/sample-instances.js';
 import { sampleBundleWithoutIndex } from '../../support/ann-serving/sample-bundle.js';
 import { writeBrokenIndex } from '../../support/ann/broken-index.js';
+import { otherRunWithSourceIndex } from '../../support/ann/other-run-index.js';
 import { PushReceiver } from '../../support/push-receiver.js';
 import { waitForRun } from '../../support/stack/canary-episode.js';
 import { readServingRecord } from '../../support/stack/stack-files.js';
@@ -211,5 +215,28 @@ describe('replay of live queries on the local stack (real processes, real reques
     const message = await finishedOf(broken);
     assert.ok((message.verification?.replay?.recall_at_k ?? 1) < 0.9);
     lines.push(`broken: ${check.detail ?? ''}`);
+  });
+
+  it("fails a run whose index was built from another run's embeddings: the revision is never ready, traffic stays", async () => {
+    const live = trainingRun(dataDir, ENDPOINT, 2);
+    const foreign = trainingRun(dataDir, ENDPOINT, 4);
+    const other = await otherRunWithSourceIndex(bundleDir, foreign.trainingRunId);
+    fs.rmSync(foreign.artifactDir, { recursive: true, force: true });
+    fs.cpSync(path.join(other, 'ann'), path.join(foreign.artifactDir, 'ann'), { recursive: true });
+    const sourceRun = (await readBundle(bundleDir)).manifest.fingerprint?.training_run_id;
+    const doc = await deploy(foreign);
+    assert.equal(doc.status, 'failed', doc.statusReason);
+    assert.equal(doc.steps.deploy.status, 'failed');
+    assert.equal(doc.steps.verify.status, 'pending', 'never verified: no revision became ready');
+    assert.match(
+      doc.statusReason ?? '',
+      new RegExp(
+        `built from the embeddings of training run ${sourceRun ?? '∅'} \\(candidates sha256 [0-9a-f]{64}\\), but this bundle's are training run ${foreign.trainingRunId}'s`,
+      ),
+    );
+    const record = readServingRecord(dataDir, live.service);
+    assert.equal(record?.liveRevision, live.revision, 'traffic stays on run 2');
+    const loadError = /ERROR model failed to load: .*/.exec(doc.statusReason ?? '')?.[0];
+    lines.push(`foreign index: ${loadError ?? doc.statusReason ?? ''}`);
   });
 });
