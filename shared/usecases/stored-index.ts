@@ -5,8 +5,6 @@
  * serving instances. The heavy parts (TF.js, hnswlib) are imported when a build
  * actually runs, so checking the status or estimating a build stays cheap.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,15 +100,15 @@ export async function buildStoredIndex(options: BuildStoredIndexOptions): Promis
 
 /**
  * Whether a usable index is stored: `absent` (no index.json), `stale` (an
- * invalid index.json, or one built for other candidates) or `present`.
- * The candidates' sha256 is compared too unless `checksum: false`; that reads
- * candidates.f32 (through `openDirectory`, which downloads `ann/` for gs://),
- * whereas without it only count and dim are compared, from two small files.
+ * invalid index.json, or one for another count or dim of candidates) or
+ * `present`. Two small files are read (index.json, manifest.json), never the
+ * catalogue: whether the index was built from these very embeddings is the
+ * server's check when it loads it (INDEX.MISMATCH naming both runs), the
+ * same locally and on Cloud Run.
  */
 export async function storedIndexStatus(
   artifacts: ArtifactStore,
   artifactUri: string,
-  options: { readonly checksum?: boolean } = {},
 ): Promise<StoredIndexStatus> {
   const base = bundleBase(artifacts, artifactUri);
   let text: string;
@@ -123,10 +121,7 @@ export async function storedIndexStatus(
   const index = parseIndexManifest(text);
   if (index === undefined) return 'stale';
   const size = await bundleSize(artifacts, base);
-  if (staleReason(index, size) !== undefined) return 'stale';
-  if (options.checksum === false) return 'present';
-  const sha256 = await candidatesFileSha256(artifacts, base);
-  return staleReason(index, { ...size, sha256 }) === undefined ? 'present' : 'stale';
+  return staleReason(index, size) === undefined ? 'present' : 'stale';
 }
 
 /**
@@ -203,13 +198,9 @@ export function createStoredIndexes(options: {
 }): StoredIndexes {
   const { artifacts, logger } = options;
   return {
-    // Count and dim only, on every backend. The server is the one guard of
-    // the checksum: it compares the index's candidates_sha256 with the
-    // bundle's when it loads it, the same locally and on Cloud Run (where a
-    // checksum here would download the whole catalogue at every deploy).
     // An index pushed from another run's embeddings must fail the revision
     // loudly (INDEX.MISMATCH naming both runs), not be rebuilt silently here.
-    status: (artifactUri) => storedIndexStatus(artifacts, artifactUri, { checksum: false }),
+    status: (artifactUri) => storedIndexStatus(artifacts, artifactUri),
     estimateBuildSeconds: async (artifactUri) => {
       const { count, dim } = await bundleSize(artifacts, artifactUri);
       return estimateIndexBuildSeconds(count, dim, options.cores ?? os.availableParallelism());
@@ -265,30 +256,6 @@ function parseIndexManifest(text: string): IndexManifest | undefined {
     return manifestProblem(parsed) === undefined ? (parsed as IndexManifest) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * sha256 of candidates.f32 streamed from disk. It equals the build's
- * candidatesSha256 (which hashes the loaded matrix) on little-endian hosts,
- * which is every host we run on (see checksum.ts).
- */
-async function candidatesFileSha256(artifacts: ArtifactStore, base: string): Promise<string> {
-  const dir = await artifacts.openDirectory(base, ANN_DIR);
-  try {
-    const file = path.join(dir.path, BUNDLE_FILES.candidates);
-    const hash = createHash('sha256');
-    try {
-      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    } catch (error) {
-      throw new PermanentError('BUNDLE.INVALID', `${file}: cannot be read (missing?)`, {
-        cause: error,
-        metadata: { file },
-      });
-    }
-    return hash.digest('hex');
-  } finally {
-    await dir.release();
   }
 }
 

@@ -71,7 +71,6 @@ describe('stored index (buildStoredIndex through the LocalArtifactStore)', funct
     assert.deepEqual(messages(), ['building index', 'index stored']);
     assert.equal(logger.lines[0]?.meta.reason, 'no index stored yet');
     assert.equal(await storedIndexStatus(artifacts, artifactUri), 'present');
-    assert.equal(await storedIndexStatus(artifacts, artifactUri, { checksum: false }), 'present');
   });
 
   it('reuses a stored index built from the same candidates', async () => {
@@ -89,11 +88,10 @@ describe('stored index (buildStoredIndex through the LocalArtifactStore)', funct
     await fs.writeFile(file, new Uint8Array(vectors.buffer));
     const changed = await sha256(file);
 
-    assert.equal(await storedIndexStatus(artifacts, artifactUri), 'stale');
-    // Without the checksum only count and dim are compared, and they still match.
-    assert.equal(await storedIndexStatus(artifacts, artifactUri, { checksum: false }), 'present');
-    // The deploy step compares count and dim only, on file:// as on gs://: an index of other
-    // embeddings is the server's to refuse (INDEX.MISMATCH), not the deploy step's to rebuild.
+    // The status compares count and dim only, on file:// as on gs://, and they still match:
+    // an index of other embeddings is the server's to refuse (INDEX.MISMATCH), not the
+    // deploy step's to rebuild.
+    assert.equal(await storedIndexStatus(artifacts, artifactUri), 'present');
     const deployStep = createStoredIndexes({ artifacts, logger });
     assert.equal(await deployStep.status(artifactUri), 'present');
 
@@ -106,10 +104,14 @@ describe('stored index (buildStoredIndex through the LocalArtifactStore)', funct
     assert.equal(await storedIndexStatus(artifacts, artifactUri), 'present');
   });
 
-  it('is stale when index.json is not a valid index manifest', async () => {
+  it('is stale when index.json is not a valid index manifest, or is for another catalogue size', async () => {
     const valid = await fs.readFile(indexFile(), 'utf8');
     try {
       await fs.writeFile(indexFile(), JSON.stringify({ ...JSON.parse(valid), format_version: 9 }));
+      assert.equal(await storedIndexStatus(artifacts, artifactUri), 'stale');
+      // Valid, but for another catalogue size than the bundle's manifest says.
+      const parsed = JSON.parse(valid) as { count: number };
+      await fs.writeFile(indexFile(), JSON.stringify({ ...parsed, count: parsed.count + 1 }));
       assert.equal(await storedIndexStatus(artifacts, artifactUri), 'stale');
     } finally {
       await fs.writeFile(indexFile(), valid);
