@@ -41,3 +41,4 @@ export * from './domain/canary-machine.js';
 export * from './domain/canary-analysis.js';
 export * from './domain/canary-commands.js';
 export * from './ports/revision-metrics.port.js';
+export * from './domain/freshness.js';

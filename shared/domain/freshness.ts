@@ -23,6 +23,17 @@ import { formatDuration } from './duration-text.js';
 export const FRESHNESS_KINDS = ['max_age', 'max_lag'] as const;
 export type FreshnessKind = (typeof FRESHNESS_KINDS)[number];
 
+/** The setting behind each limit (FRESHNESS_ENDPOINTS may override it per endpoint). */
+export const FRESHNESS_LIMIT_SETTINGS: Readonly<Record<FreshnessKind, string>> = {
+  max_age: 'FRESHNESS_MAX_AGE',
+  max_lag: 'FRESHNESS_MAX_LAG',
+};
+
+/** A limit as people read it: `FRESHNESS_MAX_AGE (7d)`. */
+export function freshnessLimitText(kind: FreshnessKind, thresholdS: number): string {
+  return `${FRESHNESS_LIMIT_SETTINGS[kind]} (${formatDuration(thresholdS * 1000)})`;
+}
+
 /** One endpoint's limits, in milliseconds; an absent limit is not checked. */
 export interface FreshnessLimits {
   readonly maxAgeMs?: number;

@@ -6,7 +6,12 @@
  * whose endpoint passes a freshness limit (an open freshness alert) is marked
  * `stale`, with one line under the table per alert.
  */
-import type { FreshnessAlert, RunDocument, ServingRecord } from '@recdeploy/shared';
+import {
+  freshnessLimitText,
+  type FreshnessAlert,
+  type RunDocument,
+  type ServingRecord,
+} from '@recdeploy/shared';
 import { canaryNote } from './canary-steps.js';
 import { plain, type StatusPaint } from './colour.js';
 import { formatAge } from './durations.js';
@@ -83,25 +88,9 @@ function staleMarkOf(alert: FreshnessAlert): StaleMark {
   return { alertId, kind, thresholdS, breachedSince, detail };
 }
 
-const LIMIT_NAMES: Readonly<Record<FreshnessAlert['kind'], string>> = {
-  max_age: 'FRESHNESS_MAX_AGE',
-  max_lag: 'FRESHNESS_MAX_LAG',
-};
-
 /** `stale: recs-home passes FRESHNESS_MAX_AGE (7d) since …: the live run … (limit 7d)`. */
 function staleLine(alert: FreshnessAlert): string {
-  return `stale: ${alert.modelEndpointId} passes ${LIMIT_NAMES[alert.kind]} (${limitText(alert.thresholdS)}) since ${alert.breachedSince}: ${alert.detail}`;
-}
-
-/** The limit as the operator wrote it: 604800 → "7d", 21600 → "6h", 90 → "90s". */
-function limitText(seconds: number): string {
-  const units: readonly [string, number][] = [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['m', 60],
-  ];
-  const unit = units.find(([, size]) => seconds % size === 0);
-  return unit === undefined ? `${seconds}s` : `${seconds / unit[1]}${unit[0]}`;
+  return `stale: ${alert.modelEndpointId} passes ${freshnessLimitText(alert.kind, alert.thresholdS)} since ${alert.breachedSince}: ${alert.detail}`;
 }
 
 /** `100%`, `0%`; `-` before a revision exists; `—` when its service has no serving record yet. */

@@ -5,7 +5,7 @@
  * on, and run statuses follow what the routers serve. In the cloud the same
  * use case runs from Cloud Scheduler (functions/reconcile).
  */
-import type { Logger } from '@recdeploy/shared';
+import { FRESHNESS_LIMIT_SETTINGS, type Logger } from '@recdeploy/shared';
 import {
   advanceCanaries,
   reconcile,
@@ -104,7 +104,7 @@ function tell(report: ReconcileReport, progress: (line: string) => void): void {
     );
   }
   for (const { endpoint, kind, state } of report.freshness) {
-    const limit = kind === 'max_age' ? 'FRESHNESS_MAX_AGE' : 'FRESHNESS_MAX_LAG';
+    const limit = FRESHNESS_LIMIT_SETTINGS[kind];
     progress(
       state === 'breached'
         ? `freshness: ${endpoint} is stale (past ${limit}); freshness-alert published`
