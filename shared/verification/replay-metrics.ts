@@ -2,8 +2,8 @@
  * What the `replay` check measures on each replayed query: how much of the
  * candidate's top-k the live revision also answers, and whether the
  * candidate's answer is degenerate, by the definition the canary judgement
- * uses on live traffic (shared/adapters/local/local-answer-inspection.ts,
- * which services/ann-serving logs the same way) plus placeholder ids.
+ * uses on live traffic (shared/domain/degenerate-answer.ts, which
+ * services/ann-serving logs the same way) plus placeholder ids.
  */
 import { degenerateReason } from '../domain/degenerate-answer.js';
 import type { RankedList } from './predict-response.js';

@@ -83,7 +83,6 @@ export function plannedChecks(
     CHECK_NAMES.modelAvailable,
     CHECK_NAMES.metadataInputs,
     CHECK_NAMES.smokePredictions,
-    // ann-serving only: TF Serving sends no X-Recdeploy-Fingerprint header.
     ...(request.runtime === 'ann-serving' ? [CHECK_NAMES.fingerprint] : []),
     CHECK_NAMES.latency,
     ...(isApproximate(request) ? [CHECK_NAMES.annRecall] : []),
