@@ -85,12 +85,14 @@ function writeConsoleLine(
 /** Codes of failures that only mean "later": the bus redelivers and the step goes on. */
 const HARMLESS_CODES = new Set(['RUN.STEP_BUSY']);
 const HARMLESS_MESSAGES = new Set(['event bus: delivery failed; will retry']);
+/** Warnings the stack tells in a line of its own (stack-reconciler.ts), so not twice. */
+const TOLD_BY_THE_STACK = new Set(['freshness: breached']);
 const MAX_LINE = 200;
 
 /**
  * The terminal's line for one JSON log line: undefined below WARNING, for
- * console output (already told by the logger line that goes with it), and
- * for harmless warnings.
+ * console output (already told by the logger line that goes with it), for
+ * harmless warnings, and for those the stack tells in its own words.
  */
 export function friendlyLine(jsonLine: string): string | undefined {
   if (!/"severity":"(WARNING|ERROR|CRITICAL|ALERT|EMERGENCY)"/.test(jsonLine)) return undefined;
@@ -98,7 +100,11 @@ export function friendlyLine(jsonLine: string): string | undefined {
   if ((entry.level !== 'warn' && entry.level !== 'error') || entry.service === 'console') {
     return undefined;
   }
-  if (HARMLESS_MESSAGES.has(entry.message) || HARMLESS_CODES.has(codeOf(jsonLine))) {
+  if (
+    HARMLESS_MESSAGES.has(entry.message) ||
+    TOLD_BY_THE_STACK.has(entry.message) ||
+    HARMLESS_CODES.has(codeOf(jsonLine))
+  ) {
     return undefined;
   }
   const run = entry.runId === undefined ? '' : ` (run ${entry.runId})`;

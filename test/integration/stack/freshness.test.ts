@@ -171,6 +171,8 @@ describe('freshness alerts on the local stack (real processes)', function () {
     const told = stackOutput(stack).match(/^.*freshness: fresh-home is (stale|fresh again).*$/gm);
     assert.equal(told?.length, 2, stackOutputTail(stack));
     assert.match(told[0] ?? '', /is stale \(past FRESHNESS_MAX_AGE\); freshness-alert published/);
+    // …and only once: not again as the reconciler's warning log line.
+    assert.doesNotMatch(stackOutput(stack), /^warning: .*freshness: breached/m);
     console.log(
       `      breached announced ${breachedAfterMs} ms after the run went live; whole episode ${Date.now() - started} ms`,
     );
