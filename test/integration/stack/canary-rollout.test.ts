@@ -74,8 +74,9 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
     RECDEPLOY_PAUSE_AT: PAUSE_POINT,
     RECDEPLOY_PAUSE_DIR: markers,
   });
-  const start = async (label: string): Promise<void> => {
-    stack = spawnStack({ dataDir, logFile: path.join(root, 'stack.log'), env: env(), label });
+  const start = async (label: string, overrides: Record<string, string> = {}): Promise<void> => {
+    const vars = { ...env(), ...overrides };
+    stack = spawnStack({ dataDir, logFile: path.join(root, 'stack.log'), env: vars, label });
     await waitUntilUp(stack);
   };
   const run = (n: number): TrainingRun => {
@@ -231,7 +232,11 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
         }
         await killStackGroup(stack);
         killedAt = readRun(dataDir, resumed.runId);
-        await start('restart after a kill mid-canary');
+        // (d) is about resuming, not latency: the restart starts every revision
+        // process afresh, and their first (cold) answers made a good canary's
+        // p99 105 ms against the stable's 41 ms in one CI run. Latency is judged
+        // in (c); here only a gross slowdown would fail the step.
+        await start('restart after a kill mid-canary', { CANARY_LATENCY_TOLERANCE_MS: '1000' });
       },
     });
     lines.push(
