@@ -13,6 +13,7 @@ import {
   type CreateServiceRequestWire,
   type OperationOutcome,
   type Pack,
+  type RevisionHost,
   type ServiceWire,
   type TrafficTargetWire,
   type UpdateServiceRequestWire,
@@ -27,7 +28,7 @@ export const FAKE_URL_SUFFIX = 'abc123-uc.a.run.app';
 /** A write the fake accepted: the service it changed and how its reconciliation ends. */
 export interface AcceptedWrite {
   readonly service: string;
-  readonly finish: () => OperationOutcome;
+  readonly finish: () => OperationOutcome | undefined;
 }
 
 export class FakeServices {
@@ -41,6 +42,8 @@ export class FakeServices {
     private readonly parent: string,
     private readonly next: () => number,
     private readonly pack: Pack,
+    /** Runs revisions and serves URLs (the rehearsal's simulator); none: all ready at once. */
+    private readonly host?: RevisionHost,
   ) {}
 
   serviceName(id: string): string {
@@ -149,6 +152,7 @@ export class FakeServices {
     const traffic = desired.traffic ?? [];
     validateTraffic(traffic);
     this.revisions.set(revision, canonical);
+    if (existing === undefined) this.host?.start(id, revision, template);
     // `traffic` is the caller's desired state: stored exactly as sent, and
     // never rewritten by reconciliation, whether it succeeds or fails
     // (proto, `traffic` is OPTIONAL input; `traffic_statuses` is the output).
@@ -158,6 +162,7 @@ export class FakeServices {
     service.annotations = { ...desired.annotations };
     service.ingress = desired.ingress;
     service.invokerIamDisabled = desired.invokerIamDisabled;
+    service.customAudiences = desired.customAudiences;
     // proto, `generation`: "monotonically increases every time the user
     // modifies the desired state"; latest_created_revision is the revision
     // the template names, at once; reconciliation starts (`reconciling`).
@@ -181,7 +186,8 @@ export class FakeServices {
     };
   }
 
-  private reconcile(service: ServiceWire, id: string): OperationOutcome {
+  private reconcile(service: ServiceWire, id: string): OperationOutcome | undefined {
+    if (this.waitingForHost(service, id)) return undefined;
     service.reconciling = false;
     const failure = reconcileFailure(service, this.revisions, this.failing);
     if (failure !== undefined) {
@@ -198,6 +204,7 @@ export class FakeServices {
       const failed = { state: 'CONDITION_FAILED', severity: 'ERROR', message: failure.message };
       service.terminalCondition = { type: 'Ready', ...failed };
       service.conditions = [{ type: failure.condition, ...failed }];
+      this.routeOnHost(service, id);
       // The operation fails too: Terraform's v2 provider shows a failed
       // create as "Error waiting for Creating Service: Error code 9, message:
       // Revision '…' is not ready and cannot serve traffic. The user-provided
@@ -213,6 +220,7 @@ export class FakeServices {
     // revision (proto, `traffic`). Tagged targets get
     // https://TAG---SERVICE-HASH-REGION.a.run.app (gcp-facts §D, URL forms).
     const traffic = service.traffic ?? [];
+    const urls = this.host?.urls(id, traffic.map((t) => t.tag ?? '').filter(Boolean));
     const effective: TrafficTargetWire[] = traffic.length
       ? traffic
       : [{ type: LATEST, percent: 100 }];
@@ -223,12 +231,44 @@ export class FakeServices {
       revision: t.type === LATEST ? '' : t.revision,
       percent: t.percent ?? 0,
       tag: t.tag ?? '',
-      uri: t.tag ? `https://${t.tag}---${id}-${FAKE_URL_SUFFIX}` : '',
+      uri: t.tag ? (urls?.tags[t.tag] ?? `https://${t.tag}---${id}-${FAKE_URL_SUFFIX}`) : '',
     }));
-    service.uri = `https://${id}-${FAKE_URL_SUFFIX}`;
+    service.uri = urls?.service ?? `https://${id}-${FAKE_URL_SUFFIX}`;
+    if (urls) service.urls = [urls.service];
     service.terminalCondition = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
     service.conditions = [];
+    this.routeOnHost(service, id);
     return { response: this.pack('Service', service) };
+  }
+
+  /**
+   * With a revision host, a reconciliation waits (the operation stays
+   * pending, `reconciling` true) while a revision it needs is starting or the
+   * URLs are not set up; a revision whose container failed fails it as
+   * failRevision does.
+   */
+  private waitingForHost(service: ServiceWire, id: string): boolean {
+    if (!this.host) return false;
+    const traffic = service.traffic ?? [];
+    const needed = [shortRevisionName(service.latestCreatedRevision ?? '')];
+    for (const t of traffic) if (t.revision) needed.push(t.revision);
+    let starting = false;
+    for (const revision of needed) {
+      if (!this.revisions.has(revision)) continue;
+      const state = this.host.state(revision);
+      if (state === 'starting') starting = true;
+      else if (state !== 'ready') this.failing.set(revision, state.failed);
+    }
+    const tags = traffic.map((t) => t.tag).filter((t): t is string => !!t);
+    return this.host.urls(id, tags) === undefined || starting;
+  }
+
+  private routeOnHost(service: ServiceWire, id: string): void {
+    this.host?.route(id, {
+      invokerIamDisabled: service.invokerIamDisabled ?? false,
+      trafficStatuses: structuredClone(service.trafficStatuses ?? []),
+      customAudiences: (service.customAudiences as string[] | undefined) ?? [],
+    });
   }
 
   private etag(): string {

@@ -107,6 +107,32 @@ export interface OperationWire {
   error?: { code: number; message: string };
 }
 
+/**
+ * What runs revisions and serves URLs when the fake is given one (the
+ * rehearsal's Cloud Run simulator, test/support/rehearsal/). Without it the
+ * fake starts nothing, every revision is ready at once and URLs are fake
+ * strings nothing answers at.
+ */
+export interface RevisionHost {
+  /** A revision was created: called once per revision name. */
+  start(serviceId: string, revision: string, template: RevisionTemplateWire): void;
+  /** A reconciliation that needs the revision waits while it is 'starting'. */
+  state(revision: string): 'starting' | 'ready' | { readonly failed: string };
+  /** The service's URL and its tags' URLs; undefined while they are being set up (the reconciliation waits). */
+  urls(serviceId: string, tags: readonly string[]): ServiceUrls | undefined;
+  /** A reconciliation ended: what the service now serves, and who may call it. */
+  route(serviceId: string, serving: ServingState): void;
+}
+export interface ServiceUrls {
+  readonly service: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+export interface ServingState {
+  readonly invokerIamDisabled: boolean;
+  readonly trafficStatuses: readonly TrafficStatusWire[];
+  readonly customAudiences: readonly string[];
+}
+
 /** How a long-running operation ended: a packed response or an error. */
 export type OperationOutcome = Pick<OperationWire, 'response' | 'error'>;
 

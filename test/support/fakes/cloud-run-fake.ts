@@ -49,6 +49,7 @@ import type {
   CreateServiceRequestWire,
   EnvVarWire,
   ExecutionWire,
+  RevisionHost,
   RunJobRequestWire,
   ServiceWire,
   UpdateServiceRequestWire,
@@ -87,6 +88,12 @@ export interface CloudRunFakeOptions {
   readonly pendingPolls?: number;
   /** Page size ListExecutions uses when the request names none (small, to exercise paging). */
   readonly executionsPageSize?: number;
+  /**
+   * Runs revisions and serves their URLs (the rehearsal's Cloud Run
+   * simulator, test/support/rehearsal/cloud-run-simulator.ts); reconciliation
+   * then waits for the host's containers. Without one, nothing runs.
+   */
+  readonly revisionHost?: RevisionHost;
 }
 
 export class CloudRunFake {
@@ -113,7 +120,7 @@ export class CloudRunFake {
     const next = () => ++this.counter;
     const pack = (type: 'Service' | 'Execution', value: object) =>
       packAny(this.anyRoot, `google.cloud.run.v2.${type}`, value as Record<string, unknown>);
-    this.services = new FakeServices(this.parent(), next, pack);
+    this.services = new FakeServices(this.parent(), next, pack, options.revisionHost);
     this.jobs = new FakeJobs(next, pack, options.executionsPageSize ?? 2);
     this.operations = new FakeOperations(this.parent(), next, options.pendingPolls ?? 1);
     this.server.addService(serviceDefinition(root, 'google.cloud.run.v2.Services'), {
