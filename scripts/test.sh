@@ -3,19 +3,22 @@
 # already there, runs every tier, and prints mocha's result plus the closing
 # "N passed, M failed" line that CI reads.
 #
-# Firestore: when FIRESTORE_EMULATOR_HOST is unset and the gcloud Firestore
-# emulator is installed, it is started on a free loopback port for this run,
-# so the FirestoreRunStore contract suite runs against it; without it that
-# suite reports itself skipped, with the reason in its title.
+# Emulators: when FIRESTORE_EMULATOR_HOST (PUBSUB_EMULATOR_HOST) is unset and
+# the gcloud Firestore (Pub/Sub) emulator is installed, it is started on a
+# free loopback port for this run, both at once so CI waits for the slower
+# one only. The FirestoreRunStore contract suite needs the first, the cloud
+# rehearsal of the chain (test/integration/rehearsal) both; without them those
+# suites report themselves skipped, with the reason in their titles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-emulator_pid=""
+emulator_pids=()
 cleanup() {
-  if [[ -n "$emulator_pid" ]]; then
+  local pid
+  for pid in "${emulator_pids[@]}"; do
     # gcloud starts the Java emulator as a child; stop the whole group.
-    kill -- "-$emulator_pid" 2>/dev/null || kill "$emulator_pid" 2>/dev/null || true
-  fi
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 
@@ -23,27 +26,53 @@ free_port() {
   node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
 }
 
-start_firestore_emulator() {
-  command -v gcloud >/dev/null 2>&1 || return 1
-  command -v java >/dev/null 2>&1 || return 1
-  local port log
+# Starts `gcloud <component> start` on a free loopback port in its own
+# process group; prints "<pid> <port> <log>" (waited for by wait_for_emulator).
+launch_emulator() {
+  local component=$1 port log
   port=$(free_port)
-  log=$(mktemp -t firestore-emulator.XXXXXX.log)
-  setsid gcloud emulators firestore start --host-port="127.0.0.1:$port" >"$log" 2>&1 &
-  emulator_pid=$!
+  log=$(mktemp -t "${component// /-}-emulator.XXXXXX.log")
+  # shellcheck disable=SC2086 # the component is two words (beta emulators pubsub)
+  setsid gcloud $component start --host-port="127.0.0.1:$port" >"$log" 2>&1 &
+  echo "$! $port $log"
+}
+
+# Waits until the emulator answers on its port (both answer GET / with 200);
+# exports `variable`=127.0.0.1:port, or says why not and stops it.
+wait_for_emulator() {
+  local name=$1 variable=$2 pid=$3 port=$4 log=$5
   for _ in $(seq 1 120); do
     if node -e "fetch('http://127.0.0.1:$port/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
-      export FIRESTORE_EMULATOR_HOST="127.0.0.1:$port"
-      echo "Firestore emulator on $FIRESTORE_EMULATOR_HOST"
+      export "$variable=127.0.0.1:$port"
+      echo "$name emulator on 127.0.0.1:$port"
       return 0
     fi
-    if ! kill -0 "$emulator_pid" 2>/dev/null; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.5
   done
-  echo "Firestore emulator did not start (log: $log); its suite will be skipped" >&2
-  cleanup
-  emulator_pid=""
+  echo "$name emulator did not start (log: $log); the suites that need it will be skipped" >&2
+  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
   return 1
+}
+
+start_emulators() {
+  if ! command -v gcloud >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+    echo "gcloud or java is missing: no Firestore/Pub/Sub emulators; the suites that need them will be skipped" >&2
+    return 0
+  fi
+  local firestore="" pubsub=""
+  if [[ -z "${FIRESTORE_EMULATOR_HOST:-}" ]]; then
+    firestore=$(launch_emulator "emulators firestore")
+    emulator_pids+=("${firestore%% *}")
+  fi
+  if [[ -z "${PUBSUB_EMULATOR_HOST:-}" ]]; then
+    pubsub=$(launch_emulator "beta emulators pubsub")
+    emulator_pids+=("${pubsub%% *}")
+  fi
+  # shellcheck disable=SC2086 # "<pid> <port> <log>" split into arguments
+  [[ -z "$firestore" ]] || wait_for_emulator Firestore FIRESTORE_EMULATOR_HOST $firestore || true
+  # shellcheck disable=SC2086
+  [[ -z "$pubsub" ]] || wait_for_emulator Pub/Sub PUBSUB_EMULATOR_HOST $pubsub || true
 }
 
 # System packages the tests use: chromium (the dashboard's browser test, driven
@@ -65,8 +94,8 @@ install_system_packages() {
 }
 install_system_packages
 
-if [[ -z "${FIRESTORE_EMULATOR_HOST:-}" && "${RECDEPLOY_TEST_EMULATORS:-1}" != "0" ]]; then
-  start_firestore_emulator || true
+if [[ "${RECDEPLOY_TEST_EMULATORS:-1}" != "0" ]]; then
+  start_emulators
 fi
 
 if [[ $# -gt 0 ]]; then
