@@ -42,6 +42,13 @@ export interface DeployedRevision {
   readonly tagUrl: string;
   /** The service URL (reaches whatever revision has traffic). */
   readonly serviceUrl: string;
+  /**
+   * The audience an ID token must name to call the service's URLs, tag URLs
+   * included: Cloud Run's first custom audience, else its *.run.app URL
+   * (https://cloud.google.com/run/docs/configuring/custom-audiences); absent:
+   * `serviceUrl`.
+   */
+  readonly idTokenAudience?: string;
 }
 
 /** One revision's share of a traffic split. */
@@ -55,6 +62,8 @@ export interface TrafficShare {
 export interface ServiceTraffic {
   readonly service: string;
   readonly serviceUrl: string;
+  /** As in DeployedRevision: the service's ID-token audience; absent: `serviceUrl`. */
+  readonly idTokenAudience?: string;
   /** The revision with 100% of traffic, if one has all of it. */
   readonly liveRevision?: string;
   /** The revision that was live before the last promote, when known (rollback target). */

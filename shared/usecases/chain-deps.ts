@@ -20,6 +20,12 @@ import type { RuntimeName, ServingPlatform } from '../ports/serving-platform.por
 export interface RevisionVerifier {
   verify(request: {
     readonly tagUrl: string;
+    /**
+     * The ID-token audience of the revision's service (its custom audience or
+     * its *.run.app URL, as the platform reports it): Cloud Run refuses a token
+     * minted for a tag URL. Absent: each URL's origin.
+     */
+    readonly audience?: string;
     readonly modelName: string;
     /** Local directory of the bundle's ann/ part (or the artifact directory). */
     readonly bundleDir: string;

@@ -44,6 +44,7 @@ export async function checkRevision(
     const { mode } = serving;
     return await deps.verifier.verify({
       tagUrl: serving.tagUrl,
+      ...audienceOf(before),
       modelName: deps.config.modelName,
       bundleDir: bundle.path,
       runtime: runtimeName(serving.runtime),
@@ -103,6 +104,15 @@ async function replayInputFor(
     liveUrl,
     ...(policy.minOverlap === undefined ? {} : { minOverlap: policy.minOverlap }),
   });
+}
+
+/**
+ * The ID-token audience of the candidate's service, which the live revision
+ * shares: what the platform reports, never derived from a tag URL's host.
+ */
+function audienceOf(before: ServiceTraffic | undefined): { audience?: string } {
+  const audience = before?.idTokenAudience ?? before?.serviceUrl;
+  return audience ? { audience } : {};
 }
 
 /** The run document stores the runtime as text; only the two we deploy can be verified. */

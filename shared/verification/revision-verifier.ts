@@ -3,7 +3,9 @@
  * of `verifyRevision`: thresholds from configuration over the defaults
  * (checked once, at creation, so a bad value fails the cold start), the
  * bundle read from the local directory the artifact store provides, and the
- * caller's per-URL header source bound to the tag URL.
+ * caller's header source bound to the service's ID-token audience, for the
+ * tag URL and, during replay, the live revision's URL alike (both are URLs of
+ * one Cloud Run service, which accepts tokens for its own audience only).
  */
 import { readBundle, type ModelBundle } from '../ann/bundle/bundle-reader.js';
 import { BUNDLE_FILES } from '../ann/bundle/bundle-files.js';
@@ -24,8 +26,11 @@ export interface RevisionVerifierOptions {
   /** Configured thresholds; the rest keep DEFAULT_VERIFICATION_THRESHOLDS. */
   readonly settings: Partial<VerificationThresholds>;
   readonly logger: Logger;
-  /** Headers for a request to `url` (an ID token whose audience is the URL's origin). */
-  readonly headers?: (url: string) => Promise<Record<string, string>>;
+  /**
+   * Headers for a request to `url` of a service accepting ID tokens for
+   * `audience` (shared/adapters/gcp/id-token-headers.ts).
+   */
+  readonly headers?: (url: string, audience: string) => Promise<Record<string, string>>;
 }
 
 type VerifyRequest = Parameters<RevisionVerifier['verify']>[0];
@@ -59,10 +64,29 @@ export function createRevisionVerifier(options: RevisionVerifierOptions): Revisi
         thresholds,
         logger: options.logger,
         ...(request.trainingRunId === undefined ? {} : { trainingRunId: request.trainingRunId }),
-        ...(headers ? { headers: () => headers(request.tagUrl), liveHeaders: headers } : {}),
+        ...(headers ? boundHeaders(headers, request) : {}),
         ...(request.replay === undefined ? {} : { replay: request.replay }),
       });
     },
+  };
+}
+
+/**
+ * The header source bound to the request's audience. Without one (a caller
+ * that knows no service: a bare server in a test), each URL's origin stands
+ * in, which is what a service without tokens ignores anyway.
+ */
+function boundHeaders(
+  headers: NonNullable<RevisionVerifierOptions['headers']>,
+  request: VerifyRequest,
+): {
+  headers: () => Promise<Record<string, string>>;
+  liveHeaders: (url: string) => Promise<Record<string, string>>;
+} {
+  const audienceFor = (url: string) => request.audience ?? new URL(url).origin;
+  return {
+    headers: () => headers(request.tagUrl, audienceFor(request.tagUrl)),
+    liveHeaders: (url) => headers(url, audienceFor(url)),
   };
 }
 

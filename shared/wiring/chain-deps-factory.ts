@@ -70,7 +70,7 @@ type BackendParts = Pick<
   ChainDeps,
   'registry' | 'platform' | 'artifacts' | 'indexBuilds' | 'pipelineJobs' | 'metrics'
 > & {
-  readonly authHeaders?: (url: string) => Promise<Record<string, string>>;
+  readonly authHeaders?: (url: string, audience: string) => Promise<Record<string, string>>;
 };
 
 async function localParts(config: ChainConfig, logger: Logger): Promise<BackendParts> {

@@ -27,11 +27,17 @@ export class MemoryPlatform implements ServingPlatform {
   private readonly previous = new Map<string, string>();
   private readonly revisions = new Map<string, Set<string>>();
   private readonly crashes = new Map<Method, 'before' | 'after'>();
+  private readonly audiences = new Map<string, string>();
 
   /** A service serving `live` at 100%, with `others` deployed at 0%. */
   addService(service: string, live: string, others: readonly string[]): void {
     this.revisions.set(service, new Set([live, ...others]));
     this.shares.set(service, new Map([[live, 100]]));
+  }
+
+  /** Gives `service` a custom ID-token audience, as Cloud Run's `customAudiences` would. */
+  setIdTokenAudience(service: string, audience: string): void {
+    this.audiences.set(service, audience);
   }
 
   crash(method: Method, when: 'before' | 'after'): void {
@@ -47,6 +53,7 @@ export class MemoryPlatform implements ServingPlatform {
       revision: spec.revision,
       tagUrl: `http://${spec.tag}.test`,
       serviceUrl: `http://${spec.service}.test`,
+      ...this.audienceOf(spec.service),
     });
   }
 
@@ -126,9 +133,15 @@ export class MemoryPlatform implements ServingPlatform {
     return {
       service,
       serviceUrl: `http://${service}.test`,
+      ...this.audienceOf(service),
       ...(live === undefined ? {} : { liveRevision: live }),
       ...(previous === undefined ? {} : { previousRevision: previous }),
       targets: [...shares.entries()].map(([revision, percent]) => ({ revision, percent })),
     };
+  }
+
+  private audienceOf(service: string): { idTokenAudience?: string } {
+    const audience = this.audiences.get(service);
+    return audience === undefined ? {} : { idTokenAudience: audience };
   }
 }
