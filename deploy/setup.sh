@@ -14,9 +14,17 @@
 #   GITHUB_OWNER, GITHUB_REPO, BRANCH (default main)
 #                       import the build triggers (deploy/triggers/*.yaml) for a GitHub
 #                       repository connected to Cloud Build; without them, triggers are skipped
-#   DEPLOY_ALLOW_PUBLIC true lets the deploy function make services public (grants it
-#                       roles/run.admin); default false. The deploy function's own
-#                       DEPLOY_ALLOW_PUBLIC (functions/deploy/src/deployment.ts) must say true too
+#   SERVICE_PREFIX      the functions' SERVICE_PREFIX (default rec-): the chain's identities
+#                       get their Cloud Run roles on services named so, and only on those
+#   DEPLOY_ALLOW_PUBLIC true lets verify and reconcile make a serving service public when
+#                       they promote it (deployment_config.public; run.services.setIamPolicy
+#                       on the serving services); default false. The functions' own
+#                       DEPLOY_ALLOW_PUBLIC (functions/*/src/deployment.ts) must say true too
+#   PUBSUB_AGENT_TOKEN_CREATOR
+#                       true grants the Pub/Sub service agent roles/iam.serviceAccountTokenCreator
+#                       on the project: needed only when the project's Pub/Sub service agent
+#                       was enabled on or before April 8, 2021 (push subscriptions with
+#                       authentication, i.e. the functions' Eventarc triggers); default false
 #
 # What it sets up:
 #   - the APIs; the Artifact Registry repository `recdeploy` (images
@@ -52,6 +60,8 @@ readonly SINK_NAME=recdeploy-pipeline-job-succeeded
 # shared/adapters/gcp/cloud-monitoring-metrics.ts (its default).
 readonly DEGENERATE_METRIC=recdeploy_degenerate_answers
 readonly RECONCILE_JOB=recdeploy-reconcile-tick
+# The Cloud Run job that builds big indexes (INDEX_BUILD_JOB's default, deploy/cloudbuild-plan.ts).
+readonly INDEX_BUILD_JOB=recdeploy-build-index
 # Every minute: a stalled run is noticed one hand-off window after it stopped
 # moving (LEASE_TTL_S × 2, 60 s by default) and re-driven by the next tick.
 readonly RECONCILE_SCHEDULE='* * * * *'
@@ -98,6 +108,10 @@ readonly APIS=(
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly DEPLOY_DIR
 readonly REPO_ROOT="${DEPLOY_DIR}/.."
+# shellcheck source=deploy/scripts/setup-iam.sh
+source "${DEPLOY_DIR}/scripts/setup-iam.sh"
+# shellcheck source=deploy/scripts/setup-logging.sh
+source "${DEPLOY_DIR}/scripts/setup-logging.sh"
 
 info() { printf '== %s\n' "$*"; }
 die() {
@@ -109,29 +123,6 @@ die() {
 gc() { gcloud --project="$PROJECT" --quiet "$@"; }
 # True when a describe command finds the resource.
 exists() { gc "$@" >/dev/null 2>&1; }
-
-sa_email() { printf '%s@%s.iam.gserviceaccount.com' "$1" "$PROJECT"; }
-sa_member() { printf 'serviceAccount:%s' "$(sa_email "$1")"; }
-
-# The filter of the log sink, written out in full: PipelineJob state changes
-# (not task events, which share the resource type; hence the logName pin)
-# that reached SUCCEEDED. Only those start a deployment.
-pipeline_sink_filter() {
-  local project="$1"
-  printf '%s\n' \
-    "logName=\"projects/${project}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\"" \
-    'AND resource.type="aiplatform.googleapis.com/PipelineJob"' \
-    'AND jsonPayload.state="PIPELINE_STATE_SUCCEEDED"'
-}
-
-# The filter of the degenerate-answer metric: one entry per degenerate
-# prediction answer of a Cloud Run revision (ann-serving logs it with this
-# message); the series keep the entry's resource labels, revision_name among them.
-degenerate_answer_filter() {
-  printf '%s\n' \
-    'resource.type="cloud_run_revision"' \
-    'AND jsonPayload.message="degenerate answer"'
-}
 
 check_inputs() {
   local problems=()
@@ -156,6 +147,17 @@ check_inputs() {
   DEPLOY_ALLOW_PUBLIC="${DEPLOY_ALLOW_PUBLIC:-false}"
   [[ "$DEPLOY_ALLOW_PUBLIC" == true || "$DEPLOY_ALLOW_PUBLIC" == false ]] ||
     problems+=("DEPLOY_ALLOW_PUBLIC must be true or false (got \"$DEPLOY_ALLOW_PUBLIC\")")
+  PUBSUB_AGENT_TOKEN_CREATOR="${PUBSUB_AGENT_TOKEN_CREATOR:-false}"
+  [[ "$PUBSUB_AGENT_TOKEN_CREATOR" == true || "$PUBSUB_AGENT_TOKEN_CREATOR" == false ]] ||
+    problems+=("PUBSUB_AGENT_TOKEN_CREATOR must be true or false (got \"$PUBSUB_AGENT_TOKEN_CREATOR\")")
+  SERVICE_PREFIX="${SERVICE_PREFIX:-rec-}"
+  # The chain configuration's pattern; and the functions' own services (recdeploy-*)
+  # must stay outside the prefix, or the chain's identities could change them.
+  if [[ ! "$SERVICE_PREFIX" =~ ^[a-z][a-z0-9-]{0,19}$ ]]; then
+    problems+=("SERVICE_PREFIX \"$SERVICE_PREFIX\" must be 1–20 lowercase letters, digits or hyphens, starting with a letter")
+  elif [[ "recdeploy-" == "$SERVICE_PREFIX"* || "$SERVICE_PREFIX" == recdeploy-* ]]; then
+    problems+=("SERVICE_PREFIX \"$SERVICE_PREFIX\" would cover recdeploy's own services (recdeploy-*): pick another")
+  fi
   command -v gcloud >/dev/null 2>&1 || problems+=("gcloud is not installed: https://cloud.google.com/sdk/docs/install")
   command -v node >/dev/null 2>&1 || problems+=("node is not installed (Node 20, as for the rest of the repository)")
   if ((${#problems[@]} > 0)); then
@@ -254,8 +256,12 @@ ensure_pubsub() {
   # …and acknowledges them on the Eventarc subscriptions, which are recreated
   # with the triggers: granted on the project rather than per subscription.
   grant_project "$pubsub_agent" roles/pubsub.subscriber
-  # Push subscriptions mint the trigger identity's OIDC token through the agent.
-  grant_project "$pubsub_agent" roles/iam.serviceAccountTokenCreator
+  # Push subscriptions with authentication mint the trigger identity's OIDC token
+  # through the agent; only an agent enabled on or before April 8, 2021 needs the
+  # grant for it (https://cloud.google.com/eventarc/docs/roles-permissions).
+  if [[ "$PUBSUB_AGENT_TOKEN_CREATOR" == true ]]; then
+    grant_project "$pubsub_agent" roles/iam.serviceAccountTokenCreator
+  fi
   exists pubsub schemas describe "$SCHEMA_ID" ||
     gc pubsub schemas create "$SCHEMA_ID" --type=avro \
       --definition-file="${REPO_ROOT}/events/schemas/training-completed.v1.avsc"
@@ -279,141 +285,10 @@ ensure_reconcile_schedule() {
   fi
 }
 
-ensure_log_sink() {
-  info "log sink ${SINK_NAME} → ${TOPIC_TRAINING_COMPLETED}"
-  local filter destination writer
-  filter="$(pipeline_sink_filter "$PROJECT")"
-  destination="pubsub.googleapis.com/projects/${PROJECT}/topics/${TOPIC_TRAINING_COMPLETED}"
-  if exists logging sinks describe "$SINK_NAME"; then
-    gc logging sinks update "$SINK_NAME" "$destination" --log-filter="$filter"
-  else
-    gc logging sinks create "$SINK_NAME" "$destination" --log-filter="$filter" \
-      --description="Vertex AI PipelineJob SUCCEEDED entries start a recdeploy run"
-  fi
-  writer="$(gc logging sinks describe "$SINK_NAME" --format='value(writerIdentity)')"
-  [[ -n "$writer" ]] || die "log sink ${SINK_NAME} has no writer identity"
-  grant_topic "$TOPIC_TRAINING_COMPLETED" "$writer"
-}
-
-# A counter log-based metric (https://cloud.google.com/sdk/gcloud/reference/logging/metrics/create);
-# updated on every run like the log sink, so the filter stays as written here.
-ensure_degenerate_answer_metric() {
-  info "log-based metric ${DEGENERATE_METRIC}"
-  local filter description
-  filter="$(degenerate_answer_filter)"
-  description="recdeploy: degenerate prediction answers (no ids, fewer than k, equal scores) per Cloud Run revision"
-  if exists logging metrics describe "$DEGENERATE_METRIC"; then
-    gc logging metrics update "$DEGENERATE_METRIC" --log-filter="$filter" --description="$description"
-  else
-    gc logging metrics create "$DEGENERATE_METRIC" --log-filter="$filter" --description="$description"
-  fi
-}
-
 ensure_model_bucket() {
   info "model bucket gs://${MODEL_BUCKET}"
   exists storage buckets describe "gs://${MODEL_BUCKET}" ||
     gc storage buckets create "gs://${MODEL_BUCKET}" --location="$REGION" --uniform-bucket-level-access
-}
-
-grant_project() {
-  gc projects add-iam-policy-binding "$PROJECT" --member="$1" --role="$2" --condition=None >/dev/null
-}
-grant_bucket() {
-  gc storage buckets add-iam-policy-binding "gs://${MODEL_BUCKET}" --member="$(sa_member "$1")" --role="$2" >/dev/null
-}
-# grant_topic TOPIC MEMBER: publish to TOPIC.
-grant_topic() {
-  gc pubsub topics add-iam-policy-binding "$1" --member="$2" --role=roles/pubsub.publisher >/dev/null
-}
-# grant_act_as ACCOUNT USER: USER may deploy things that run as ACCOUNT.
-grant_act_as() {
-  gc iam service-accounts add-iam-policy-binding "$(sa_email "$1")" \
-    --member="$(sa_member "$2")" --role=roles/iam.serviceAccountUser >/dev/null
-}
-
-# Least privilege, as docs/architecture.md's permissions table explains.
-grant_roles() {
-  info "IAM: least privilege per identity"
-  # register: Vertex AI Model Registry and pipeline jobs; reads bundles; run documents; hand-offs.
-  grant_project "$(sa_member "$SA_REGISTER")" roles/aiplatform.user
-  grant_project "$(sa_member "$SA_REGISTER")" roles/datastore.user
-  grant_bucket "$SA_REGISTER" roles/storage.objectViewer
-  grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_REGISTER")"
-  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_REGISTER")"
-
-  # deploy: Cloud Run services and the index-build job, as the serving and job identities;
-  # writes ann/index/ next to the bundle.
-  grant_project "$(sa_member "$SA_DEPLOY")" roles/run.developer
-  grant_project "$(sa_member "$SA_DEPLOY")" roles/datastore.user
-  grant_bucket "$SA_DEPLOY" roles/storage.objectAdmin
-  grant_act_as "$SA_SERVING" "$SA_DEPLOY"
-  grant_act_as "$SA_INDEX_BUILD" "$SA_DEPLOY"
-  grant_topic "$TOPIC_MODEL_DEPLOYED" "$(sa_member "$SA_DEPLOY")"
-  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_DEPLOY")"
-  # A public service (deployment_config.public, within the deployment policy) turns the
-  # invoker check off: run.services.setIamPolicy. Without it, private is all IAM allows too.
-  if [[ "$DEPLOY_ALLOW_PUBLIC" == true ]]; then
-    grant_project "$(sa_member "$SA_DEPLOY")" roles/run.admin
-  fi
-
-  # verify: moves traffic (a service update, which Cloud Run authorises with actAs on the
-  # service's identity); calls the tag URLs of private revisions; reads bundles.
-  grant_project "$(sa_member "$SA_VERIFY")" roles/run.developer
-  grant_project "$(sa_member "$SA_VERIFY")" roles/run.invoker
-  grant_project "$(sa_member "$SA_VERIFY")" roles/datastore.user
-  grant_bucket "$SA_VERIFY" roles/storage.objectViewer
-  grant_act_as "$SA_SERVING" "$SA_VERIFY"
-  grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_VERIFY")"
-
-  # reconcile: reads and corrects run documents and serving records; reads what Cloud Run
-  # serves (services) and whether an index build runs (job executions); republishes the
-  # hand-off that starts a stalled step, and deployment-finished for a corrected run. Its
-  # ticks also move canary traffic (split, promote, back to stable: service updates,
-  # authorised with actAs on the service's identity, as for verify).
-  grant_project "$(sa_member "$SA_RECONCILE")" roles/datastore.user
-  grant_project "$(sa_member "$SA_RECONCILE")" roles/run.developer
-  grant_act_as "$SA_SERVING" "$SA_RECONCILE"
-  # …and judges canary steps on live traffic: reads Cloud Run's request metrics and the
-  # degenerate-answer metric from Cloud Monitoring (monitoring.timeSeries.list).
-  grant_project "$(sa_member "$SA_RECONCILE")" roles/monitoring.viewer
-  local topic
-  for topic in "$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" \
-    "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_FRESHNESS_ALERT"; do
-    grant_topic "$topic" "$(sa_member "$SA_RECONCILE")"
-  done
-
-  # index-build job: reads the bundle, writes its index; announces the end of the build.
-  grant_bucket "$SA_INDEX_BUILD" roles/storage.objectAdmin
-  grant_topic "$TOPIC_MODEL_REGISTERED" "$(sa_member "$SA_INDEX_BUILD")"
-
-  # serving revisions: download the model; write their replay sample, and only
-  # under replay/ (REPLAY_SAMPLE_BASE_URI=gs://{MODEL_BUCKET}/replay): objectUser
-  # because a revision replaces its own object every interval (create + delete).
-  # An IAM condition needs uniform bucket-level access, which the bucket has.
-  grant_bucket "$SA_SERVING" roles/storage.objectViewer
-  gc storage buckets add-iam-policy-binding "gs://${MODEL_BUCKET}" --member="$(sa_member "$SA_SERVING")" \
-    --role=roles/storage.objectUser \
-    --condition="expression=resource.name.startsWith(\"projects/_/buckets/${MODEL_BUCKET}/objects/replay/\"),title=replay-samples,description=ann-serving writes its sample of live queries here" >/dev/null
-
-  # dashboard: reads run documents and rejected events.
-  grant_project "$(sa_member "$SA_DASHBOARD")" roles/datastore.viewer
-
-  # Eventarc trigger identity: run.invoker on each function only, granted by
-  # deploy/scripts/configure-function-trigger.sh once the function exists.
-
-  # Cloud Build (triggers and the functions' own builds): builds, pushes images, deploys
-  # functions, Cloud Run services and the job, and sets the dead-letter policy on the
-  # triggers' subscriptions; deploys them as their runtime identities.
-  local role account
-  for role in roles/cloudbuild.builds.builder roles/cloudfunctions.developer roles/run.admin \
-    roles/eventarc.viewer roles/pubsub.editor; do
-    grant_project "$(sa_member "$SA_BUILD")" "$role"
-  done
-  # …and itself: `gcloud functions deploy --build-service-account` names it.
-  for account in "$SA_REGISTER" "$SA_DEPLOY" "$SA_VERIFY" "$SA_RECONCILE" "$SA_INDEX_BUILD" \
-    "$SA_DASHBOARD" "$SA_TRIGGER" "$SA_BUILD"; do
-    grant_act_as "$account" "$SA_BUILD"
-  done
 }
 
 import_build_triggers() {

@@ -5,9 +5,26 @@
  * runtime configuration's defaults.
  */
 import { loadRuntimeConfig } from '@recdeploy/shared';
-import { BUCKET, PROJECT, REGION, SetupBench, type SetupRun } from './setup-bench.js';
+import { ChainEnvSchema } from '@recdeploy/shared/chain';
+import { BUCKET, PROJECT, REGION, SetupBench, flagOf, type SetupRun } from './setup-bench.js';
 
 export const topics = loadRuntimeConfig({}).topics;
+
+/** Where the functions' serving services live: `{SERVICE_PREFIX}{endpoint}` (the chain's default prefix). */
+export const SERVING_SERVICES = `projects/${PROJECT}/locations/${REGION}/services/${ChainEnvSchema.properties.SERVICE_PREFIX.default}`;
+
+/** The `--condition` expression of every project binding of `role` to `member`. */
+export function projectConditionsOf(run: SetupRun, member: string, role: string): string[] {
+  return run.calls
+    .filter(
+      (c) =>
+        c[0] === 'projects' &&
+        c[1] === 'add-iam-policy-binding' &&
+        c.includes(`--member=${member}`) &&
+        c.includes(`--role=${role}`),
+    )
+    .map((c) => /expression=([^,]*)/.exec(flagOf(c, 'condition') ?? '')?.[1] ?? 'None');
+}
 
 export interface SetupScriptRuns {
   readonly bench: SetupBench;

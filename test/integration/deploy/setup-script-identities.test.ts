@@ -14,16 +14,31 @@ import {
   INDEX_BUILD_JOB,
   SERVING_SERVICE_ACCOUNT,
 } from '../../../deploy/cloudbuild-plan.js';
-import { BUCKET, PROJECT, created, flagOf, grantsOf, type SetupRun } from './setup-bench.js';
-import { setupScriptRuns, topics } from './setup-script-fixture.js';
+import {
+  BUCKET,
+  PROJECT,
+  REGION,
+  created,
+  flagOf,
+  grantsOf,
+  type SetupRun,
+} from './setup-bench.js';
+import {
+  SERVING_SERVICES,
+  projectConditionsOf,
+  setupScriptRuns,
+  topics,
+} from './setup-script-fixture.js';
 
 describe('deploy/setup.sh (against a recording gcloud)', function () {
   this.timeout(60_000);
   let first: SetupRun;
+  let second: SetupRun;
   const runs = setupScriptRuns();
   before(function () {
-    ({ first } = runs());
+    ({ first, second } = runs());
   });
+  const sa = (id: string) => `serviceAccount:${id}@${PROJECT}.iam.gserviceaccount.com`;
 
   it('creates one service account per function, job, serving, dashboard, trigger and build identity', function () {
     assert.deepEqual(
@@ -40,7 +55,6 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   });
 
   it('grants each identity exactly the roles of the permissions table', function () {
-    const sa = (id: string) => `serviceAccount:${id}@${PROJECT}.iam.gserviceaccount.com`;
     const expected: Record<string, string[]> = {
       'recdeploy-register': [
         'project roles/aiplatform.user',
@@ -72,6 +86,7 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
       'recdeploy-reconcile': [
         'project roles/datastore.user',
         'project roles/run.developer',
+        'project roles/run.viewer',
         'project roles/monitoring.viewer',
         `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.trainingCompleted} roles/pubsub.publisher`,
@@ -121,5 +136,71 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
       flagOf(write ?? [], 'condition'),
       `expression=resource.name.startsWith("projects/_/buckets/${BUCKET}/objects/replay/"),title=replay-samples,description=ann-serving writes its sample of live queries here`,
     );
+  });
+
+  it("binds the chain identities' Cloud Run roles to the serving services only, never project-wide", function () {
+    // A project-wide run.developer would let them change the functions themselves
+    // (Cloud Functions 2nd gen are Cloud Run services).
+    const location = `projects/${PROJECT}/locations/${REGION}`;
+    const operations = `resource.name.startsWith("${location}/operations/")`;
+    const services = `resource.name.startsWith("${SERVING_SERVICES}")`;
+    const jobName = `${location}/jobs/${INDEX_BUILD_JOB.name}`;
+    const job = `resource.name == "${jobName}" || resource.name.startsWith("${jobName}/")`;
+    const expected: Record<string, Record<string, string[]>> = {
+      // Creating a service is checked on its parent, the location.
+      'recdeploy-deploy': {
+        'roles/run.developer': [
+          `${services} || resource.name == "${location}" || ${operations} || ${job}`,
+        ],
+      },
+      'recdeploy-verify': {
+        'roles/run.developer': [`${services} || ${operations}`],
+        'roles/run.invoker': [services],
+      },
+      // Moves canary traffic; only reads index-build executions.
+      'recdeploy-reconcile': {
+        'roles/run.developer': [`${services} || ${operations}`],
+        'roles/run.viewer': [job],
+      },
+    };
+    for (const [id, roles] of Object.entries(expected)) {
+      for (const role of [
+        'roles/run.developer',
+        'roles/run.invoker',
+        'roles/run.admin',
+        'roles/run.viewer',
+      ]) {
+        for (const run of [first, second]) {
+          assert.deepEqual(
+            projectConditionsOf(run, sa(id), role),
+            roles[role] ?? [],
+            `${id} ${role}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('lets verify and reconcile make a serving service public only when DEPLOY_ALLOW_PUBLIC is true', function () {
+    const publicRole = `projects/${PROJECT}/roles/recdeployServingIamAdmin`;
+    const services = `resource.name.startsWith("${SERVING_SERVICES}")`;
+    for (const id of ['recdeploy-verify', 'recdeploy-reconcile']) {
+      assert.deepEqual(projectConditionsOf(first, sa(id), publicRole), [], id);
+      assert.deepEqual(projectConditionsOf(second, sa(id), publicRole), [services], id);
+    }
+    // Promoting is what makes a service public (after verification), never deploying.
+    for (const run of [first, second]) {
+      assert.ok(!grantsOf(run, sa('recdeploy-deploy')).some((g) => /run\.admin|Iam/.test(g)));
+    }
+    const role = first.calls.find((c) => c.slice(0, 3).join(' ') === 'iam roles create');
+    assert.equal(
+      flagOf(role ?? [], 'permissions'),
+      'run.services.getIamPolicy,run.services.setIamPolicy',
+    );
+  });
+
+  it('gives the Pub/Sub service agent no project-wide token creator unless asked for an old project', function () {
+    const agent = 'serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com';
+    assert.ok(!grantsOf(first, agent).includes('project roles/iam.serviceAccountTokenCreator'));
   });
 });

@@ -24,11 +24,11 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     assert.ok(creates.every((c) => c.slice(0, 3).join(' ') === 'firestore indexes composite'));
     const bindings = (run: SetupRun) =>
       run.calls.filter((c) => c.includes('add-iam-policy-binding'));
-    // DEPLOY_ALLOW_PUBLIC=true adds exactly one: deploy may turn the invoker check off.
-    const deploy = `serviceAccount:recdeploy-deploy@${PROJECT}.iam.gserviceaccount.com`;
+    // DEPLOY_ALLOW_PUBLIC=true adds exactly two: verify and reconcile may make the
+    // services they promote public.
     const isPublicGrant = (c: readonly string[]) =>
-      c.includes(`--member=${deploy}`) && c.includes('--role=roles/run.admin');
-    assert.equal(bindings(second).filter(isPublicGrant).length, 1);
+      c.includes(`--role=projects/${PROJECT}/roles/recdeployServingIamAdmin`);
+    assert.equal(bindings(second).filter(isPublicGrant).length, 2);
     assert.deepEqual(
       bindings(second).filter((c) => !isPublicGrant(c)),
       bindings(first),
@@ -46,11 +46,17 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   });
 
   it('refuses to start without its inputs, naming each', async function () {
-    const run = await bench!.run({ PROJECT: 'Bad_Project', DEPLOY_ALLOW_PUBLIC: 'yes' });
+    const run = await bench!.run({
+      PROJECT: 'Bad_Project',
+      DEPLOY_ALLOW_PUBLIC: 'yes',
+      SERVICE_PREFIX: 'recdeploy-',
+    });
     assert.equal(run.code, 2);
     assert.equal(run.calls.length, 0, 'no gcloud call');
     assert.match(run.stderr, /PROJECT "Bad_Project" is not a project id/);
     assert.match(run.stderr, /DEPLOY_ALLOW_PUBLIC must be true or false \(got "yes"\)/);
+    // The functions' own services must stay outside the serving services' prefix.
+    assert.match(run.stderr, /SERVICE_PREFIX "recdeploy-" would cover recdeploy's own services/);
     assert.match(run.stderr, /REGION is required/);
     assert.match(run.stderr, /MODEL_BUCKET is required/);
   });
