@@ -275,3 +275,4 @@ export class FakeServices {
     return `"etag-${this.next()}"`;
   }
 }
+      latestReadyRevision: shortRevisionName(service.latestReadyRevision ?? ''),

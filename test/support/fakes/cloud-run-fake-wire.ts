@@ -128,6 +128,8 @@ export interface ServiceUrls {
   readonly tags: Readonly<Record<string, string>>;
 }
 export interface ServingState {
+  /** Short name: where a LATEST traffic target goes; '' before any revision was ready. */
+  readonly latestReadyRevision: string;
   readonly invokerIamDisabled: boolean;
   readonly trafficStatuses: readonly TrafficStatusWire[];
   readonly customAudiences: readonly string[];
