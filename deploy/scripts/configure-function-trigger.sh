@@ -7,7 +7,11 @@
 #   2. puts a dead-letter policy and Pub/Sub's retry backoff on that
 #      subscription, so a message that keeps failing ends on the dead-letter
 #      topic (which deploy/setup.sh gave a subscription) instead of being
-#      dropped when Eventarc's 24 h retention runs out.
+#      dropped when Eventarc's 24 h retention runs out;
+#   3. sets its ack deadline to Pub/Sub's maximum, 600 s: for push it is the
+#      request timeout (pubsub.proto ack_deadline_seconds), so it must outlast
+#      the longest function timeout (540 s), or a delivery still running would
+#      be sent again (test/unit/deploy/delivery-budget.test.ts).
 # Idempotent: the trigger's subscription can change on every deploy.
 #
 # Usage: configure-function-trigger.sh FUNCTION REGION PROJECT TRIGGER_SERVICE_ACCOUNT \
@@ -45,5 +49,5 @@ fi
 gcloud pubsub subscriptions update "$subscription" --project="$project" \
   --dead-letter-topic="projects/${project}/topics/${dead_letter_topic}" \
   --max-delivery-attempts="$max_attempts" \
-  --min-retry-delay=10s --max-retry-delay=600s
-echo "${function_name}: invoker ${trigger_account}; ${subscription} dead-letters to ${dead_letter_topic} after ${max_attempts} deliveries"
+  --min-retry-delay=10s --max-retry-delay=600s --ack-deadline=600
+echo "${function_name}: invoker ${trigger_account}; ${subscription} dead-letters to ${dead_letter_topic} after ${max_attempts} deliveries; ack deadline 600 s"

@@ -15,8 +15,10 @@ export const deployment: FunctionDeployment = {
   region: defaults.region,
   // The recall check encodes queries with the bundle's TF.js query model; 2Gi brings 1 vCPU.
   memory: '2Gi',
-  // Equal to the verify step's lease (5 min), like register.
-  timeoutSeconds: 300,
+  // The event-function limit: the checks (each request bounded by its 10 s
+  // timeout) and the wait for the traffic move (deploy/delivery-budget.ts).
+  // Leases are renewed while it runs, so the timeout need not match one.
+  timeoutSeconds: 540,
   retry: true,
   minInstances: 0,
   maxInstances: 5,
