@@ -3,7 +3,8 @@
  * the script itself and evaluated on LogEntry shapes: the documented
  * PipelineJob example passes; task events, other states and other projects
  * do not. The evaluator knows only what the filter uses: `field="value"`
- * comparisons joined by AND (gcp-facts §A1: no bare OR terms).
+ * comparisons joined by AND (gcp-facts §A1: no bare OR terms). The docs
+ * that show the filter show this one, word for word.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -84,5 +85,19 @@ describe('log sink filter (deploy/setup.sh)', function () {
       );
     }
     assert.equal(matches(filterFor('other-project'), example), false);
+  });
+
+  it('is the filter docs/events.md and docs/deploy.md show, word for word', function () {
+    // Each doc shows it in a fenced block right after a line naming the sink filter,
+    // with P or PROJECT for the project id.
+    for (const [doc, placeholder] of [
+      ['docs/events.md', 'P'],
+      ['docs/deploy.md', 'PROJECT'],
+    ] as const) {
+      const text = readFileSync(fileURLToPath(new URL(`../../../${doc}`, import.meta.url)), 'utf8');
+      const shown = /sink(?:'s)? filter[^\n]*\n+```\n([^`]+)```/i.exec(text)?.[1];
+      assert.ok(shown !== undefined, `${doc} shows the sink filter in a fenced block`);
+      assert.equal(shown.trim(), filterFor(placeholder), doc);
+    }
   });
 });
