@@ -14,11 +14,18 @@ import {
   type OperationOutcome,
   type Pack,
   type RevisionHost,
+  type RevisionTemplateWire,
   type ServiceWire,
   type TrafficTargetWire,
   type UpdateServiceRequestWire,
 } from './cloud-run-fake-wire.js';
 import { reconcileFailure, shortRevisionName, validateTraffic } from './cloud-run-fake-traffic.js';
+import {
+  checkInvokerChange,
+  clearWritableFields,
+  validateRevisionName,
+  writableFields,
+} from './cloud-run-fake-service-rules.js';
 
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 
@@ -35,8 +42,12 @@ export class FakeServices {
   private readonly services = new Map<string, ServiceWire>();
   /** Every revision ever created (short name) → its template, canonical. */
   private readonly revisions = new Map<string, string>();
+  /** Every revision ever created (short name) → its template as sent. */
+  private readonly templates = new Map<string, RevisionTemplateWire>();
   /** Revisions (short names) that never become ready → why. */
   private readonly failing = new Map<string, string>();
+  /** Permissions the caller lacks (cloud-run-fake-service-rules.ts says which write needs which). */
+  readonly deniedPermissions = new Set<string>();
 
   constructor(
     private readonly parent: string,
@@ -60,6 +71,12 @@ export class FakeServices {
   copy(id: string): ServiceWire | undefined {
     const service = this.services.get(this.serviceName(id));
     return service && structuredClone(service);
+  }
+
+  /** The template revision `revision` (short name) was created with, or undefined. */
+  revisionTemplate(revision: string): RevisionTemplateWire | undefined {
+    const template = this.templates.get(revision);
+    return template && structuredClone(template);
   }
 
   /** Makes revision `revision` (short name) fail to start, Cloud Run giving `reason`. */
@@ -94,8 +111,8 @@ export class FakeServices {
     // proto, `reconciling`: until a reconciliation succeeds, traffic_statuses,
     // observed_generation and latest_ready_revision are "empty for newly
     // created Services" (latestReadyRevision is simply absent here).
+    checkInvokerChange(false, !!request.service?.invokerIamDisabled, name, this.deniedPermissions);
     const service: ServiceWire = {
-      ...structuredClone(request.service ?? {}),
       name,
       uid: `uid-${this.next()}`,
       generation: '0',
@@ -121,6 +138,12 @@ export class FakeServices {
       );
     }
     const id = shortRevisionName(service.name ?? '');
+    checkInvokerChange(
+      !!service.invokerIamDisabled,
+      !!desired.invokerIamDisabled,
+      service.name ?? '',
+      this.deniedPermissions,
+    );
     this.apply(service, desired, id);
     return this.reconcileLater(service, id);
   }
@@ -140,6 +163,7 @@ export class FakeServices {
     // refused with 409 "Revision named '…' with different configuration
     // already exists" (gcp-facts §D: googleapis/google-cloud-python #14259,
     // pipe-cd PR #2480); the same template again creates nothing.
+    if (template.revision) validateRevisionName(template.revision, id);
     const canonical = canonicalJson({ ...template, revision: undefined });
     const revision = template.revision || `${id}-${String(this.next()).padStart(5, '0')}-gen`;
     const existing = this.revisions.get(revision);
@@ -150,19 +174,17 @@ export class FakeServices {
       );
     }
     const traffic = desired.traffic ?? [];
-    validateTraffic(traffic);
+    validateTraffic(traffic, id);
     this.revisions.set(revision, canonical);
+    if (existing === undefined) this.templates.set(revision, structuredClone(template));
     if (existing === undefined) this.host?.start(id, revision, template);
-    // `traffic` is the caller's desired state: stored exactly as sent, and
-    // never rewritten by reconciliation, whether it succeeds or fails
-    // (proto, `traffic` is OPTIONAL input; `traffic_statuses` is the output).
-    service.template = structuredClone(template);
-    service.traffic = structuredClone(traffic);
-    service.labels = { ...desired.labels };
-    service.annotations = { ...desired.annotations };
-    service.ingress = desired.ingress;
-    service.invokerIamDisabled = desired.invokerIamDisabled;
-    service.customAudiences = desired.customAudiences;
+    // Every writable field is the caller's desired state, replaced as sent:
+    // an update without a mask replaces the service (cloud-run-fake-service-rules.ts).
+    // `traffic` among them is never rewritten by reconciliation, whether it
+    // succeeds or fails (proto, `traffic` is OPTIONAL input; `traffic_statuses`
+    // is the output).
+    clearWritableFields(service);
+    Object.assign(service, writableFields(desired));
     // proto, `generation`: "monotonically increases every time the user
     // modifies the desired state"; latest_created_revision is the revision
     // the template names, at once; reconciliation starts (`reconciling`).
@@ -265,6 +287,7 @@ export class FakeServices {
 
   private routeOnHost(service: ServiceWire, id: string): void {
     this.host?.route(id, {
+      latestReadyRevision: shortRevisionName(service.latestReadyRevision ?? ''),
       invokerIamDisabled: service.invokerIamDisabled ?? false,
       trafficStatuses: structuredClone(service.trafficStatuses ?? []),
       customAudiences: (service.customAudiences as string[] | undefined) ?? [],
@@ -275,4 +298,3 @@ export class FakeServices {
     return `"etag-${this.next()}"`;
   }
 }
-      latestReadyRevision: shortRevisionName(service.latestReadyRevision ?? ''),

@@ -17,17 +17,37 @@ export interface ReconcileFailure {
 }
 
 /**
+ * Cloud Run's limit on a tag plus the service name: together they make the
+ * tag URL's first DNS label (`{tag}---{service}-{hash}-{region}`). Wording of
+ * the refusal as gcloud prints it (PolicyEngine/policyengine-api#3729,
+ * solana-foundation/tokens#89): "spec.traffic.tag: traffic tag '…' and
+ * service name '…' together are too long. Combined traffic tag and service
+ * name cannot exceed 46 characters."
+ */
+export const TAG_AND_SERVICE_MAX = 46;
+
+/**
  * Refused at once, as Knative's route validation refuses them
  * (knative/serving pkg/apis/serving/v1/route_validation.go,
  * validateTrafficList: "Traffic targets sum to %d, want 100", "Multiple
  * definitions for %q"; validateTrafficPercentage: each percent within
- * [0, 100]); that Cloud Run v2 applies the same checks is inference. The
+ * [0, 100]); that Cloud Run v2 applies the same checks is inference; and
+ * a tag too long for its service (TAG_AND_SERVICE_MAX). The
  * fake also insists on short revision names, as the samples send
  * (gcp-facts §D). Whether a named revision exists is not checked here:
  * Cloud Run accepts the update and its reconciliation fails (reconcileFailure).
  */
-export function validateTraffic(traffic: readonly TrafficTargetWire[]): void {
+export function validateTraffic(traffic: readonly TrafficTargetWire[], serviceId: string): void {
   if (traffic.length === 0) return;
+  const tooLong = traffic.find(
+    (t) => (t.tag ?? '').length + serviceId.length > TAG_AND_SERVICE_MAX,
+  );
+  if (tooLong !== undefined) {
+    throw serviceError(
+      grpc.status.INVALID_ARGUMENT,
+      `spec.traffic.tag: traffic tag '${tooLong.tag}' and service name '${serviceId}' together are too long. Combined traffic tag and service name cannot exceed ${TAG_AND_SERVICE_MAX} characters.`,
+    );
+  }
   const outOfBounds = traffic.find((t) => (t.percent ?? 0) < 0 || (t.percent ?? 0) > 100);
   if (outOfBounds !== undefined) {
     throw serviceError(

@@ -50,6 +50,7 @@ import type {
   EnvVarWire,
   ExecutionWire,
   RevisionHost,
+  RevisionTemplateWire,
   RunJobRequestWire,
   ServiceWire,
   UpdateServiceRequestWire,
@@ -212,6 +213,25 @@ export class CloudRunFake {
    */
   failRevision(revision: string, reason: string): void {
     this.services.failRevision(revision, reason);
+  }
+
+  /**
+   * The caller lacks `permission` from now on (e.g. 'run.services.setIamPolicy',
+   * as the deploy identity does): the writes that need it are refused with
+   * PERMISSION_DENIED (cloud-run-fake-service-rules.ts).
+   */
+  denyPermission(permission: string): void {
+    this.services.deniedPermissions.add(permission);
+  }
+
+  /** The caller has `permission` again (another identity calls, e.g. the verify function). */
+  allowPermission(permission: string): void {
+    this.services.deniedPermissions.delete(permission);
+  }
+
+  /** The template revision `revision` (short name) was created with, or undefined. */
+  revisionTemplate(revision: string): RevisionTemplateWire | undefined {
+    return this.services.revisionTemplate(revision);
   }
 
   /** Keeps every operation pending (a reconciliation that never ends). */
