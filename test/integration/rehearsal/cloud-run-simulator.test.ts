@@ -144,6 +144,25 @@ describe('Cloud Run simulator: real revisions behind the real CloudRunPlatform',
     assert.match(String(error), /cannot run image us-docker\.pkg\.dev\/p\/serving\/tf:3/);
     assert.equal(await answeredBy(await predict(serviceUrl, await idToken(serviceUrl))), 'run-1');
   });
+
+  it('splits the service URL by the traffic percents, while each tag URL keeps its revision', async () => {
+    const token = await idToken(serviceUrl);
+    const second = await platform.deployRevision(annSpec(4));
+    assert.equal(await answeredBy(await predict(second.tagUrl, token)), 'run-4');
+    assert.equal(await answeredBy(await predict(serviceUrl, token)), 'run-1', 'new revision: 0%');
+
+    await platform.splitTraffic('rec-shop', [
+      { revision: 'rec-shop-r1', percent: 50 },
+      { revision: 'rec-shop-r4', percent: 50 },
+    ]);
+    const seen = new Set<string | null>();
+    // Both halves answer within 40 requests unless the split is broken (chance 2 × 0.5^40).
+    for (let i = 0; i < 40 && seen.size < 2; i += 1) {
+      seen.add(await answeredBy(await predict(serviceUrl, token)));
+    }
+    assert.deepEqual([...seen].sort(), ['run-1', 'run-4']);
+    assert.equal(await answeredBy(await predict(second.tagUrl, token)), 'run-4');
+  });
 });
 
 /**
