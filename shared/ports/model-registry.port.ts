@@ -1,8 +1,13 @@
 /**
  * Where trained models are registered (Vertex AI Model Registry in the cloud,
  * rows in the local store on one machine). One model per model endpoint; each
- * training run is one version of it.
+ * training run is one version of it. The version whose revision serves all
+ * traffic carries the `live` alias (and `default`, see markServing).
  */
+import type { RegistryRef } from '../domain/run-document.js';
+
+/** The version alias on the version that serves (`models/{m}@live` resolves to it). */
+export const LIVE_ALIAS = 'live';
 
 /** How the registry should describe the serving container (descriptive on Vertex: we serve from Cloud Run). */
 export interface RegistryContainerSpec {
@@ -53,5 +58,18 @@ export interface ModelRegistry {
    *   PermanentError on requests the registry refuses.
    */
   registerModel(request: RegisterModelRequest): Promise<RegisteredModel>;
+  /**
+   * Moves the `live` alias, and `default` with it, onto `ref`'s version: its
+   * run's revision now serves all traffic (a promote, a completed canary, a
+   * rollback). An alias sits on one version of a model at a time, so both
+   * leave the version that held them. `default` follows `live` because a
+   * model read without a version resolves to `default`; until a model's
+   * first promote, `default` stays on its first version (where the registry
+   * puts it at upload), served or not. Idempotent: a version that already
+   * holds both is left alone.
+   * @throws TransientError on passing failures; PermanentError
+   *   `REGISTRY.REJECTED` when the registry refuses (an unknown version).
+   */
+  markServing(ref: RegistryRef): Promise<void>;
   close(): Promise<void>;
 }

@@ -28,11 +28,13 @@ import type {
 import type { ServiceTraffic } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
+import { markServingRun, type AliasDeps } from './serving-alias.js';
 
 export type CanaryDeps = Pick<
   ChainDeps,
   'config' | 'logger' | 'runStore' | 'eventBus' | 'platform' | 'metrics'
->;
+> &
+  AliasDeps;
 
 /** Most state changes one call makes (a pass, the next split, a judgement: three). */
 const MAX_MOVES = 6;
@@ -161,6 +163,7 @@ async function promote(
     runId: run.runId,
     revision: state.revision,
   });
+  await markServingRun(deps, live);
   for (const changed of changedRuns) await publishDeploymentFinished(deps, changed);
   return live;
 }

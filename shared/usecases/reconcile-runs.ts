@@ -17,11 +17,13 @@ import { publishDeploymentFinished } from './chain-events.js';
 import { advanceCanaries, type CanaryTick } from './canary-ticks.js';
 import { checkFreshness, type FreshnessTick } from './freshness-ticks.js';
 import { republishHandOff } from './hand-off-publishing.js';
+import { convergeServingAlias, type AliasDeps } from './serving-alias.js';
 
 export type ReconcileDeps = Pick<
   ChainDeps,
   'config' | 'logger' | 'runStore' | 'eventBus' | 'platform' | 'indexBuilds' | 'metrics'
->;
+> &
+  AliasDeps;
 
 export interface ReconcileReport {
   /** Runs whose stalled step got its hand-off again. */
@@ -99,6 +101,8 @@ export async function reconcile(deps: ReconcileDeps, now = new Date()): Promise<
       corrected.push({ service, runs: changedRuns.map((run) => run.runId) });
       for (const run of changedRuns) await publishDeploymentFinished(deps, run);
     });
+    // The registry's `live` alias converges on the run recorded live (serving-alias.ts).
+    await attempt(`registry alias of ${service}`, () => convergeServingAlias(deps, service));
   }
   // After the services are observed, so a run that just went live counts.
   const freshness = await checkFreshness(deps, now);

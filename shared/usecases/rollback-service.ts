@@ -10,11 +10,13 @@ import { compareRunRecency } from '../domain/run-supersession.js';
 import type { ServiceTraffic } from '../ports/serving-platform.port.js';
 import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
+import { markServingRun, type AliasDeps } from './serving-alias.js';
 
 export type RollbackDeps = Pick<
   ChainDeps,
   'runStore' | 'platform' | 'eventBus' | 'config' | 'logger'
->;
+> &
+  AliasDeps;
 
 export interface RollbackRequest {
   /** The serving service, e.g. `rec-home` (`{SERVICE_PREFIX}{model_endpoint_id}`). */
@@ -146,6 +148,7 @@ export async function rollbackService(
     const targetRun =
       changedRuns.find((run) => run.serving?.revision === target.revision) ?? target.run;
     for (const run of changedRuns) await publishDeploymentFinished(deps, run);
+    if (targetRun?.status === 'live') await markServingRun(deps, targetRun);
     deps.logger.info('service rolled back', {
       service,
       fromRevision,

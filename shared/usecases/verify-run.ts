@@ -16,6 +16,7 @@ import type { ChainDeps } from './chain-deps.js';
 import { publishDeploymentFinished } from './chain-events.js';
 import { claimStepOfHandOff } from './hand-off.js';
 import { checkRevision } from './verify-checks.js';
+import { markServingRun } from './serving-alias.js';
 import { assertNoOtherCanary, startCanaryRollout, stableRevisionOf } from './start-canary.js';
 import { failAttempt, withHeartbeat, type Heartbeat, type StepAttempt } from './step-attempt.js';
 
@@ -29,6 +30,7 @@ export type VerifyDeps = Pick<
   | 'artifacts'
   | 'verifier'
   | 'instanceId'
+  | 'registry'
 >;
 
 /** Handles one delivery from the model-deployed topic. Resolves = acknowledge. */
@@ -220,6 +222,7 @@ async function goLive(
     changedRuns.find((run) => run.runId === attempt.run.runId) ??
     (await deps.runStore.getRun(attempt.run.runId));
   if (stored === undefined) throw new Error(`run ${attempt.run.runId} vanished`);
+  await markServingRun(deps, stored);
   return stored;
 }
 

@@ -78,6 +78,8 @@ describe('LocalModelRegistry', () => {
         labels: request('recs-home', 'run-001').labels,
         container: CONTAINER,
         createdAt: '2026-11-26T10:00:00.000Z',
+        // The first version holds `default` from upload, as on Vertex.
+        aliases: ['default'],
       },
     ]);
     const db = new Database(file, { readonly: true });
@@ -159,11 +161,11 @@ describe('LocalModelRegistry', () => {
   it('refuses a file written by a newer schema', async () => {
     await registry.close();
     const db = new Database(file);
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
     assert.throws(
       () => new LocalModelRegistry({ file, logger }),
-      /model registry file has schema 2, newer than this program's 1/,
+      /model registry file has schema 3, newer than this program's 2/,
     );
   });
 

@@ -12,6 +12,7 @@
  * that is tolerated: later runs join the oldest model, and lookups search them all.
  */
 import type { ModelServiceClient, protos } from '@google-cloud/aiplatform';
+import type { RegistryRef } from '../../domain/run-document.js';
 import { PermanentError, TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import { labelFilter } from '../../domain/registry-labels.js';
@@ -21,6 +22,7 @@ import type {
   RegisteredModel,
 } from '../../ports/model-registry.port.js';
 import { isAmbiguous, toApiError } from './google-api-errors.js';
+import { markServingVersion } from './vertex-serving-alias.js';
 import { vertexClientOptions, type VertexClientOptions } from './vertex-pipeline-jobs.js';
 
 type ModelResource = protos.google.cloud.aiplatform.v1.IModel;
@@ -94,6 +96,11 @@ export class VertexModelRegistry implements ModelRegistry {
       }
       return this.afterAmbiguousUpload(client, request, models, error, log);
     }
+  }
+
+  /** MergeVersionAliases `live` and `default` onto the version (vertex-serving-alias.ts). */
+  async markServing(ref: RegistryRef): Promise<void> {
+    await markServingVersion(await this.modelService(), ref, this.options.logger);
   }
 
   async close(): Promise<void> {

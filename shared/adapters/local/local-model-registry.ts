@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { RegistryRef } from '../../domain/run-document.js';
 import { PermanentError, TransientError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.port.js';
 import type {
@@ -7,13 +8,15 @@ import type {
   RegisteredModel,
   RegistryContainerSpec,
 } from '../../ports/model-registry.port.js';
+import { LIVE_ALIAS } from '../../ports/model-registry.port.js';
+import { ALIAS_SCHEMA, DEFAULT_ALIAS, aliasesOf, moveAlias } from './local-registry-aliases.js';
 import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
 
 /** Model names look like Vertex's (`projects/{p}/locations/{l}/models/{id}`), so logs and documents read alike. */
 export const LOCAL_MODEL_PREFIX = 'projects/local/locations/local/models/';
 
 /** The registry's own schema, in the file's `user_version` (the file is the registry's alone). */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS registry_models (
@@ -58,6 +61,8 @@ export interface LocalModelVersion {
   readonly labels: Readonly<Record<string, string>>;
   readonly container: RegistryContainerSpec;
   readonly createdAt: string;
+  /** Version aliases it holds (`default`, `live`), sorted. */
+  readonly aliases: readonly string[];
 }
 
 /** One model (one per model endpoint), as listModels returns it. */
@@ -152,8 +157,31 @@ export class LocalModelRegistry implements ModelRegistry {
           'SELECT * FROM registry_versions WHERE model = ? ORDER BY version',
         )
         .all(model)
-        .map(toVersion),
+        .map((row) => ({ ...toVersion(row), aliases: aliasesOf(this.db, model, row.version) })),
     );
+  }
+
+  /** Moves `live` and `default` onto the version (Vertex's alias rules, local-registry-aliases.ts). */
+  markServing(ref: RegistryRef): Promise<void> {
+    return this.settle(() => {
+      const version = Number(ref.version);
+      writeTransaction(this.db, () => {
+        const known = this.db
+          .prepare<[string, number], { version: number }>(
+            'SELECT version FROM registry_versions WHERE model = ? AND version = ?',
+          )
+          .get(ref.model, version);
+        if (known === undefined) {
+          throw new PermanentError(
+            'REGISTRY.REJECTED',
+            `model ${ref.model} has no version ${ref.version} in the local registry`,
+            { metadata: { model: ref.model, version: ref.version } },
+          );
+        }
+        for (const alias of [LIVE_ALIAS, DEFAULT_ALIAS])
+          moveAlias(this.db, ref.model, alias, version);
+      });
+    });
   }
 
   /** Every model, oldest first. */
@@ -190,6 +218,8 @@ export class LocalModelRegistry implements ModelRegistry {
         'INSERT INTO registry_models (seq, name, model_endpoint_id, display_name, created_at) VALUES (?, ?, ?, ?, ?)',
       )
       .run(next, name, endpointLabel, displayName, now);
+    // Its first version, inserted next, is 1: it holds `default` from the start, as on Vertex.
+    moveAlias(this.db, name, DEFAULT_ALIAS, 1);
     return name;
   }
 
@@ -262,6 +292,7 @@ function migrate(db: Database.Database): void {
     }
     if (version === SCHEMA_VERSION) return;
     db.exec(SCHEMA);
+    db.exec(ALIAS_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
 }
@@ -291,7 +322,7 @@ function modelSlug(displayName: string, endpointLabel: string): string {
   return clean(displayName) || clean(endpointLabel) || 'model';
 }
 
-function toVersion(row: VersionRow): LocalModelVersion {
+function toVersion(row: VersionRow): Omit<LocalModelVersion, 'aliases'> {
   return {
     model: row.model,
     version: String(row.version),

@@ -3,13 +3,12 @@
  * from the protos `@google-cloud/aiplatform` ships (reference/grpc-fakes.md):
  * `google.cloud.aiplatform.v1.ModelService` (UploadModel as a long-running
  * operation, ListModels and ListModelVersions honouring `labels.k="v"`
- * filters, GetModel), `google.longrunning.Operations/GetOperation`, and
- * `google.cloud.aiplatform.v1.PipelineService/GetPipelineJob`. It records
+ * filters, GetModel by version id or alias, MergeVersionAliases with the
+ * alias rules of vertex-model-versions.ts), `google.longrunning.Operations/GetOperation`,
+ * and `google.cloud.aiplatform.v1.PipelineService/GetPipelineJob`. It records
  * every request as it arrived on the wire and can inject failures.
  *
- * Also: builders for PipelineJob objects in the shape the Node client hands
- * them over (reference/vertex-pipeline-outputs.md §1), shared by the unit
- * tests of the pure resolution and by this fake.
+ * The PipelineJob builders live in vertex-pipeline-wire.ts (re-exported here).
  */
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
@@ -23,288 +22,38 @@ import {
   shutdown,
   type Callback,
 } from './grpc-fake-server.js';
+import {
+  DEFAULT_ALIAS,
+  Refusal,
+  applyAliases,
+  matches,
+  parseLabelFilter,
+  resolveVersion,
+  type ListModelVersionsRequestWire,
+  type ListModelsRequestWire,
+  type MergeVersionAliasesRequestWire,
+  type ModelWire,
+  type StoredModel,
+  type UploadModelRequestWire,
+} from './vertex-model-versions.js';
+import type { PipelineJobWire, TimestampWire } from './vertex-pipeline-wire.js';
+
+export * from './vertex-pipeline-wire.js';
+export type {
+  ListModelVersionsRequestWire,
+  ListModelsRequestWire,
+  MergeVersionAliasesRequestWire,
+  ModelWire,
+  UploadModelRequestWire,
+} from './vertex-model-versions.js';
 
 const AIPLATFORM = '@google-cloud/aiplatform';
 const MODEL_SERVICE_PROTO = 'google/cloud/aiplatform/v1/model_service.proto';
 const PIPELINE_SERVICE_PROTO = 'google/cloud/aiplatform/v1/pipeline_service.proto';
 
 // ---------------------------------------------------------------- wire shapes
-
-/** `google.protobuf.Timestamp` as proto-loader and gax spell it (int64 as a string). */
-export interface TimestampWire {
-  seconds: string;
-  nanos: number;
-}
-
-/** `google.protobuf.Value`, with the `kind` oneof name the Node client adds. */
-export interface ValueWire {
-  kind?: string;
-  numberValue?: number;
-  stringValue?: string;
-  boolValue?: boolean;
-  structValue?: StructWire;
-}
-
-/** `google.protobuf.Struct`. */
-export interface StructWire {
-  fields: Record<string, ValueWire>;
-}
-
-/** The deprecated `aiplatform.v1.Value` of `runtimeConfig.parameters` (oneof named `value`). */
-export interface DeprecatedParameterWire {
-  value: string;
-  stringValue?: string;
-  intValue?: string;
-  doubleValue?: number;
-}
-
-export interface ArtifactWire {
-  schemaTitle: string;
-  uri: string;
-  metadata: StructWire;
-}
-
-export interface TaskWire {
-  taskId: string;
-  taskName: string;
-  state: string;
-  outputs: Record<string, { artifacts: ArtifactWire[] }>;
-}
-
-export interface PipelineJobWire {
-  name: string;
-  displayName: string;
-  state: string;
-  createTime: TimestampWire;
-  endTime: TimestampWire | null;
-  error: { code: number; message: string } | null;
-  labels: Record<string, string>;
-  pipelineSpec: StructWire;
-  runtimeConfig: {
-    gcsOutputDirectory: string;
-    parameters: Record<string, DeprecatedParameterWire>;
-    parameterValues: Record<string, ValueWire>;
-  };
-  jobDetail: { taskDetails: TaskWire[] };
-}
-
-/** A Model (one version of it) as the fake stores and returns it. */
-export interface ModelWire {
-  name: string;
-  versionId: string;
-  displayName: string;
-  description: string;
-  versionDescription: string;
-  artifactUri: string;
-  labels: Record<string, string>;
-  createTime: TimestampWire;
-  versionCreateTime: TimestampWire;
-}
-
-/** An UploadModel request as it arrived (proto-loader fills defaults for absent fields). */
-export interface UploadModelRequestWire {
-  parent: string;
-  parentModel: string;
-  modelId: string;
-  model: {
-    displayName: string;
-    description: string;
-    versionDescription: string;
-    versionAliases: string[];
-    artifactUri: string;
-    labels: Record<string, string>;
-    containerSpec: {
-      imageUri: string;
-      env: { name: string; value: string }[];
-      ports: { containerPort: number }[];
-      predictRoute: string;
-      healthRoute: string;
-    } | null;
-  };
-}
-
-export interface ListModelsRequestWire {
-  parent: string;
-  filter: string;
-}
-
-export interface ListModelVersionsRequestWire {
-  name: string;
-  filter: string;
-}
-
 interface NameRequestWire {
   name: string;
-}
-
-// ---------------------------------------------------------------- builders
-
-type StructInput = number | string | boolean | { readonly [key: string]: StructInput };
-
-/** A protobuf Value in the client's shape (`kind` names the set member). */
-export function valueOf(input: StructInput): ValueWire {
-  if (typeof input === 'number') return { numberValue: input, kind: 'numberValue' };
-  if (typeof input === 'string') return { stringValue: input, kind: 'stringValue' };
-  if (typeof input === 'boolean') return { boolValue: input, kind: 'boolValue' };
-  return { structValue: structOf(input), kind: 'structValue' };
-}
-
-/** A protobuf Struct in the client's shape. */
-export function structOf(values: { readonly [key: string]: StructInput }): StructWire {
-  return {
-    fields: Object.fromEntries(Object.entries(values).map(([key, v]) => [key, valueOf(v)])),
-  };
-}
-
-/** The deprecated typed parameter form (TFX default, schema ≤ 2.0.0): integers as int64 strings. */
-export function deprecatedParameter(value: string | number): DeprecatedParameterWire {
-  if (typeof value === 'string') return { stringValue: value, value: 'stringValue' };
-  return Number.isInteger(value)
-    ? { intValue: String(value), value: 'intValue' }
-    : { doubleValue: value, value: 'doubleValue' };
-}
-
-export function timestampOf(iso: string): TimestampWire {
-  const millis = Date.parse(iso);
-  return { seconds: String(Math.floor(millis / 1000)), nanos: (millis % 1000) * 1_000_000 };
-}
-
-export interface PusherTaskOptions {
-  readonly taskName?: string;
-  readonly state?: string;
-  /** `metadata.pushed`; TFX sets 1 or 0 (a number). */
-  readonly pushed?: number;
-  readonly destination?: string;
-  readonly version?: string;
-}
-
-/**
- * A TFX Pusher task. Pushed (1): `pushed_destination` and `pushed_version`
- * set, like the Pusher executor; not pushed: only `pushed` = 0; NOT_TRIGGERED:
- * no artifacts at all (the task never ran).
- */
-export function pusherTask(options: PusherTaskOptions = {}): TaskWire {
-  const taskName = options.taskName ?? 'Pusher';
-  const state = options.state ?? 'SUCCEEDED';
-  const pushed = options.pushed ?? 1;
-  const version = options.version ?? '1768842986';
-  const destination = options.destination ?? `gs://bucket/serving/pushed_model/${version}`;
-  const metadata: Record<string, StructInput> = { pushed, tfx_version: '1.16.0' };
-  if (pushed === 1)
-    Object.assign(metadata, { pushed_destination: destination, pushed_version: version });
-  const outputs: TaskWire['outputs'] =
-    state === 'NOT_TRIGGERED'
-      ? {}
-      : {
-          pushed_model: {
-            artifacts: [
-              {
-                schemaTitle: 'tfx.PushedModel',
-                uri: `gs://bucket/root/123456789/job/${taskName}_uuid/pushed_model`,
-                metadata: structOf(metadata),
-              },
-            ],
-          },
-        };
-  return { taskId: '317', taskName, state, outputs };
-}
-
-export interface EvaluatorTaskOptions {
-  readonly taskName?: string;
-  /** `metadata.blessed`; undefined leaves it out (an Evaluator without thresholds). */
-  readonly blessed?: number;
-  /** Further metadata (numbers become metrics, strings are ignored). */
-  readonly metadata?: Readonly<Record<string, number | string>>;
-}
-
-/** A TFX Evaluator task with its `blessing` (tfx.ModelBlessing) and `evaluation` outputs. */
-export function evaluatorTask(options: EvaluatorTaskOptions = {}): TaskWire {
-  const metadata: Record<string, StructInput> = {
-    current_model: 'gs://bucket/root/123456789/job/Trainer_uuid/model',
-    tfx_version: '1.16.0',
-    ...options.metadata,
-  };
-  if (options.blessed !== undefined) metadata.blessed = options.blessed;
-  return {
-    taskId: '311',
-    taskName: options.taskName ?? 'Evaluator',
-    state: 'SUCCEEDED',
-    outputs: {
-      blessing: {
-        artifacts: [
-          {
-            schemaTitle: 'tfx.ModelBlessing',
-            uri: 'gs://bucket/root/123456789/job/Evaluator_uuid/blessing',
-            metadata: structOf(metadata),
-          },
-        ],
-      },
-      evaluation: {
-        artifacts: [
-          {
-            schemaTitle: 'tfx.ModelEvaluation',
-            uri: 'gs://bucket/root/123456789/job/Evaluator_uuid/evaluation',
-            metadata: structOf({ tfx_version: '1.16.0' }),
-          },
-        ],
-      },
-    },
-  };
-}
-
-export const DEFAULT_JOB_NAME =
-  'projects/test-project/locations/europe-west1/pipelineJobs/recs-two-tower-20260119120000';
-
-export interface PipelineJobOptions {
-  readonly name?: string;
-  readonly displayName?: string;
-  /** `pipelineSpec.pipelineInfo.name`; undefined leaves pipelineInfo out. */
-  readonly pipelineName?: string;
-  readonly state?: string;
-  readonly endTime?: string | null;
-  readonly error?: { code: number; message: string } | null;
-  readonly labels?: Record<string, string>;
-  /** Deprecated typed parameters (`runtimeConfig.parameters`). */
-  readonly parameters?: Record<string, string | number>;
-  /** Schema 2.1.0 parameters (`runtimeConfig.parameterValues`). */
-  readonly parameterValues?: Record<string, string | number>;
-  readonly tasks?: TaskWire[];
-}
-
-/**
- * A finished TFX pipeline job (reference/vertex-pipeline-outputs.md §5): by
- * default SUCCEEDED, blessed by the Evaluator, pushed by the Pusher, with
- * `model_endpoint_id` as a deprecated-form parameter.
- */
-export function pipelineJob(options: PipelineJobOptions = {}): PipelineJobWire {
-  const pipelineName = 'pipelineName' in options ? options.pipelineName : 'recs-two-tower';
-  const endTime = options.endTime === undefined ? '2026-01-19T16:49:46Z' : options.endTime;
-  const parameters = options.parameters ?? { model_endpoint_id: 'ep-1', epochs: 3 };
-  const parameterValues = options.parameterValues ?? {};
-  return {
-    name: options.name ?? DEFAULT_JOB_NAME,
-    displayName: options.displayName ?? 'recs-two-tower',
-    state: options.state ?? 'PIPELINE_STATE_SUCCEEDED',
-    createTime: timestampOf('2026-01-19T12:00:00Z'),
-    endTime: endTime === null ? null : timestampOf(endTime),
-    error: options.error ?? null,
-    labels: options.labels ?? { 'vertex-ai-pipelines-run-billing-id': '8812345' },
-    pipelineSpec: structOf({
-      ...(pipelineName !== undefined && { pipelineInfo: { name: pipelineName } }),
-      schemaVersion: '2.0.0',
-      sdkVersion: 'tfx-1.16.0',
-    }),
-    runtimeConfig: {
-      gcsOutputDirectory: 'gs://bucket/root',
-      parameters: Object.fromEntries(
-        Object.entries(parameters).map(([key, v]) => [key, deprecatedParameter(v)]),
-      ),
-      parameterValues: Object.fromEntries(
-        Object.entries(parameterValues).map(([key, v]) => [key, valueOf(v)]),
-      ),
-    },
-    jobDetail: { taskDetails: options.tasks ?? [evaluatorTask({ blessed: 1 }), pusherTask()] },
-  };
 }
 
 // ---------------------------------------------------------------- the server
@@ -314,6 +63,7 @@ type FakeMethod =
   | 'ListModels'
   | 'ListModelVersions'
   | 'GetModel'
+  | 'MergeVersionAliases'
   | 'GetOperation'
   | 'GetPipelineJob';
 
@@ -322,11 +72,6 @@ interface InjectedFailure {
   readonly details: string;
   /** Perform the call's effect (store the upload) before answering with the error. */
   readonly afterEffect: boolean;
-}
-
-interface StoredModel {
-  readonly name: string;
-  readonly versions: ModelWire[];
 }
 
 interface PendingOperation {
@@ -356,24 +101,6 @@ function loadServices(): Services {
   return services;
 }
 
-const LABEL_TERM = /^labels\.([a-z][a-z0-9_-]*)="([^"\\]*)"$/;
-
-/** Parses `labels.k="v"` terms joined by ` AND `; anything else is refused like the API would. */
-function parseLabelFilter(filter: string): Record<string, string> | undefined {
-  if (filter === '') return {};
-  const terms: Record<string, string> = {};
-  for (const term of filter.split(' AND ')) {
-    const match = LABEL_TERM.exec(term.trim());
-    if (!match) return undefined;
-    terms[match[1] as string] = match[2] as string;
-  }
-  return terms;
-}
-
-function matches(labels: Record<string, string>, terms: Record<string, string>): boolean {
-  return Object.entries(terms).every(([key, value]) => labels[key] === value);
-}
-
 /** The fake. Start it, point clients at `port` (fakeClientOptions), assert on the recorded requests. */
 export class VertexFake {
   readonly project: string;
@@ -382,6 +109,7 @@ export class VertexFake {
   readonly uploads: UploadModelRequestWire[] = [];
   readonly listModelsRequests: ListModelsRequestWire[] = [];
   readonly listModelVersionsRequests: ListModelVersionsRequestWire[] = [];
+  readonly mergeVersionAliasesRequests: MergeVersionAliasesRequestWire[] = [];
   readonly getPipelineJobRequests: string[] = [];
   /** RPCs received per method. */
   readonly calls: Partial<Record<FakeMethod, number>> = {};
@@ -414,6 +142,10 @@ export class VertexFake {
         this.onListModelVersions(call.request, cb),
       GetModel: (call: { request: NameRequestWire }, cb: Callback<unknown>) =>
         this.onGetModel(call.request, cb),
+      MergeVersionAliases: (
+        call: { request: MergeVersionAliasesRequestWire },
+        cb: Callback<unknown>,
+      ) => this.onMergeVersionAliases(call.request, cb),
     });
     this.server.addService(loaded.operations, {
       GetOperation: (call: { request: NameRequestWire }, cb: Callback<unknown>) =>
@@ -457,9 +189,15 @@ export class VertexFake {
     this.failures.set(method, queue);
   }
 
-  /** Stores a model whose versions carry the given labels; returns its resource name. */
-  seedModel(versions: readonly { labels: Record<string, string>; artifactUri?: string }[]): string {
-    const name = `${this.parent}/models/${this.nextModelId++}`;
+  /**
+   * Stores a model whose versions carry the given labels; returns its resource
+   * name, ending in `modelId` when given (UploadModelRequest.model_id).
+   */
+  seedModel(
+    versions: readonly { labels: Record<string, string>; artifactUri?: string }[],
+    modelId?: string,
+  ): string {
+    const name = `${this.parent}/models/${modelId ?? this.nextModelId++}`;
     const model: StoredModel = { name, versions: [] };
     this.models.push(model);
     for (const version of versions) {
@@ -472,6 +210,15 @@ export class VertexFake {
       });
     }
     return name;
+  }
+
+  /** Version ids of `modelName` by alias (`{live: '2', default: '2'}`). */
+  aliasesOf(modelName: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const version of this.versionsOf(modelName)) {
+      for (const alias of version.versionAliases) out[alias] = version.versionId;
+    }
+    return out;
   }
 
   /** The stored versions of a model, oldest first. */
@@ -510,6 +257,8 @@ export class VertexFake {
       ...fields,
       name: model.name,
       versionId: String(model.versions.length + 1),
+      // "A default version alias will be created for the first version of the model" (model.proto).
+      versionAliases: model.versions.length === 0 ? [DEFAULT_ALIAS] : [],
       createTime: model.versions[0]?.createTime ?? created,
       versionCreateTime: created,
     };
@@ -541,6 +290,14 @@ export class VertexFake {
       artifactUri: request.model.artifactUri,
       labels: { ...request.model.labels },
     });
+    if (request.model.versionAliases.length > 0) {
+      try {
+        applyAliases(model, version, request.model.versionAliases);
+      } catch (error) {
+        if (error instanceof Refusal) return cb(serviceError(error.code, error.message));
+        throw error;
+      }
+    }
     if (failure) return cb(serviceError(failure.code, failure.details));
     const name = `${this.parent}/operations/${this.nextOperation++}`;
     this.operations.set(name, {
@@ -584,12 +341,12 @@ export class VertexFake {
     if (terms === undefined) {
       return cb(serviceError(grpc.status.INVALID_ARGUMENT, `unsupported filter ${request.filter}`));
     }
-    // A model is listed as its default version: the first one, as no aliases are moved here.
+    // A model is listed as its default version (GetModel without `@` returns it too).
     // Newest first: the API promises no order, so callers that need the oldest must sort.
     const models = [...this.models]
       .reverse()
       .filter((m) => m.name.startsWith(`${request.parent}/models/`))
-      .flatMap((m) => (m.versions[0] ? [m.versions[0]] : []))
+      .flatMap((m) => resolveVersion([m], m.name)?.version ?? [])
       .filter((v) => matches(v.labels, terms));
     cb(null, { models, nextPageToken: '' });
   }
@@ -610,15 +367,39 @@ export class VertexFake {
   private onGetModel(request: NameRequestWire, cb: Callback<unknown>): void {
     const failure = this.takeFailure('GetModel');
     if (failure) return cb(serviceError(failure.code, failure.details));
-    const [name, versionId] = request.name.split('@');
-    const model = this.models.find((m) => m.name === name);
-    const version =
-      versionId === undefined
-        ? model?.versions[0]
-        : model?.versions.find((v) => v.versionId === versionId);
-    if (!version)
-      return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
-    cb(null, version);
+    const found = resolveVersion(this.models, request.name);
+    if (!found) return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
+    cb(null, found.version);
+  }
+
+  private onMergeVersionAliases(
+    request: MergeVersionAliasesRequestWire,
+    cb: Callback<unknown>,
+  ): void {
+    this.mergeVersionAliasesRequests.push(request);
+    const failure = this.takeFailure('MergeVersionAliases');
+    if (failure && !failure.afterEffect) return cb(serviceError(failure.code, failure.details));
+    const [modelName, versionId] = request.name.split('@');
+    // "The name of the model version to merge aliases, with a version ID
+    // explicitly included" (model_service.proto MergeVersionAliasesRequest.name).
+    if (versionId === undefined || !/^[0-9]+$/.test(versionId)) {
+      return cb(
+        serviceError(
+          grpc.status.INVALID_ARGUMENT,
+          `${request.name} must name a model version by its id (models/{model}@{version_id}).`,
+        ),
+      );
+    }
+    const found = resolveVersion(this.models, `${modelName}@${versionId}`);
+    if (!found) return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
+    try {
+      applyAliases(found.model, found.version, request.versionAliases);
+    } catch (error) {
+      if (error instanceof Refusal) return cb(serviceError(error.code, error.message));
+      throw error;
+    }
+    if (failure) return cb(serviceError(failure.code, failure.details));
+    cb(null, found.version);
   }
 
   private onGetPipelineJob(request: NameRequestWire, cb: Callback<unknown>): void {
