@@ -112,6 +112,7 @@ export class RevisionProcesses {
       return;
     }
     const port = await allocatePort('127.0.0.1', new Set());
+    if (this.closing) return; // close() has already killed what there was: start nothing more
     entry.port = port;
     const logFile = this.logFile(revision);
     const out = fs.openSync(logFile, 'a');
