@@ -36,8 +36,8 @@ grant_act_as() {
 # (projects/P/locations/R/services/S, …/jobs/J, …/operations/O; the Admin API
 # v2 names). Unverified: https://cloud.google.com/iam/docs/conditions-resource-attributes
 # does not list run.googleapis.com among the services whose resource names
-# conditions see, and a condition on a name a service does not supply grants
-# nothing (fails closed). docs/deploy.md "Permissions" says how to check it in
+# conditions see; if Cloud Run does not supply them, these conditional
+# grants may not take effect. docs/deploy.md "Permissions" says how to check it in
 # a project, and the per-service bindings to use if it does not hold.
 run_location() { printf 'projects/%s/locations/%s' "$PROJECT" "$REGION"; }
 # The serving services recdeploy manages ({SERVICE_PREFIX}{endpoint}) and their revisions.
