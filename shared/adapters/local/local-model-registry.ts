@@ -6,41 +6,23 @@ import type {
   ModelRegistry,
   RegisterModelRequest,
   RegisteredModel,
-  RegistryContainerSpec,
 } from '../../ports/model-registry.port.js';
 import { LIVE_ALIAS } from '../../ports/model-registry.port.js';
-import { ALIAS_SCHEMA, DEFAULT_ALIAS, aliasesOf, moveAlias } from './local-registry-aliases.js';
+import { DEFAULT_ALIAS, aliasesOf, moveAlias } from './local-registry-aliases.js';
+import {
+  migrate,
+  toVersion,
+  type LocalModel,
+  type LocalModelVersion,
+  type ModelRow,
+  type VersionRow,
+} from './local-registry-schema.js';
 import { openSqliteDatabase, writeTransaction } from './sqlite-database.js';
+
+export type { LocalModel, LocalModelVersion } from './local-registry-schema.js';
 
 /** Model names look like Vertex's (`projects/{p}/locations/{l}/models/{id}`), so logs and documents read alike. */
 export const LOCAL_MODEL_PREFIX = 'projects/local/locations/local/models/';
-
-/** The registry's own schema, in the file's `user_version` (the file is the registry's alone). */
-const SCHEMA_VERSION = 2;
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS registry_models (
-    seq               INTEGER PRIMARY KEY,
-    name              TEXT NOT NULL UNIQUE,
-    model_endpoint_id TEXT NOT NULL UNIQUE,
-    display_name      TEXT NOT NULL,
-    created_at        TEXT NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS registry_versions (
-    model           TEXT NOT NULL REFERENCES registry_models (name),
-    version         INTEGER NOT NULL,
-    training_run_id TEXT NOT NULL,
-    run_id          TEXT NOT NULL,
-    display_name    TEXT NOT NULL,
-    description     TEXT,
-    artifact_uri    TEXT NOT NULL,
-    labels          TEXT NOT NULL,
-    container       TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    PRIMARY KEY (model, version),
-    UNIQUE (model, training_run_id)
-  );
-`;
 
 export interface LocalModelRegistryOptions {
   /** The registry's SQLite file, e.g. `.recdeploy/registry.db` (created with its folder). */
@@ -48,48 +30,6 @@ export interface LocalModelRegistryOptions {
   readonly logger: Logger;
   /** Defaults to the system clock. */
   readonly clock?: () => Date;
-}
-
-/** One stored version, as listVersions returns it. */
-export interface LocalModelVersion {
-  readonly model: string;
-  readonly version: string;
-  readonly runId: string;
-  readonly displayName: string;
-  readonly description?: string;
-  readonly artifactUri: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly container: RegistryContainerSpec;
-  readonly createdAt: string;
-  /** Version aliases it holds (`default`, `live`), sorted. */
-  readonly aliases: readonly string[];
-}
-
-/** One model (one per model endpoint), as listModels returns it. */
-export interface LocalModel {
-  readonly model: string;
-  readonly modelEndpointId: string;
-  readonly displayName: string;
-  readonly createdAt: string;
-}
-
-interface VersionRow {
-  model: string;
-  version: number;
-  run_id: string;
-  display_name: string;
-  description: string | null;
-  artifact_uri: string;
-  labels: string;
-  container: string;
-  created_at: string;
-}
-
-interface ModelRow {
-  name: string;
-  model_endpoint_id: string;
-  display_name: string;
-  created_at: string;
 }
 
 /**
@@ -280,23 +220,6 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 }
 
-function migrate(db: Database.Database): void {
-  writeTransaction(db, () => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new PermanentError(
-        'CONFIG.INVALID',
-        `model registry file has schema ${version}, newer than this program's ${SCHEMA_VERSION}`,
-        { metadata: { version, supported: SCHEMA_VERSION } },
-      );
-    }
-    if (version === SCHEMA_VERSION) return;
-    db.exec(SCHEMA);
-    db.exec(ALIAS_SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  });
-}
-
 /** The label the registry keys on; the port requires it, so its absence is the caller's bug. */
 function requiredLabel(request: RegisterModelRequest, key: string): string {
   const value = request.labels[key];
@@ -320,18 +243,4 @@ function modelSlug(displayName: string, endpointLabel: string): string {
       .slice(0, 48)
       .replace(/-+$/, '');
   return clean(displayName) || clean(endpointLabel) || 'model';
-}
-
-function toVersion(row: VersionRow): Omit<LocalModelVersion, 'aliases'> {
-  return {
-    model: row.model,
-    version: String(row.version),
-    runId: row.run_id,
-    displayName: row.display_name,
-    ...(row.description === null ? {} : { description: row.description }),
-    artifactUri: row.artifact_uri,
-    labels: JSON.parse(row.labels) as Record<string, string>,
-    container: JSON.parse(row.container) as RegistryContainerSpec,
-    createdAt: row.created_at,
-  };
 }

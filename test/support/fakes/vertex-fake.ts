@@ -14,27 +14,32 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import {
   listenOnLoopback,
-  loadGrpcPackage,
   packAny,
-  protobufRoot,
-  serviceDefinition,
   serviceError,
   shutdown,
   type Callback,
 } from './grpc-fake-server.js';
 import {
-  DEFAULT_ALIAS,
+  loadVertexServices,
+  type FakeMethod,
+  type InjectedFailure,
+  type NameRequestWire,
+} from './vertex-fake-services.js';
+import {
   Refusal,
+  addVersion,
   applyAliases,
-  matches,
-  parseLabelFilter,
-  resolveVersion,
+  getVersion,
+  listDefaultVersions,
+  listVersions,
+  mergeVersionAliases,
   type ListModelVersionsRequestWire,
   type ListModelsRequestWire,
   type MergeVersionAliasesRequestWire,
   type ModelWire,
   type StoredModel,
   type UploadModelRequestWire,
+  type VersionFields,
 } from './vertex-model-versions.js';
 import type { PipelineJobWire, TimestampWire } from './vertex-pipeline-wire.js';
 
@@ -47,58 +52,11 @@ export type {
   UploadModelRequestWire,
 } from './vertex-model-versions.js';
 
-const AIPLATFORM = '@google-cloud/aiplatform';
-const MODEL_SERVICE_PROTO = 'google/cloud/aiplatform/v1/model_service.proto';
-const PIPELINE_SERVICE_PROTO = 'google/cloud/aiplatform/v1/pipeline_service.proto';
-
-// ---------------------------------------------------------------- wire shapes
-interface NameRequestWire {
-  name: string;
-}
-
 // ---------------------------------------------------------------- the server
-
-type FakeMethod =
-  | 'UploadModel'
-  | 'ListModels'
-  | 'ListModelVersions'
-  | 'GetModel'
-  | 'MergeVersionAliases'
-  | 'GetOperation'
-  | 'GetPipelineJob';
-
-interface InjectedFailure {
-  readonly code: grpc.status;
-  readonly details: string;
-  /** Perform the call's effect (store the upload) before answering with the error. */
-  readonly afterEffect: boolean;
-}
 
 interface PendingOperation {
   pollsLeft: number;
   readonly response: { model: string; modelVersionId: string };
-}
-
-interface Services {
-  readonly model: grpc.ServiceDefinition;
-  readonly operations: grpc.ServiceDefinition;
-  readonly pipeline: grpc.ServiceDefinition;
-  readonly root: protobuf.Root;
-}
-
-let services: Services | undefined;
-/** Loading the Vertex protos takes a while: once per test process. */
-function loadServices(): Services {
-  if (services !== undefined) return services;
-  const modelPackage = loadGrpcPackage(AIPLATFORM, MODEL_SERVICE_PROTO);
-  const pipelinePackage = loadGrpcPackage(AIPLATFORM, PIPELINE_SERVICE_PROTO);
-  services = {
-    model: serviceDefinition(modelPackage, 'google.cloud.aiplatform.v1.ModelService'),
-    operations: serviceDefinition(modelPackage, 'google.longrunning.Operations'),
-    pipeline: serviceDefinition(pipelinePackage, 'google.cloud.aiplatform.v1.PipelineService'),
-    root: protobufRoot(AIPLATFORM, [MODEL_SERVICE_PROTO]),
-  };
-  return services;
 }
 
 /** The fake. Start it, point clients at `port` (fakeClientOptions), assert on the recorded requests. */
@@ -131,7 +89,7 @@ export class VertexFake {
   constructor(options: { project?: string; location?: string } = {}) {
     this.project = options.project ?? 'test-project';
     this.location = options.location ?? 'us-central1';
-    const loaded = loadServices();
+    const loaded = loadVertexServices();
     this.root = loaded.root;
     this.server.addService(loaded.model, {
       UploadModel: (call: { request: UploadModelRequestWire }, cb: Callback<unknown>) =>
@@ -245,25 +203,8 @@ export class VertexFake {
     return { seconds: String(this.clock++), nanos: 0 };
   }
 
-  private addVersion(
-    model: StoredModel,
-    fields: Pick<
-      ModelWire,
-      'displayName' | 'description' | 'versionDescription' | 'artifactUri' | 'labels'
-    >,
-  ): ModelWire {
-    const created = this.now();
-    const version: ModelWire = {
-      ...fields,
-      name: model.name,
-      versionId: String(model.versions.length + 1),
-      // "A default version alias will be created for the first version of the model" (model.proto).
-      versionAliases: model.versions.length === 0 ? [DEFAULT_ALIAS] : [],
-      createTime: model.versions[0]?.createTime ?? created,
-      versionCreateTime: created,
-    };
-    model.versions.push(version);
-    return version;
+  private addVersion(model: StoredModel, fields: VersionFields): ModelWire {
+    return addVersion(model, fields, this.now());
   }
 
   private onUploadModel(request: UploadModelRequestWire, cb: Callback<unknown>): void {
@@ -335,41 +276,22 @@ export class VertexFake {
 
   private onListModels(request: ListModelsRequestWire, cb: Callback<unknown>): void {
     this.listModelsRequests.push(request);
-    const failure = this.takeFailure('ListModels');
-    if (failure) return cb(serviceError(failure.code, failure.details));
-    const terms = parseLabelFilter(request.filter);
-    if (terms === undefined) {
-      return cb(serviceError(grpc.status.INVALID_ARGUMENT, `unsupported filter ${request.filter}`));
-    }
-    // A model is listed as its default version (GetModel without `@` returns it too).
-    // Newest first: the API promises no order, so callers that need the oldest must sort.
-    const models = [...this.models]
-      .reverse()
-      .filter((m) => m.name.startsWith(`${request.parent}/models/`))
-      .flatMap((m) => resolveVersion([m], m.name)?.version ?? [])
-      .filter((v) => matches(v.labels, terms));
-    cb(null, { models, nextPageToken: '' });
+    this.answer('ListModels', cb, () => ({
+      models: listDefaultVersions(this.models, request),
+      nextPageToken: '',
+    }));
   }
 
   private onListModelVersions(request: ListModelVersionsRequestWire, cb: Callback<unknown>): void {
     this.listModelVersionsRequests.push(request);
-    const failure = this.takeFailure('ListModelVersions');
-    if (failure) return cb(serviceError(failure.code, failure.details));
-    const model = this.models.find((m) => m.name === request.name);
-    if (!model) return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
-    const terms = parseLabelFilter(request.filter);
-    if (terms === undefined) {
-      return cb(serviceError(grpc.status.INVALID_ARGUMENT, `unsupported filter ${request.filter}`));
-    }
-    cb(null, { models: model.versions.filter((v) => matches(v.labels, terms)), nextPageToken: '' });
+    this.answer('ListModelVersions', cb, () => ({
+      models: listVersions(this.models, request),
+      nextPageToken: '',
+    }));
   }
 
   private onGetModel(request: NameRequestWire, cb: Callback<unknown>): void {
-    const failure = this.takeFailure('GetModel');
-    if (failure) return cb(serviceError(failure.code, failure.details));
-    const found = resolveVersion(this.models, request.name);
-    if (!found) return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
-    cb(null, found.version);
+    this.answer('GetModel', cb, () => getVersion(this.models, request.name));
   }
 
   private onMergeVersionAliases(
@@ -377,39 +299,33 @@ export class VertexFake {
     cb: Callback<unknown>,
   ): void {
     this.mergeVersionAliasesRequests.push(request);
-    const failure = this.takeFailure('MergeVersionAliases');
+    this.answer('MergeVersionAliases', cb, () => mergeVersionAliases(this.models, request));
+  }
+
+  /**
+   * Answers `method` with `work`'s result, its Refusal as the API's status,
+   * or an injected failure: before the effect, or after it with `afterEffect`.
+   */
+  private answer(method: FakeMethod, cb: Callback<unknown>, work: () => unknown): void {
+    const failure = this.takeFailure(method);
     if (failure && !failure.afterEffect) return cb(serviceError(failure.code, failure.details));
-    const [modelName, versionId] = request.name.split('@');
-    // "The name of the model version to merge aliases, with a version ID
-    // explicitly included" (model_service.proto MergeVersionAliasesRequest.name).
-    if (versionId === undefined || !/^[0-9]+$/.test(versionId)) {
-      return cb(
-        serviceError(
-          grpc.status.INVALID_ARGUMENT,
-          `${request.name} must name a model version by its id (models/{model}@{version_id}).`,
-        ),
-      );
-    }
-    const found = resolveVersion(this.models, `${modelName}@${versionId}`);
-    if (!found) return cb(serviceError(grpc.status.NOT_FOUND, `Model ${request.name} not found.`));
+    let result: unknown;
     try {
-      applyAliases(found.model, found.version, request.versionAliases);
+      result = work();
     } catch (error) {
       if (error instanceof Refusal) return cb(serviceError(error.code, error.message));
       throw error;
     }
     if (failure) return cb(serviceError(failure.code, failure.details));
-    cb(null, found.version);
+    cb(null, result);
   }
 
   private onGetPipelineJob(request: NameRequestWire, cb: Callback<unknown>): void {
     this.getPipelineJobRequests.push(request.name);
-    const failure = this.takeFailure('GetPipelineJob');
-    if (failure) return cb(serviceError(failure.code, failure.details));
-    const job = this.jobs.get(request.name);
-    if (!job) {
-      return cb(serviceError(grpc.status.NOT_FOUND, `PipelineJob ${request.name} is not found.`));
-    }
-    cb(null, job);
+    this.answer('GetPipelineJob', cb, () => {
+      const job = this.jobs.get(request.name);
+      if (job) return job;
+      throw new Refusal(grpc.status.NOT_FOUND, `PipelineJob ${request.name} is not found.`);
+    });
   }
 }

@@ -63,6 +63,31 @@ export interface StoredModel {
   readonly versions: ModelWire[];
 }
 
+/** What an upload (or a seeded version) says about a new version. */
+export type VersionFields = Pick<
+  ModelWire,
+  'displayName' | 'description' | 'versionDescription' | 'artifactUri' | 'labels'
+>;
+
+/** Appends the next version ("1", "2", …: version_id auto-increments, model.proto) to `model`. */
+export function addVersion(
+  model: StoredModel,
+  fields: VersionFields,
+  created: TimestampWire,
+): ModelWire {
+  const version: ModelWire = {
+    ...fields,
+    name: model.name,
+    versionId: String(model.versions.length + 1),
+    // "A default version alias will be created for the first version of the model" (model.proto).
+    versionAliases: model.versions.length === 0 ? [DEFAULT_ALIAS] : [],
+    createTime: model.versions[0]?.createTime ?? created,
+    versionCreateTime: created,
+  };
+  model.versions.push(version);
+  return version;
+}
+
 /** A request the API refuses: the gRPC status and its message. */
 export class Refusal extends Error {
   constructor(
@@ -147,10 +172,71 @@ export function resolveVersion(
   return model && version ? { model, version } : undefined;
 }
 
+/** ListModels: each model of `parent` as its default version, newest first, filtered by labels. */
+export function listDefaultVersions(
+  models: readonly StoredModel[],
+  request: ListModelsRequestWire,
+): ModelWire[] {
+  const terms = labelTerms(request.filter);
+  // A model is listed as its default version (GetModel without `@` returns it too).
+  // Newest first: the API promises no order, so callers that need the oldest must sort.
+  return [...models]
+    .reverse()
+    .filter((m) => m.name.startsWith(`${request.parent}/models/`))
+    .flatMap((m) => resolveVersion([m], m.name)?.version ?? [])
+    .filter((v) => matches(v.labels, terms));
+}
+
+/** ListModelVersions: the model's versions, oldest first, filtered by labels. */
+export function listVersions(
+  models: readonly StoredModel[],
+  request: ListModelVersionsRequestWire,
+): ModelWire[] {
+  const model = models.find((m) => m.name === request.name);
+  if (!model) throw new Refusal(grpc.status.NOT_FOUND, `Model ${request.name} not found.`);
+  const terms = labelTerms(request.filter);
+  return model.versions.filter((v) => matches(v.labels, terms));
+}
+
+/** GetModel by `models/{m}`, `@{version_id}` or `@{alias}`. */
+export function getVersion(models: readonly StoredModel[], name: string): ModelWire {
+  const found = resolveVersion(models, name);
+  if (!found) throw new Refusal(grpc.status.NOT_FOUND, `Model ${name} not found.`);
+  return found.version;
+}
+
+/** MergeVersionAliases: the version after its aliases are merged (applyAliases). */
+export function mergeVersionAliases(
+  models: readonly StoredModel[],
+  request: MergeVersionAliasesRequestWire,
+): ModelWire {
+  const [modelName, versionId] = request.name.split('@');
+  // "The name of the model version to merge aliases, with a version ID
+  // explicitly included" (model_service.proto MergeVersionAliasesRequest.name).
+  if (versionId === undefined || !/^[0-9]+$/.test(versionId)) {
+    throw new Refusal(
+      grpc.status.INVALID_ARGUMENT,
+      `${request.name} must name a model version by its id (models/{model}@{version_id}).`,
+    );
+  }
+  const found = resolveVersion(models, `${modelName}@${versionId}`);
+  if (!found) throw new Refusal(grpc.status.NOT_FOUND, `Model ${request.name} not found.`);
+  applyAliases(found.model, found.version, request.versionAliases);
+  return found.version;
+}
+
+function labelTerms(filter: string): Record<string, string> {
+  const terms = parseLabelFilter(filter);
+  if (terms === undefined) {
+    throw new Refusal(grpc.status.INVALID_ARGUMENT, `unsupported filter ${filter}`);
+  }
+  return terms;
+}
+
 const LABEL_TERM = /^labels\.([a-z][a-z0-9_-]*)="([^"\\]*)"$/;
 
 /** Parses `labels.k="v"` terms joined by ` AND `; anything else is refused like the API would. */
-export function parseLabelFilter(filter: string): Record<string, string> | undefined {
+function parseLabelFilter(filter: string): Record<string, string> | undefined {
   if (filter === '') return {};
   const terms: Record<string, string> = {};
   for (const term of filter.split(' AND ')) {
@@ -161,6 +247,6 @@ export function parseLabelFilter(filter: string): Record<string, string> | undef
   return terms;
 }
 
-export function matches(labels: Record<string, string>, terms: Record<string, string>): boolean {
+function matches(labels: Record<string, string>, terms: Record<string, string>): boolean {
   return Object.entries(terms).every(([key, value]) => labels[key] === value);
 }
