@@ -115,16 +115,21 @@ async function cloudParts(config: ChainConfig, logger: Logger): Promise<BackendP
   if (runtime.backend !== 'gcp') throw new Error('cloud adapters need the gcp backend');
   const gcp = await import('../adapters/gcp/index.js');
   const artifacts = new gcp.GcsArtifactStore({ logger: logger.child({ port: 'artifacts' }) });
+  // Rehearsals only (docs/local.md): plaintext gRPC to loopback stand-ins, else `{}`.
+  const { emulatorClients } = await import('./emulator-client-options.js');
+  const emulators = await emulatorClients(process.env, runtime.projectId);
   return {
     registry: new gcp.VertexModelRegistry({
       projectId: runtime.projectId,
       region: runtime.region,
       logger: logger.child({ port: 'registry' }),
+      ...emulators.vertex,
     }),
     platform: new gcp.CloudRunPlatform({
       projectId: runtime.projectId,
       region: runtime.region,
       logger: logger.child({ port: 'platform' }),
+      ...emulators.cloudRun,
       ...(config.servingServiceAccount === undefined
         ? {}
         : { serviceAccount: config.servingServiceAccount }),
@@ -133,14 +138,17 @@ async function cloudParts(config: ChainConfig, logger: Logger): Promise<BackendP
     metrics: new gcp.CloudMonitoringMetrics({
       projectId: runtime.projectId,
       logger: logger.child({ port: 'metrics' }),
+      ...emulators.monitoring,
     }),
     indexBuilds: new gcp.CloudRunIndexBuilds({
       jobName: `projects/${runtime.projectId}/locations/${runtime.region}/jobs/${config.indexBuild.job}`,
       logger: logger.child({ port: 'index-builds' }),
+      ...emulators.cloudRun,
     }),
     pipelineJobs: new gcp.VertexPipelineJobs({
       region: runtime.region,
       logger: logger.child({ port: 'pipeline-jobs' }),
+      ...emulators.vertex,
       readMetrics: (destination) => gcp.readPushedMetrics(artifacts, destination),
     }),
     authHeaders: gcp.idTokenHeaders(),

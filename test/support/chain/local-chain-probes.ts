@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeBrokenIndex } from '../ann/broken-index.js';
 import type { SampleBundle } from '../ann-serving/sample-bundle.js';
+import type { ChainUnderTest } from './chain-under-test.js';
 import type { LocalChain } from './local-chain.js';
 
 export interface Prediction {
@@ -23,9 +24,11 @@ export const ENDED = ['live', 'failed', 'skipped'] as const;
 export async function predict(
   url: string,
   instances: readonly unknown[],
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<{ status: number; revision: string | null; predictions: Prediction[] }> {
   const response = await fetch(`${url}/v1/models/recommender:predict`, {
     method: 'POST',
+    headers,
     body: JSON.stringify({ instances }),
   });
   const body = (await response.json()) as { predictions?: Prediction[] };
@@ -34,6 +37,15 @@ export async function predict(
     revision: response.headers.get('x-recdeploy-revision'),
     predictions: body.predictions ?? [],
   };
+}
+
+/** predict() as a caller of `chain` does it (with an ID token where the service is private). */
+export async function predictVia(
+  chain: ChainUnderTest,
+  url: string,
+  instances: readonly unknown[],
+): ReturnType<typeof predict> {
+  return predict(url, instances, await chain.callerHeaders(url));
 }
 
 /** Waits until the bus has nothing pending (every delivery answered). */

@@ -9,14 +9,14 @@
  * modules load, and ES modules load once per process: so one process gets one
  * chain (one data directory). Tests that need a fresh chain use new endpoints.
  */
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildTrainingCompletedV1, type TrainingCompletedV1 } from '@recdeploy/events';
-import type { RunDocument, RunStatus } from '@recdeploy/shared';
+import type { RunDocument, RunStatus, RunStore } from '@recdeploy/shared';
 import {
   LocalEventBus,
   LocalModelRegistry,
@@ -26,8 +26,11 @@ import {
 import { loadChainConfig } from '@recdeploy/shared/chain';
 import { longestLeaseMs } from '../../../cli/src/stack/stack-bus.js';
 import { closeChainDeps } from '@recdeploy/shared/chain-wiring';
+import type { ChainUnderTest } from './chain-under-test.js';
+import { waitUntilDelivered } from './local-chain-probes.js';
 
-export interface LocalChain {
+export interface LocalChain extends ChainUnderTest {
+  readonly mode: 'local';
   readonly dataDir: string;
   /** The only directory file:// artifacts may come from (ARTIFACT_ROOTS). */
   readonly artifactsDir: string;
@@ -62,6 +65,11 @@ let started: Promise<LocalChain> | undefined;
 /** The process's local chain, started on first use. */
 export function localChain(): Promise<LocalChain> {
   started ??= startLocalChain();
+  return started;
+}
+
+/** The local chain if one was started (to stop it at the end), else undefined. */
+export function localChainIfStarted(): Promise<LocalChain> | undefined {
   return started;
 }
 
@@ -123,7 +131,9 @@ async function startLocalChain(): Promise<LocalChain> {
     logger: silentLogger,
   });
 
-  return {
+  const chain: LocalChain = {
+    mode: 'local',
+    config: loadChainConfig(process.env),
     dataDir,
     artifactsDir,
     functionUrls,
@@ -135,10 +145,17 @@ async function startLocalChain(): Promise<LocalChain> {
       await cp(sourceDir, target, { recursive: true });
       return pathToFileURL(target).href;
     },
+    readArtifact: (uri, relativePath) =>
+      readFile(path.join(fileURLToPath(uri), relativePath), 'utf8'),
     publishTrainingCompleted: (message) =>
       bus.publish('training-completed', { data: message, attributes: { origin: 'test' } }),
+    publish: (topic, data) => bus.publish(topic, { data }),
     waitForRun: (runId, statuses, timeoutMs = 90_000) =>
-      waitForRun(runs, runId, statuses, timeoutMs),
+      waitForRunIn(runs, runId, statuses, timeoutMs),
+    waitUntilDelivered: () => waitUntilDelivered(chain),
+    modelVersions: (model) => registry.listVersions(model),
+    // The local routers take any caller.
+    callerHeaders: () => Promise.resolve({}),
     async stop() {
       await bus.close();
       await closeChainDeps();
@@ -148,6 +165,7 @@ async function startLocalChain(): Promise<LocalChain> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return chain;
 }
 
 /** A training-completed message for `artifactUri`; override what a test is about. */
@@ -170,11 +188,13 @@ export function trainingCompleted(
   });
 }
 
-async function waitForRun(
-  store: SqliteRunStore,
+/** Polls `store` until the run's status is one of `statuses`; `describe` adds context to a timeout. */
+export async function waitForRunIn(
+  store: RunStore,
   runId: string,
   statuses: readonly RunStatus[],
   timeoutMs: number,
+  describe: () => string = () => '',
 ): Promise<RunDocument> {
   const deadline = Date.now() + timeoutMs;
   let last: RunDocument | undefined;
@@ -184,7 +204,7 @@ async function waitForRun(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(
-    `run ${runId} did not reach ${statuses.join('|')} within ${timeoutMs} ms; it is ${last?.status ?? 'absent'}:\n${JSON.stringify(last, null, 2)}`,
+    `run ${runId} did not reach ${statuses.join('|')} within ${timeoutMs} ms; it is ${last?.status ?? 'absent'}:\n${JSON.stringify(last, null, 2)}\n${describe()}`,
   );
 }
 
