@@ -54,11 +54,17 @@ describe('CloudRunPlatform deploys over real gRPC to a fake Cloud Run', () => {
         serviceId: 'rec-shop',
         service: {
           labels: { managed_by: 'recdeploy' },
+          annotations: {
+            'recdeploy.dev/public': 'false',
+            'recdeploy.dev/public-revision': 'rec-shop-r1',
+          },
           ingress: 'INGRESS_TRAFFIC_ALL',
           invokerIamDisabled: false,
+          scaling: { minInstanceCount: 0 },
           template: {
             revision: 'rec-shop-r1',
             labels: { training_run_id: 'run-1' },
+            annotations: { 'recdeploy.dev/env-names': 'MODEL_NAME,MODEL_PATH' },
             scaling: { minInstanceCount: 0, maxInstanceCount: 10 },
             timeout: { seconds: '300' },
             maxInstanceRequestConcurrency: 80,
@@ -182,18 +188,6 @@ describe('CloudRunPlatform deploys over real gRPC to a fake Cloud Run', () => {
     assert.equal(deployed.tagUrl, tagUrl('run-2'));
     assert.equal(updates().length, 2);
     assert.deepEqual(updates()[0], updates()[1], 'the retry sends the identical request');
-  });
-
-  it('makes a public service by disabling the invoker check, never through IAM', async () => {
-    await platform.deployRevision(spec(1, { public: true }));
-    await platform.deployRevision(spec(2, { public: true }));
-
-    assert.equal(
-      fake.requestsOf<CreateServiceRequestWire>('CreateService')[0]?.service?.invokerIamDisabled,
-      true,
-    );
-    assert.equal(updates()[0]?.service?.invokerIamDisabled, true);
-    assert.deepEqual(fake.requestsOf('SetIamPolicy'), []);
   });
 
   it('refuses a different template under an existing revision name, without retrying', async () => {

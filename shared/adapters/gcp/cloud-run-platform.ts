@@ -17,13 +17,20 @@ import type {
   ServingPlatform,
 } from '../../ports/serving-platform.port.js';
 import { toApiError } from './google-api-errors.js';
-import { ServiceAccess, callContext, trafficChangeError } from './cloud-run-service-access.js';
+import {
+  ServiceAccess,
+  callContext,
+  lostWrite,
+  missingService,
+  trafficChangeError,
+} from './cloud-run-service-access.js';
 import {
   PREVIOUS_REVISION_ANNOTATION,
   buildServiceFields,
   currentLiveRevision,
   describeServing,
   describeSplit,
+  exposureAtPromote,
   hasSplit,
   hasTaggedTarget,
   holdsAllTraffic,
@@ -255,19 +262,32 @@ export class CloudRunPlatform implements ServingPlatform {
     const deadline = Date.now() + this.readyTimeoutMs;
     const { operationError } = await this.access.write(name, call, deadline, (current) => {
       if (current === undefined) throw missingService(service, call);
+      // A verified revision whose run asked for a public (or private) service
+      // makes it so now (buildServiceFields says why not at deploy).
+      const invokerIamDisabled = exposureAtPromote(current, revision);
+      const exposure = invokerIamDisabled === undefined ? {} : { invokerIamDisabled };
       if (holdsAllTraffic(current, revision)) {
-        log.info(`revision already has all traffic; nothing to ${call}`);
-        return undefined;
+        if (invokerIamDisabled === undefined) {
+          log.info(`revision already has all traffic; nothing to ${call}`);
+          return undefined;
+        }
+        log.info(`${call}: revision already has all traffic; setting the invoker check`, exposure);
+        return { kind: 'update', service: { ...current, ...exposure } };
       }
       // The revision that really serves (during a split, the largest other
       // share: the canary's stable one), which is what a rollback returns to.
       const replaced = currentLiveRevision(current, revision);
-      log.info(`${call}: moving 100% of traffic`, { from: replaced ?? null });
+      log.info(`${call}: moving 100% of traffic`, { from: replaced ?? null, ...exposure });
       const annotations = { ...current.annotations };
       if (replaced !== undefined) annotations[PREVIOUS_REVISION_ANNOTATION] = replaced;
       return {
         kind: 'update',
-        service: { ...current, annotations, traffic: trafficForPromote(current, revision) },
+        service: {
+          ...current,
+          ...exposure,
+          annotations,
+          traffic: trafficForPromote(current, revision),
+        },
       };
     });
     const settled = await this.access.waitUntilReconciled(name, deadline);
@@ -280,23 +300,4 @@ export class CloudRunPlatform implements ServingPlatform {
       { metadata: { service, revision } },
     );
   }
-}
-
-function lostWrite(operationError: unknown, name: string, revision: string): Error {
-  if (operationError !== undefined) {
-    return toApiError(operationError, callContext('deployRevision'));
-  }
-  return new TransientError(
-    'PLATFORM.CONFLICT',
-    `revision ${revision} is neither created nor routed on Cloud Run service ${name}: another writer replaced it`,
-    { metadata: { service: name, revision } },
-  );
-}
-
-function missingService(service: string, action: string): PermanentError {
-  return new PermanentError(
-    'PLATFORM.NOT_FOUND',
-    `cannot ${action}: Cloud Run service ${service} does not exist`,
-    { metadata: { service } },
-  );
 }

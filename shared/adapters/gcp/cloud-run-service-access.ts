@@ -247,3 +247,24 @@ function isDifferentConfiguration(error: unknown): boolean {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A deploy whose revision is neither created nor routed once the service settled. */
+export function lostWrite(operationError: unknown, name: string, revision: string): Error {
+  if (operationError !== undefined) {
+    return toApiError(operationError, callContext('deployRevision'));
+  }
+  return new TransientError(
+    'PLATFORM.CONFLICT',
+    `revision ${revision} is neither created nor routed on Cloud Run service ${name}: another writer replaced it`,
+    { metadata: { service: name, revision } },
+  );
+}
+
+/** The refusal of a call on a service that does not exist. */
+export function missingService(service: string, action: string): PermanentError {
+  return new PermanentError(
+    'PLATFORM.NOT_FOUND',
+    `cannot ${action}: Cloud Run service ${service} does not exist`,
+    { metadata: { service } },
+  );
+}

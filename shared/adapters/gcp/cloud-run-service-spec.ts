@@ -1,6 +1,7 @@
 /**
  * Pure translation between recdeploy's serving port and Cloud Run Admin API v2
- * messages: the revision template and service fields a RevisionSpec asks for,
+ * messages: the service fields a RevisionSpec asks for (its revision template
+ * is built in cloud-run-revision-template.ts),
  * and what became of a revision once the service reconciled. Traffic (what
  * serves, and the lists deploy, promote, split and discard send) is in
  * cloud-run-traffic.ts and cloud-run-traffic-split.ts, re-exported here so the
@@ -9,95 +10,89 @@
 import type { protos } from '@google-cloud/run';
 import type { RevisionSpec } from '../../ports/serving-platform.port.js';
 import { enumIs, shortRevisionName, type ServiceSnapshot } from './cloud-run-traffic.js';
+import {
+  buildRevisionTemplate,
+  sortedRecord,
+  type TemplateOptions,
+} from './cloud-run-revision-template.js';
 
 export * from './cloud-run-traffic.js';
 export * from './cloud-run-traffic-split.js';
+export {
+  ENV_NAMES_ANNOTATION,
+  STARTUP_PROBE_TIMING,
+  buildRevisionTemplate,
+  type RevisionTemplateMessage,
+  type TemplateOptions,
+} from './cloud-run-revision-template.js';
 
-export type RevisionTemplateMessage = protos.google.cloud.run.v2.IRevisionTemplate;
 export type ServiceMessage = protos.google.cloud.run.v2.IService;
 
 /** Label on every service recdeploy creates or updates. */
 export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = { managed_by: 'recdeploy' };
 
 /**
- * Startup probe timing: up to 24 × 10 s = 240 s for the model to load before
- * the revision counts as failed. Cloud Run bounds startup probes at
- * period ≤ 240 s and timeout < period.
+ * Service annotations recording what the last deployed run asked for:
+ * `deployment_config.public` ("true" | "false") and the revision that asked.
+ * Annotation keys in Cloud Run's own namespaces (run.googleapis.com, …) are
+ * refused (service.proto, `annotations`), so these live under recdeploy.dev.
  */
-export const STARTUP_PROBE_TIMING = {
-  periodSeconds: 10,
-  timeoutSeconds: 5,
-  failureThreshold: 24,
-} as const;
-
-export interface TemplateOptions {
-  /** Service account the revision runs as; the project's default compute account when absent. */
-  readonly serviceAccount?: string;
-}
+export const PUBLIC_ANNOTATION = 'recdeploy.dev/public';
+export const PUBLIC_REVISION_ANNOTATION = 'recdeploy.dev/public-revision';
 
 /**
- * The revision template for `spec`. Equal specs give byte-identical
- * templates (env and labels sorted by name): named revisions are immutable,
- * and a retried deploy that sent the same name with a differently ordered
- * template would be refused as "different configuration".
- */
-export function buildRevisionTemplate(
-  spec: RevisionSpec,
-  options: TemplateOptions = {},
-): RevisionTemplateMessage {
-  const { resources } = spec;
-  return {
-    revision: spec.revision,
-    labels: sortedRecord(spec.labels),
-    scaling: {
-      minInstanceCount: resources.minInstances,
-      maxInstanceCount: resources.maxInstances,
-    },
-    timeout: { seconds: resources.timeoutS },
-    maxInstanceRequestConcurrency: resources.concurrency,
-    ...(options.serviceAccount !== undefined && { serviceAccount: options.serviceAccount }),
-    containers: [
-      {
-        image: spec.image,
-        env: Object.keys(spec.env)
-          .sort()
-          .map((name) => ({ name, value: spec.env[name] ?? '' })),
-        ports: [{ name: 'http1', containerPort: spec.containerPort }],
-        resources: {
-          limits: { cpu: resources.cpu, memory: resources.memory },
-          // Setting `resources` without cpuIdle switches the revision to
-          // instance-based billing (CPU always allocated); keep request-based.
-          cpuIdle: true,
-          startupCpuBoost: true,
-        },
-        startupProbe: {
-          httpGet: { path: spec.startupProbePath, port: spec.containerPort },
-          ...STARTUP_PROBE_TIMING,
-        },
-      },
-    ],
-  };
-}
-
-/**
- * The service-level fields of a deploy. `invokerIamDisabled` is how a service
- * becomes public without touching IAM (it also works under the
- * domain-restricted-sharing org policy); a private service keeps the invoker
- * check, and recdeploy never grants `allUsers` anything. Existing labels and
- * annotations (the previous-revision annotation among them) are kept.
+ * The service-level fields of a deploy over `existing` (the service as read;
+ * none for a new one). A new service is created with ingress from all
+ * networks and the invoker check on (private), whatever the run asked: an
+ * unverified first revision is never public, and turning the check off needs
+ * run.services.setIamPolicy, which the deploy identity does not have
+ * (https://cloud.google.com/run/docs/authenticating/public). The run's wish
+ * is recorded (PUBLIC_ANNOTATION) and applied at promote, after verification
+ * (exposureAtPromote). An existing service keeps its ingress, invoker setting
+ * and every field recdeploy does not own; labels and annotations are merged
+ * by key; the template is built over the current one
+ * (cloud-run-revision-template.ts). Minimum instances are set here, on the
+ * service, where Cloud Run divides them among the revisions that have traffic
+ * (vendor_settings.proto, ServiceScaling.min_instance_count), so 0% tagged
+ * revisions keep none.
  */
 export function buildServiceFields(
   spec: RevisionSpec,
   options: TemplateOptions = {},
-  existing?: Pick<ServiceMessage, 'labels' | 'annotations'>,
+  existing?: Pick<ServiceMessage, 'labels' | 'annotations' | 'scaling' | 'template'>,
 ): ServiceMessage {
   return {
     labels: sortedRecord({ ...existing?.labels, ...MANAGED_BY_LABELS }),
-    annotations: sortedRecord({ ...existing?.annotations }),
-    ingress: 'INGRESS_TRAFFIC_ALL',
-    invokerIamDisabled: spec.public,
-    template: buildRevisionTemplate(spec, options),
+    annotations: sortedRecord({
+      ...existing?.annotations,
+      [PUBLIC_ANNOTATION]: String(spec.public),
+      [PUBLIC_REVISION_ANNOTATION]: spec.revision,
+    }),
+    ...(existing === undefined && {
+      ingress: 'INGRESS_TRAFFIC_ALL',
+      invokerIamDisabled: false,
+    }),
+    scaling: { ...existing?.scaling, minInstanceCount: spec.resources.minInstances },
+    template: buildRevisionTemplate(spec, options, existing?.template),
   };
+}
+
+/**
+ * The `invokerIamDisabled` a promote of `revision` sets, or undefined when it
+ * leaves the service as it is: only the revision whose deploy recorded a
+ * wish applies it (a discarded run's wish never does), and only when the
+ * service differs.
+ */
+export function exposureAtPromote(
+  current: Pick<ServiceMessage, 'annotations' | 'invokerIamDisabled'>,
+  revision: string,
+): boolean | undefined {
+  const annotations = current.annotations ?? {};
+  if (annotations[PUBLIC_REVISION_ANNOTATION] !== revision) return undefined;
+  const wish = annotations[PUBLIC_ANNOTATION];
+  if (wish !== 'true' && wish !== 'false') return undefined;
+  const wanted = wish === 'true';
+  return wanted === Boolean(current.invokerIamDisabled) ? undefined : wanted;
 }
 
 /** The fields of a Service that say how its last reconciliation ended. */
@@ -137,12 +132,4 @@ function failureReason(service: ReconciledService): string {
   if (failed?.message) return failed.message;
   const ready = shortRevisionName(service.latestReadyRevision) || 'none';
   return `it did not become ready and Cloud Run gave no reason (latest ready revision: ${ready})`;
-}
-
-function sortedRecord(
-  record: Readonly<Record<string, string>> | null | undefined,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
 }

@@ -33,7 +33,13 @@ export {
  */
 export const PREVIOUS_REVISION_ANNOTATION = 'recdeploy.dev/previous-revision';
 
-/** Tagged 0% targets of earlier revisions a deploy keeps (their tag URLs stay reachable). */
+/**
+ * Tagged 0% targets of earlier revisions a deploy keeps (their tag URLs stay
+ * reachable). Each costs nothing while idle, since revisions keep no minimum
+ * instances of their own (the minimum is on the service:
+ * cloud-run-revision-template.ts); a call to its tag URL cold-starts it.
+ * docs/cloud-run-service.md tells operators.
+ */
 export const KEPT_TAGGED_REVISIONS = 3;
 
 /**
@@ -54,7 +60,8 @@ export const KEPT_TAGGED_REVISIONS = 3;
  * revision's 100% could never reconcile. Nothing served before, so no caller
  * loses an answer; the run does not announce the revision (or go live) until
  * it passed verification through its tag URL. A service recdeploy creates is
- * private unless the run asked for a public one.
+ * private, also for a run that asked for a public one (it turns public at
+ * promote: buildServiceFields).
  */
 export function trafficForNewRevision(
   current: ServiceSnapshot | undefined,

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import {
   MANAGED_BY_LABELS,
   PREVIOUS_REVISION_ANNOTATION,
+  PUBLIC_ANNOTATION,
+  PUBLIC_REVISION_ANNOTATION,
   STARTUP_PROBE_TIMING,
   buildRevisionTemplate,
   buildServiceFields,
+  exposureAtPromote,
   revisionOutcome,
   type ReconciledService,
 } from '../../../shared/adapters/gcp/cloud-run-service-spec.js';
@@ -51,6 +54,7 @@ describe('Cloud Run revision template', () => {
     assert.deepEqual(buildRevisionTemplate(spec()), {
       revision: 'rec-shop-r7',
       labels: { model_type: 'retrieval', training_run_id: 'run-7' },
+      annotations: { 'recdeploy.dev/env-names': 'MODEL_NAME,MODEL_PATH' },
       scaling: { minInstanceCount: 0, maxInstanceCount: 10 },
       timeout: { seconds: 300 },
       maxInstanceRequestConcurrency: 80,
@@ -106,10 +110,49 @@ describe('Cloud Run revision template', () => {
 });
 
 describe('Cloud Run service fields', () => {
-  it('keeps the invoker IAM check for a private service and disables it for a public one', () => {
-    assert.equal(buildServiceFields(spec({ public: false })).invokerIamDisabled, false);
-    assert.equal(buildServiceFields(spec({ public: true })).invokerIamDisabled, true);
-    assert.equal(buildServiceFields(spec()).ingress, 'INGRESS_TRAFFIC_ALL');
+  it('creates a service private with ingress from all networks, recording a public run’s wish', () => {
+    const created = buildServiceFields(spec({ public: true }));
+    assert.equal(created.invokerIamDisabled, false);
+    assert.equal(created.ingress, 'INGRESS_TRAFFIC_ALL');
+    assert.deepEqual(created.annotations, {
+      [PUBLIC_ANNOTATION]: 'true',
+      [PUBLIC_REVISION_ANNOTATION]: 'rec-shop-r7',
+    });
+  });
+
+  it('leaves an existing service’s ingress and invoker check alone', () => {
+    const fields = buildServiceFields(spec({ public: true }), {}, { labels: {} });
+    assert.equal('ingress' in fields, false);
+    assert.equal('invokerIamDisabled' in fields, false);
+  });
+
+  it('sets minimum instances on the service, keeping its other scaling settings', () => {
+    const warm = spec({ resources: { ...spec().resources, minInstances: 3 } });
+    assert.deepEqual(buildServiceFields(warm).scaling, { minInstanceCount: 3 });
+    assert.deepEqual(
+      buildServiceFields(warm, {}, { scaling: { maxInstanceCount: 50, minInstanceCount: 1 } })
+        .scaling,
+      { maxInstanceCount: 50, minInstanceCount: 3 },
+    );
+    assert.equal(buildServiceFields(warm).template?.scaling?.minInstanceCount, 0);
+  });
+
+  it('turns the invoker check to the wish only when promoting the revision that recorded it', () => {
+    const wished = (wish: string, revision = 'rec-shop-r7') => ({
+      annotations: { [PUBLIC_ANNOTATION]: wish, [PUBLIC_REVISION_ANNOTATION]: revision },
+    });
+    assert.equal(exposureAtPromote(wished('true'), 'rec-shop-r7'), true);
+    assert.equal(
+      exposureAtPromote({ ...wished('true'), invokerIamDisabled: true }, 'rec-shop-r7'),
+      undefined,
+    );
+    assert.equal(
+      exposureAtPromote({ ...wished('false'), invokerIamDisabled: true }, 'rec-shop-r7'),
+      false,
+    );
+    assert.equal(exposureAtPromote(wished('true', 'rec-shop-r8'), 'rec-shop-r7'), undefined);
+    assert.equal(exposureAtPromote(wished('yes'), 'rec-shop-r7'), undefined);
+    assert.equal(exposureAtPromote({}, 'rec-shop-r7'), undefined);
   });
 
   it('keeps existing labels and annotations and marks the service as managed by recdeploy', () => {
@@ -122,7 +165,7 @@ describe('Cloud Run service fields', () => {
       },
     );
     assert.deepEqual(fields.labels, { managed_by: 'recdeploy', team: 'recs' });
-    assert.deepEqual(fields.annotations, { [PREVIOUS_REVISION_ANNOTATION]: 'rec-shop-r5' });
+    assert.equal(fields.annotations?.[PREVIOUS_REVISION_ANNOTATION], 'rec-shop-r5');
     assert.deepEqual(buildServiceFields(spec()).labels, MANAGED_BY_LABELS);
     assert.deepEqual(fields.template, buildRevisionTemplate(spec()));
   });
