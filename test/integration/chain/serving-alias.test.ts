@@ -3,23 +3,31 @@
  * the Vertex adapter over real gRPC to the Vertex fake (which enforces the
  * alias rules), a real SQLite run store, the platform in memory. A rollback
  * moves `live` (and `default`) back to the old version; the reconciler's pass
- * puts it on the serving record's live run, and converges a move that failed.
+ * puts it on the serving record's live run, and converges a move that failed;
+ * verify's promote and a completed canary move it to their run's version.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { buildModelDeployedV1 } from '@recdeploy/events';
 import { RecordingLogger } from '@recdeploy/shared';
 import {
+  advanceCanary,
+  handleModelDeployed,
   loadChainConfig,
+  requestCanary,
   reconcile,
   rollbackService,
   type ReconcileDeps,
 } from '@recdeploy/shared/chain';
-import { SqliteRunStore } from '@recdeploy/shared/local';
+import { LocalArtifactStore, SqliteRunStore } from '@recdeploy/shared/local';
 import { VertexModelRegistry } from '../../../shared/adapters/gcp/vertex-model-registry.js';
-import { walkRun } from '../../fixtures/canary-runs.js';
+import { startAsCanary, walkRun } from '../../fixtures/canary-runs.js';
+import { messagePublished } from '../../fixtures/events/deliveries.js';
+import { completeAsChain, deployedTo, registeredAs, sampleIdentity } from '../../fixtures/runs.js';
 import { MemoryPlatform } from '../../support/chain/memory-platform.js';
 import { ScriptedMetrics } from '../../support/chain/scripted-metrics.js';
 import { fakeClientOptions } from '../../support/fakes/grpc-fake-server.js';
@@ -38,13 +46,16 @@ describe('the registry’s live alias follows what serves', function () {
   let registry: VertexModelRegistry;
   let logger: RecordingLogger;
   let deps: ReconcileDeps;
+  let platform: MemoryPlatform;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recdeploy-alias-'));
     store = new SqliteRunStore({ file: path.join(dir, 'runs.db') });
     fake = new VertexFake({ project: 'p', location: 'l' });
     fake.seedModel(
-      [{ labels: { training_run_id: 'train-a' } }, { labels: { training_run_id: 'train-b' } }],
+      ['train-1', 'train-2', 'train-3', 'train-4'].map((run) => ({
+        labels: { training_run_id: run },
+      })),
       'recs-home',
     );
     const port = await fake.start();
@@ -55,8 +66,8 @@ describe('the registry’s live alias follows what serves', function () {
       logger,
       clientOptions: fakeClientOptions(port),
     });
-    const platform = new MemoryPlatform();
-    platform.addService(SERVICE, 'r1', ['r2']);
+    platform = new MemoryPlatform();
+    platform.addService(SERVICE, 'r1', ['r2', 'r3', 'r4']);
     await platform.promote(SERVICE, 'r2');
     deps = {
       config: loadChainConfig({ RECDEPLOY_DATA_DIR: dir }),
@@ -125,5 +136,73 @@ describe('the registry’s live alias follows what serves', function () {
     );
     await reconcile(deps);
     assert.deepEqual(fake.aliasesOf(MODEL), { default: '2', live: '2' });
+  });
+
+  it('moves live to the version of a run verify promotes', async () => {
+    const model = path.join(dir, 'model');
+    fs.mkdirSync(path.join(model, 'ann'), { recursive: true });
+    fs.writeFileSync(path.join(model, 'ann', 'manifest.json'), '{}');
+    const { run } = await store.createRun(
+      sampleIdentity({
+        trainingRunId: 'train-3',
+        runNumber: 3,
+        artifactUri: pathToFileURL(model).href,
+      }),
+    );
+    for (const [step, patch] of [
+      ['register', registeredAs(3)],
+      ['deploy', deployedTo(SERVICE, 'r3')],
+    ] as const) {
+      await store.claimStep({ runId: run.runId, step, owner: 'w', leaseMs: 60_000 });
+      await completeAsChain(store, { runId: run.runId, step, owner: 'w', patch });
+    }
+    const verifyDeps = {
+      ...deps,
+      artifacts: new LocalArtifactStore({ roots: [dir], logger }),
+      verifier: {
+        verify: () => Promise.resolve({ passed: true, verification: { checks: [] } }),
+      },
+      instanceId: 'serving-alias-test',
+      registry,
+    };
+    const message = buildModelDeployedV1({
+      run_id: run.runId,
+      service: SERVICE,
+      revision: 'r3',
+      tag_url: 'https://r3---recs-home.example.run.app',
+      runtime: 'ann-serving',
+      deployed_at: new Date().toISOString(),
+    });
+    await handleModelDeployed(verifyDeps, messagePublished(message, { id: 'md-3' }));
+    assert.equal((await store.getRun(run.runId))?.status, 'live');
+    assert.deepEqual(fake.aliasesOf(MODEL), { default: '3', live: '3' });
+  });
+
+  it('moves live to the version of a canary once it is promoted', async () => {
+    const canary = await walkRun(store, {
+      trainingRunId: 'train-4',
+      runNumber: 4,
+      service: SERVICE,
+      revision: 'r4',
+      verified: false,
+      startMs: 4000,
+    });
+    await platform.splitTraffic(SERVICE, [
+      { revision: 'r4', percent: 10 },
+      { revision: 'r3', percent: 90 },
+    ]);
+    await startAsCanary(store, {
+      runId: canary.runId,
+      owner: 'verifier',
+      service: SERVICE,
+      modelEndpointId: canary.modelEndpointId,
+      revision: 'r4',
+      stableRevision: 'r3',
+      now: new Date(),
+    });
+    assert.deepEqual(fake.aliasesOf(MODEL), { default: '3', live: '3' }, 'the stable run serves');
+    await requestCanary(deps, { runId: canary.runId, action: 'promote', requestedBy: 'test' });
+    assert.equal((await advanceCanary(deps, canary.runId))?.status, 'live');
+    assert.deepEqual(fake.aliasesOf(MODEL), { default: '4', live: '4' });
   });
 });
