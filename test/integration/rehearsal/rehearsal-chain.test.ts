@@ -96,11 +96,16 @@ describe('cloud rehearsal: what only the cloud path has', function () {
   });
 
   it('fails a first revision that cannot start, then takes a good run of the endpoint live', async () => {
-    assert.equal(failedFirst.status, 'failed');
+    assert.equal(failedFirst.status, 'failed', JSON.stringify(failedFirst, null, 1));
     assert.equal(failedFirst.steps.deploy.error?.code, 'PLATFORM.REVISION_FAILED');
     assert.match(failedFirst.statusReason ?? '', /failed to start and listen on the port/);
     const run = await goodSecond;
     assert.equal(run.status, 'live', run.statusReason);
+    const checks = run.verification?.checks.map((c) => c.name) ?? [];
+    assert.ok(
+      checks.includes('smoke_predictions'),
+      `verified by its checks, not waved through: ${checks.join(', ')}`,
+    );
     assert.equal(run.serving?.service, failedFirst.serving?.service ?? run.serving?.service);
     const answer = await predictVia(chain, run.serving!.url!, sample.examples.slice(0, 2));
     assert.equal(answer.status, 200);
