@@ -40,6 +40,23 @@ export function chainModes(env: NodeJS.ProcessEnv = process.env): ChainModeEntry
   ];
 }
 
+/**
+ * Declares the scenarios of `body` once per mode, in a suite titled after it;
+ * a mode that cannot run here gets one pending test whose title says why.
+ */
+export function describeInChainModes(body: (mode: ChainModeEntry) => void): void {
+  for (const mode of chainModes()) {
+    describe(`deployment chain ${mode.title}`, function () {
+      if (mode.unavailable !== undefined) {
+        it(`is not run in ${mode.mode} mode here: ${mode.unavailable}`);
+        return;
+      }
+      this.timeout(240_000);
+      body(mode);
+    });
+  }
+}
+
 /** Stops whichever chains this process started (a root `after` hook of the scenario files). */
 export async function stopStartedChains(): Promise<void> {
   const chains = [localChainIfStarted(), rehearsalChainIfStarted()];
