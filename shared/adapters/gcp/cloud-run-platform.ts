@@ -244,7 +244,11 @@ export class CloudRunPlatform implements ServingPlatform {
 
   async describe(service: string): Promise<ServiceTraffic | undefined> {
     const current = await this.access.read(this.access.serviceName(service));
-    return current && readServiceTraffic(current);
+    // ID tokens for the service name its custom audience when it has one (id-token-headers.ts).
+    const audience = current?.customAudiences?.[0];
+    return (
+      current && { ...readServiceTraffic(current), ...(audience && { idTokenAudience: audience }) }
+    );
   }
 
   close(): Promise<void> {
