@@ -52,7 +52,12 @@ export function checkInvokerChange(
   name: string,
   denied: ReadonlySet<string>,
 ): void {
-  if (before === after || !denied.has(SET_IAM_POLICY)) return;
+  if (before !== after) checkSetIamPolicy(name, denied);
+}
+
+/** SetIamPolicy itself, or a write that needs its permission, by a caller denied it. */
+export function checkSetIamPolicy(name: string, denied: ReadonlySet<string>): void {
+  if (!denied.has(SET_IAM_POLICY)) return;
   throw serviceError(
     grpc.status.PERMISSION_DENIED,
     `Permission '${SET_IAM_POLICY}' denied on resource '${name}' (or it may not exist).`,

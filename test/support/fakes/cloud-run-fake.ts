@@ -26,6 +26,11 @@
  *   operation ends with that error (FAILED_PRECONDITION);
  * - `latestReadyRevision`/`latestCreatedRevision` are full resource names,
  *   revisions in traffic are short names;
+ * - a tag whose length plus the service name's exceeds 46, and a revision
+ *   name not beginning with `{service}-`, are refused with INVALID_ARGUMENT;
+ *   an update replaces every writable field (cloud-run-fake-service-rules.ts);
+ * - a caller denied run.services.setIamPolicy (denyPermission) cannot change
+ *   `invokerIamDisabled` or call SetIamPolicy (PERMISSION_DENIED);
  * - RunJob starts an execution whose template carries the overrides; its
  *   operation completes only when the test finishes the execution.
  * Every request is recorded exactly as it arrived.
@@ -38,13 +43,13 @@ import {
   protobufRoot,
   loadGrpcPackage,
   serviceDefinition,
-  serviceError,
   shutdown,
-  type Callback,
 } from './grpc-fake-server.js';
 import { FakeJobs } from './cloud-run-fake-jobs.js';
 import { FakeOperations } from './cloud-run-fake-operations.js';
 import { FakeServices } from './cloud-run-fake-services.js';
+import { RecordedCalls, type RecordedRequest } from './cloud-run-fake-calls.js';
+import { checkSetIamPolicy } from './cloud-run-fake-service-rules.js';
 import type {
   CreateServiceRequestWire,
   EnvVarWire,
@@ -57,6 +62,7 @@ import type {
 } from './cloud-run-fake-wire.js';
 
 export type * from './cloud-run-fake-wire.js';
+export type { RecordedRequest } from './cloud-run-fake-calls.js';
 export { FAKE_URL_SUFFIX } from './cloud-run-fake-services.js';
 
 const RUN_PACKAGE = '@google-cloud/run';
@@ -66,21 +72,6 @@ const PROTO_FILES = [
   'google/cloud/run/v2/execution.proto',
   'google/longrunning/operations.proto',
 ];
-
-/** One RPC as the fake received it. */
-export interface RecordedRequest {
-  readonly method: string;
-  readonly request: unknown;
-  /** The error code the fake answered with, if it did. */
-  readonly errorCode?: number;
-}
-
-interface InjectedFailure {
-  readonly code: grpc.status;
-  readonly details: string;
-  /** Do the work first, then answer the error: the caller cannot tell whether it happened. */
-  readonly afterApplying: boolean;
-}
 
 export interface CloudRunFakeOptions {
   readonly project?: string;
@@ -98,7 +89,9 @@ export interface CloudRunFakeOptions {
 }
 
 export class CloudRunFake {
-  readonly requests: RecordedRequest[] = [];
+  private readonly calls = new RecordedCalls();
+  /** Every request, in arrival order, exactly as it arrived. */
+  readonly requests: RecordedRequest[] = this.calls.requests;
   readonly project: string;
   readonly region: string;
   port = 0;
@@ -108,8 +101,6 @@ export class CloudRunFake {
   private readonly jobs: FakeJobs;
   private readonly operations: FakeOperations;
   private readonly iamPolicies = new Map<string, unknown>();
-  private readonly failures = new Map<string, InjectedFailure[]>();
-  private readonly hooks = new Map<string, (() => void)[]>();
   /** One sequence for every generated id (uids, etags, operation and execution names). */
   private counter = 0;
 
@@ -125,41 +116,45 @@ export class CloudRunFake {
     this.jobs = new FakeJobs(next, pack, options.executionsPageSize ?? 2);
     this.operations = new FakeOperations(this.parent(), next, options.pendingPolls ?? 1);
     this.server.addService(serviceDefinition(root, 'google.cloud.run.v2.Services'), {
-      GetService: this.unary('GetService', (r: { name?: string }) => this.getService(r)),
-      CreateService: this.unary('CreateService', (r: CreateServiceRequestWire) => {
+      GetService: this.calls.unary('GetService', (r: { name?: string }) => this.getService(r)),
+      CreateService: this.calls.unary('CreateService', (r: CreateServiceRequestWire) => {
         const accepted = this.services.create(r);
         return this.operations.start(undefined, accepted.service, accepted.finish);
       }),
-      UpdateService: this.unary('UpdateService', (r: UpdateServiceRequestWire) => {
+      UpdateService: this.calls.unary('UpdateService', (r: UpdateServiceRequestWire) => {
         const accepted = this.services.update(r);
         return this.operations.start(undefined, accepted.service, accepted.finish);
       }),
-      GetIamPolicy: this.unary('GetIamPolicy', (r: { resource?: string }) => ({
+      GetIamPolicy: this.calls.unary('GetIamPolicy', (r: { resource?: string }) => ({
         ...(this.iamPolicies.get(r.resource ?? '') ?? { bindings: [] }),
       })),
-      SetIamPolicy: this.unary('SetIamPolicy', (r: { resource?: string; policy?: unknown }) => {
-        this.iamPolicies.set(r.resource ?? '', r.policy ?? {});
-        return r.policy ?? {};
-      }),
+      SetIamPolicy: this.calls.unary(
+        'SetIamPolicy',
+        (r: { resource?: string; policy?: unknown }) => {
+          checkSetIamPolicy(r.resource ?? '', this.services.deniedPermissions);
+          this.iamPolicies.set(r.resource ?? '', r.policy ?? {});
+          return r.policy ?? {};
+        },
+      ),
     });
     this.server.addService(serviceDefinition(root, 'google.cloud.run.v2.Jobs'), {
-      RunJob: this.unary('RunJob', (r: RunJobRequestWire) => {
+      RunJob: this.calls.unary('RunJob', (r: RunJobRequestWire) => {
         const started = this.jobs.runJob(r);
         return this.operations.start(started.metadata, undefined, started.finish);
       }),
     });
     this.server.addService(serviceDefinition(root, 'google.cloud.run.v2.Executions'), {
-      ListExecutions: this.unary(
+      ListExecutions: this.calls.unary(
         'ListExecutions',
         (r: { parent?: string; pageSize?: number; pageToken?: string }) =>
           this.jobs.listExecutions(r),
       ),
-      GetExecution: this.unary('GetExecution', (r: { name?: string }) =>
+      GetExecution: this.calls.unary('GetExecution', (r: { name?: string }) =>
         this.jobs.getExecution(r.name ?? ''),
       ),
     });
     this.server.addService(serviceDefinition(root, 'google.longrunning.Operations'), {
-      GetOperation: this.unary('GetOperation', (r: { name?: string }) =>
+      GetOperation: this.calls.unary('GetOperation', (r: { name?: string }) =>
         this.operations.get(r.name ?? ''),
       ),
     });
@@ -193,16 +188,12 @@ export class CloudRunFake {
     details = 'injected by the fake',
     afterApplying = false,
   ): void {
-    const queue = this.failures.get(method) ?? [];
-    queue.push({ code, details, afterApplying });
-    this.failures.set(method, queue);
+    this.calls.failNext(method, code, details, afterApplying);
   }
 
   /** Runs `hook` when the next call of `method` arrives, before it is served. */
   beforeNext(method: string, hook: () => void): void {
-    const queue = this.hooks.get(method) ?? [];
-    queue.push(hook);
-    this.hooks.set(method, queue);
+    this.calls.beforeNext(method, hook);
   }
 
   /**
@@ -278,38 +269,6 @@ export class CloudRunFake {
     const service = this.services.get(request.name ?? '');
     this.operations.observeService(service.name ?? '');
     return service;
-  }
-
-  // --- plumbing
-
-  /** Records the request, runs hooks and injected failures, then serves it. */
-  private unary<Req>(method: string, serve: (request: Req) => unknown) {
-    return (call: { request: Req }, callback: Callback<unknown>): void => {
-      const request = structuredClone(call.request);
-      this.hooks.get(method)?.shift()?.();
-      const failure = this.failures.get(method)?.shift();
-      const record = (errorCode?: number) =>
-        this.requests.push({ method, request, ...(errorCode !== undefined && { errorCode }) });
-      if (failure && !failure.afterApplying) {
-        record(failure.code);
-        callback(serviceError(failure.code, failure.details));
-        return;
-      }
-      try {
-        const response = serve(call.request);
-        if (failure) {
-          record(failure.code);
-          callback(serviceError(failure.code, failure.details));
-          return;
-        }
-        record();
-        callback(null, structuredClone(response));
-      } catch (error) {
-        const code = (error as grpc.ServiceError).code;
-        record(code);
-        callback(error as grpc.ServiceError);
-      }
-    };
   }
 
   private parent(): string {
