@@ -166,6 +166,43 @@ describe('CloudRunPlatform and the Cloud Run service it manages', () => {
   });
 });
 
+describe('Cloud Run fake: names the real service refuses', () => {
+  let fixture: PlatformFixture;
+
+  beforeEach(async () => {
+    fixture = await PlatformFixture.start();
+    await fixture.platform.deployRevision(spec(1));
+  });
+
+  afterEach(async () => {
+    await fixture.stop();
+  });
+
+  const refusal = (edit: (service: ServiceMessage) => void) =>
+    operatorEdits(fixture.fake, edit).then(
+      () => assert.fail('expected a refusal'),
+      (error: unknown) => error as { code?: number; message?: string },
+    );
+
+  it('refuses a revision name that does not begin with the service name', async () => {
+    const error = await refusal((service) => {
+      if (service.template) service.template.revision = 'shop-r2';
+    });
+    assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(error.message ?? '', /"shop-r2" must have prefix "rec-shop-"/);
+  });
+
+  it('refuses a tag that makes more than 46 characters with the service name', async () => {
+    const error = await refusal((service) => {
+      const [live] = service.traffic ?? [];
+      if (live) live.tag = 't'.repeat(39);
+    });
+    assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(error.message ?? '', /cannot exceed 46 characters/);
+    assert.equal(fixture.fake.service('rec-shop')?.traffic?.[0]?.tag, 'run-1');
+  });
+});
+
 type ServiceMessage = protos.google.cloud.run.v2.IService;
 
 /** An operator's change by hand, as gcloud makes it: read, edit, update with the etag. */
