@@ -140,9 +140,10 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 
 /**
  * Creates each topic and, for those with a target, a push subscription to the
- * front (the emulator reads PUBSUB_EMULATOR_HOST, as the functions do).
- * Retries: Pub/Sub's default for push (exponential backoff starting at 100 ms
- * would be `retryPolicy`; the emulator's own pacing is what this gets).
+ * front (the client finds the emulator by PUBSUB_EMULATOR_HOST, as the
+ * functions do). The retry policy asks for the short backoff the local
+ * chain's subscriptions use (0.1 to 1 s), so a push answered 500 (a step
+ * busy elsewhere) comes back soon, as far as the emulator honours it.
  */
 export async function createPushTopology(
   projectId: string,
