@@ -119,6 +119,8 @@ async function startRehearsalChain(): Promise<RehearsalChain> {
   const front = new EventarcFront(projectId);
   await front.start();
   const processes = new FunctionProcesses();
+  // Their own process groups outlive this process unless killed: also when mocha exits early.
+  process.once('exit', () => processes.stop());
   const functions = await processes.start(FUNCTIONS, env).catch((error: unknown) => {
     processes.stop();
     throw error;
