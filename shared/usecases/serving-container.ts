@@ -91,7 +91,7 @@ export function revisionSpecFor(
     image: config.images[choice.runtime],
     env: containerEnv(config, run, choice, { endpoint: run.modelEndpointId, revision }),
     containerPort: SERVING_PORT,
-    startupProbePath: `/v1/models/${config.modelName}`,
+    startupProbePath: startupProbePathFor(choice.runtime, config.modelName),
     resources: servingSettingsOf(run.deploymentConfig),
     public: run.deploymentConfig?.public ?? false,
     labels: {
@@ -100,4 +100,16 @@ export function revisionSpecFor(
       run_number: String(run.runNumber),
     },
   };
+}
+
+/**
+ * What the platform polls before a revision counts as ready. ann-serving
+ * listens while its model still loads and answers the model-status path with
+ * 200 (state LOADING) then; only `/health` waits for AVAILABLE, so a revision
+ * probed on the status path would get traffic it cannot answer. TF Serving
+ * opens its REST port only once the model is loaded, so its status path is a
+ * faithful probe.
+ */
+export function startupProbePathFor(runtime: RuntimeChoice['runtime'], modelName: string): string {
+  return runtime === 'ann-serving' ? '/health' : `/v1/models/${modelName}`;
 }
