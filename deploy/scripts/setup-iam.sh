@@ -10,6 +10,12 @@ set -euo pipefail
 # granting allUsers run.invoker, is run.services.setIamPolicy. Nothing else.
 readonly PUBLIC_SERVING_ROLE_ID=recdeployServingIamAdmin
 
+# The role that lets verify and reconcile keep the Model Registry's `live` (and
+# `default`) version alias on the version that serves: GetModel and
+# MergeVersionAliases (aiplatform.models.update, per the REST reference of
+# models.mergeVersionAliases). Nothing else of Vertex AI.
+readonly REGISTRY_ALIAS_ROLE_ID=recdeployRegistryAliases
+
 sa_email() { printf '%s@%s.iam.gserviceaccount.com' "$1" "$PROJECT"; }
 sa_member() { printf 'serviceAccount:%s' "$(sa_email "$1")"; }
 
@@ -110,6 +116,13 @@ ensure_public_serving_role() {
       --permissions=run.services.getIamPolicy,run.services.setIamPolicy --stage=GA
 }
 
+ensure_registry_alias_role() {
+  exists iam roles describe "$REGISTRY_ALIAS_ROLE_ID" ||
+    gc iam roles create "$REGISTRY_ALIAS_ROLE_ID" --title="recdeploy: move registry aliases" \
+      --description="the live and default version aliases follow the version that serves" \
+      --permissions=aiplatform.models.get,aiplatform.models.update --stage=GA
+}
+
 # Least privilege, as docs/architecture.md's permissions table explains. Every
 # project-wide role below says why it cannot be narrower.
 grant_roles() {
@@ -138,6 +151,10 @@ grant_roles() {
   grant_bucket "$SA_VERIFY" roles/storage.objectViewer
   grant_act_as "$SA_SERVING" "$SA_VERIFY"
   grant_topic "$TOPIC_DEPLOYMENT_FINISHED" "$(sa_member "$SA_VERIFY")"
+  # …and moves the registry's live alias to the version it promoted. Project-wide:
+  # Vertex AI models have no finer grant (as for register).
+  ensure_registry_alias_role
+  grant_project "$(sa_member "$SA_VERIFY")" "projects/${PROJECT}/roles/${REGISTRY_ALIAS_ROLE_ID}"
 
   # reconcile: reads and corrects run documents and serving records; reads what Cloud Run
   # serves and whether an index build runs; republishes the hand-off that starts a stalled
@@ -148,6 +165,9 @@ grant_roles() {
   # …and judges canary steps on live traffic: reads Cloud Run's request metrics and the
   # degenerate-answer metric. Project-wide: Cloud Monitoring time series have no finer grant.
   grant_project "$(sa_member "$SA_RECONCILE")" roles/monitoring.viewer
+  # …and converges the registry's live alias on the version that serves (after a
+  # rollback, a completed canary, or a move verify could not make).
+  grant_project "$(sa_member "$SA_RECONCILE")" "projects/${PROJECT}/roles/${REGISTRY_ALIAS_ROLE_ID}"
   local topic
   for topic in "$TOPIC_TRAINING_COMPLETED" "$TOPIC_MODEL_REGISTERED" "$TOPIC_MODEL_DEPLOYED" \
     "$TOPIC_DEPLOYMENT_FINISHED" "$TOPIC_FRESHNESS_ALERT"; do

@@ -55,6 +55,8 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
   });
 
   it('grants each identity exactly the roles of the permissions table', function () {
+    // GetModel + MergeVersionAliases: the live alias follows the version that serves.
+    const registryAliasRole = `projects/${PROJECT}/roles/recdeployRegistryAliases`;
     const expected: Record<string, string[]> = {
       'recdeploy-register': [
         'project roles/aiplatform.user',
@@ -79,6 +81,7 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
         'bucket roles/storage.objectViewer',
         `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.deploymentFinished} roles/pubsub.publisher`,
+        `project ${registryAliasRole}`,
       ],
       // Reads what serves and index-build executions; moves canary traffic (a service
       // update: run.developer and act-as on the serving identity); reads live-traffic
@@ -88,6 +91,7 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
         'project roles/run.developer',
         'project roles/run.viewer',
         'project roles/monitoring.viewer',
+        `project ${registryAliasRole}`,
         `sa:${SERVING_SERVICE_ACCOUNT} roles/iam.serviceAccountUser`,
         `topic:${topics.trainingCompleted} roles/pubsub.publisher`,
         `topic:${topics.modelRegistered} roles/pubsub.publisher`,
@@ -192,10 +196,16 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     for (const run of [first, second]) {
       assert.ok(!grantsOf(run, sa('recdeploy-deploy')).some((g) => /run\.admin|Iam/.test(g)));
     }
-    const role = first.calls.find((c) => c.slice(0, 3).join(' ') === 'iam roles create');
     assert.equal(
-      flagOf(role ?? [], 'permissions'),
+      flagOf(customRoleCreation(first, 'recdeployServingIamAdmin'), 'permissions'),
       'run.services.getIamPolicy,run.services.setIamPolicy',
+    );
+  });
+
+  it('lets verify and reconcile move registry aliases and nothing else of Vertex AI', function () {
+    assert.equal(
+      flagOf(customRoleCreation(first, 'recdeployRegistryAliases'), 'permissions'),
+      'aiplatform.models.get,aiplatform.models.update',
     );
   });
 
@@ -204,3 +214,9 @@ describe('deploy/setup.sh (against a recording gcloud)', function () {
     assert.ok(!grantsOf(first, agent).includes('project roles/iam.serviceAccountTokenCreator'));
   });
 });
+
+/** The `gcloud iam roles create ID …` call of a setup run (empty when there is none). */
+function customRoleCreation(run: SetupRun, id: string): string[] {
+  const call = run.calls.find((c) => c.slice(0, 4).join(' ') === `iam roles create ${id}`);
+  return call ?? [];
+}
