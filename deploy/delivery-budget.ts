@@ -9,16 +9,10 @@
  */
 import { DEPLOY_PLACEHOLDERS, type FunctionDeployment } from '@recdeploy/shared';
 import { loadChainConfig, type ChainConfig } from '@recdeploy/shared/chain';
-import { DEFAULT_VERIFICATION_THRESHOLDS } from '@recdeploy/shared/verification';
-import { PREDICT_CHUNK } from '../shared/verification/check-context.js';
-import { WARM_UP_CALLS } from '../shared/verification/checks/latency.js';
-
-/**
- * How long CloudRunPlatform waits for one Cloud Run write to reconcile (its
- * `readyTimeoutMs` default, shared/adapters/gcp/cloud-run-platform.ts; the
- * wiring passes none). The budget test checks the adapter still says so.
- */
-export const CLOUD_RUN_READY_WAIT_S = 300;
+import {
+  CLOUD_RUN_READY_TIMEOUT_MS,
+  CLOUD_RUN_TRAFFIC_TIMEOUT_MS,
+} from '../shared/adapters/gcp/cloud-run-timeouts.js';
 
 /** One bounded wait: what it is and its bound in seconds. */
 export interface BudgetItem {
@@ -31,30 +25,8 @@ export interface DeliveryBudget {
   readonly verify: readonly BudgetItem[];
 }
 
-/** What the chain configuration does not say and the worst case depends on. */
-export interface BudgetAssumptions {
-  /** Example instances in the bundle (smoke_predictions sends them PREDICT_CHUNK per request). */
-  readonly exampleInstances: number;
-}
-
-const DEFAULT_ASSUMPTIONS: BudgetAssumptions = { exampleInstances: PREDICT_CHUNK };
-
 /** The bounded waits of one delivery of each function, each at its bound. */
-export function deliveryBudget(
-  config: ChainConfig,
-  assumptions: BudgetAssumptions = DEFAULT_ASSUMPTIONS,
-): DeliveryBudget {
-  const request = DEFAULT_VERIFICATION_THRESHOLDS.requestTimeoutMs / 1000;
-  const chunks = (instances: number) => Math.ceil(instances / PREDICT_CHUNK);
-  const v = config.verification;
-  const replayInstances = Math.max(
-    config.replay.defaults.sampleSize,
-    ...Object.values(config.replay.endpoints).map((e) => e.sampleSize),
-  );
-  const requests = (what: string, count: number): BudgetItem => ({
-    what: `${what}: ${count} request(s) × ${request} s request timeout`,
-    seconds: count * request,
-  });
+export function deliveryBudget(config: ChainConfig): DeliveryBudget {
   return {
     // shared/usecases/deploy-run.ts: an inline build only when estimated
     // within INDEX_BUILD_INLINE_MAX_S (longer ones go to the job, no wait);
@@ -64,28 +36,23 @@ export function deliveryBudget(
         what: `inline index build (INDEX_BUILD_INLINE_MAX_S)`,
         seconds: config.indexBuild.inlineMaxSeconds,
       },
-      { what: 'Cloud Run rollout of the new revision', seconds: CLOUD_RUN_READY_WAIT_S },
+      {
+        what: 'Cloud Run rollout of the new revision',
+        seconds: CLOUD_RUN_READY_TIMEOUT_MS / 1000,
+      },
     ],
-    // shared/verification/verify-revision.ts runs the checks one after the
-    // other, each request bounded by requestTimeoutMs; then verify-run.ts
-    // promotes (or discards) and waits for Cloud Run again.
+    // shared/verification/verify-revision.ts stops every check at the
+    // checks' time budget (the readiness wait included); then verify-run.ts
+    // promotes (or discards), a traffic-only Cloud Run write.
     verify: [
       {
-        what: `model_available (VERIFY_READY_TIMEOUT_MS, then one last request)`,
-        seconds: v.readyTimeoutMs / 1000 + request,
+        what: 'all checks (VERIFY_CHECKS_TIMEOUT_MS, the readiness wait included)',
+        seconds: config.verification.checksTimeoutMs / 1000,
       },
-      requests('metadata_inputs', 1),
-      requests('smoke_predictions', chunks(assumptions.exampleInstances)),
-      requests('fingerprint', 1),
-      requests('latency (warm-ups + VERIFY_LATENCY_SAMPLES)', WARM_UP_CALLS + v.latencySamples),
-      requests('ann_recall (VERIFY_RECALL_QUERIES)', chunks(v.recallQueries)),
-      requests(
-        'replay (candidate and live, then the latency sample on both)',
-        replayInstances === 0
-          ? 0
-          : 2 * chunks(replayInstances) + 2 * Math.min(replayInstances, v.latencySamples),
-      ),
-      { what: 'Cloud Run traffic move (promote or discard)', seconds: CLOUD_RUN_READY_WAIT_S },
+      {
+        what: 'Cloud Run traffic move (promote or discard)',
+        seconds: CLOUD_RUN_TRAFFIC_TIMEOUT_MS / 1000,
+      },
     ],
   };
 }
@@ -125,10 +92,7 @@ export function budgetProblem(
  * over the defaults. Empty for functions without a budget here (register,
  * reconcile) and for those that fit.
  */
-export function budgetProblemsOf(
-  d: FunctionDeployment,
-  assumptions: BudgetAssumptions = DEFAULT_ASSUMPTIONS,
-): string[] {
+export function budgetProblemsOf(d: FunctionDeployment): string[] {
   if (d.workspace !== 'deploy' && d.workspace !== 'verify') return [];
   const env = Object.fromEntries(
     Object.entries(d.env).map(([key, value]) => [
@@ -138,7 +102,7 @@ export function budgetProblemsOf(
         .replaceAll(DEPLOY_PLACEHOLDERS.region, 'us-central1'),
     ]),
   );
-  const items = deliveryBudget(loadChainConfig(env), assumptions)[d.workspace];
+  const items = deliveryBudget(loadChainConfig(env))[d.workspace];
   const problem = budgetProblem(`function ${d.name}`, items, d.timeoutSeconds);
   return problem === undefined ? [] : [problem];
 }

@@ -67,6 +67,8 @@ export const ChainEnvSchema = Type.Object({
   VERIFY_LATENCY_P99_MS: Positive(1000, 60_000, 'ms'),
   VERIFY_RECALL_QUERIES: Count(100, 10_000, 'queries'),
   VERIFY_MIN_RECALL: Type.Number({ default: 0.9, minimum: 0, maximum: 1 }),
+  /** All checks of one verification together (the readiness wait included). */
+  VERIFY_CHECKS_TIMEOUT_MS: Count(300_000, 3_600_000, 'ms'),
   /**
    * How long a step's (and a service's) lease holds without a heartbeat. A
    * running attempt renews it every third of that, so an attempt that died
@@ -94,6 +96,7 @@ export interface VerificationSettings {
   readonly latencyP99BudgetMs: number;
   readonly recallQueries: number;
   readonly minRecall: number;
+  readonly checksTimeoutMs: number;
 }
 
 /** Derived from LEASE_TTL_S, so the three can never disagree. */
@@ -152,6 +155,11 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
       ...(Array.isArray(deploymentPolicy) ? deploymentPolicy : []),
       ...(Array.isArray(replayPolicy) ? replayPolicy : []),
       ...(Array.isArray(freshness) ? freshness : []),
+      ...(v.VERIFY_READY_TIMEOUT_MS >= v.VERIFY_CHECKS_TIMEOUT_MS
+        ? [
+            `VERIFY_READY_TIMEOUT_MS (${v.VERIFY_READY_TIMEOUT_MS}) must be less than VERIFY_CHECKS_TIMEOUT_MS (${v.VERIFY_CHECKS_TIMEOUT_MS}), the budget of all checks, which includes the readiness wait`,
+          ]
+        : []),
     ];
   });
   const rollout = rolloutPolicyOf(vars);
@@ -185,6 +193,7 @@ export function loadChainConfig(env: Env = process.env): ChainConfig {
       latencyP99BudgetMs: vars.VERIFY_LATENCY_P99_MS,
       recallQueries: vars.VERIFY_RECALL_QUERIES,
       minRecall: vars.VERIFY_MIN_RECALL,
+      checksTimeoutMs: vars.VERIFY_CHECKS_TIMEOUT_MS,
     },
     leases: leaseSettings(vars.LEASE_TTL_S * 1000),
     artifactRoots: artifactRootsOf(vars, runtime),

@@ -19,6 +19,11 @@ export interface VerificationThresholds {
   readonly recallQueries: number;
   /** Lowest acceptable mean recall@k of the revision against exact search, in [0, 1]. */
   readonly minRecall: number;
+  /**
+   * All checks of one verification together, readiness wait included: what
+   * is still running then fails, and what has not run is not run.
+   */
+  readonly checksTimeoutMs: number;
 }
 
 /**
@@ -40,6 +45,12 @@ export interface VerificationThresholds {
  *   on its own 300 calibration queries; here other queries (another seed) are
  *   sent over HTTP through the whole serving path, so some slack is allowed,
  *   while a wrong index (other embeddings, broken graph) falls far below it.
+ * - checksTimeoutMs 300 s: a healthy revision passes every check in seconds;
+ *   each request alone may take requestTimeoutMs, so a revision that answers
+ *   everything slowly could otherwise hold the verify function for a quarter
+ *   of an hour, past its timeout, and the redelivered event would do it all
+ *   again. Five minutes plus the traffic move fit the verify function's 540 s
+ *   with its margin (deploy/delivery-budget.ts).
  */
 export const DEFAULT_VERIFICATION_THRESHOLDS: Readonly<VerificationThresholds> = Object.freeze({
   readyTimeoutMs: 60_000,
@@ -49,6 +60,7 @@ export const DEFAULT_VERIFICATION_THRESHOLDS: Readonly<VerificationThresholds> =
   latencyP99BudgetMs: 1000,
   recallQueries: 100,
   minRecall: 0.9,
+  checksTimeoutMs: 300_000,
 });
 
 /** What is wrong with `thresholds` (empty when they are usable). */
@@ -66,6 +78,12 @@ export function thresholdProblems(thresholds: VerificationThresholds): string[] 
   positive('latencyP50BudgetMs', false);
   positive('latencyP99BudgetMs', false);
   positive('recallQueries', true);
+  positive('checksTimeoutMs', false);
+  if (thresholds.readyTimeoutMs >= thresholds.checksTimeoutMs) {
+    problems.push(
+      `readyTimeoutMs (${thresholds.readyTimeoutMs}) must be less than checksTimeoutMs (${thresholds.checksTimeoutMs}), which includes it`,
+    );
+  }
   const { minRecall } = thresholds;
   if (!(Number.isFinite(minRecall) && minRecall >= 0 && minRecall <= 1)) {
     problems.push(`minRecall must be in [0, 1], got ${minRecall}`);

@@ -9,6 +9,8 @@
  * thresholds (ConfigError), no request headers, a 401/403 from the platform,
  * an abort by the caller (TransientError DEPENDENCY.UNAVAILABLE; see
  * revision-client.ts), or an unexpected fault of the local exact search.
+ * Running out of the checks' time budget (checksTimeoutMs) is the revision's
+ * failure, not the verifier's: the unfinished checks fail and say so.
  */
 import type { ModelBundle } from '../ann/bundle/bundle-reader.js';
 import {
@@ -99,13 +101,16 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
   assertValidThresholds(request.thresholds);
   const planned = plannedChecks(request);
   const logger = request.logger.child({ revisionUrl: request.baseUrl, model: request.modelName });
+  // The checks' time budget aborts what still runs; the caller's abort still throws.
+  const budget = AbortSignal.timeout(request.thresholds.checksTimeoutMs);
+  const signal = request.signal ? AbortSignal.any([request.signal, budget]) : budget;
   const context: CheckContext = {
     client: new RevisionClient({
       baseUrl: request.baseUrl,
       modelName: request.modelName,
       requestTimeoutMs: request.thresholds.requestTimeoutMs,
       ...(request.headers ? { headers: request.headers } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal,
     }),
     bundle: request.bundle,
     thresholds: request.thresholds,
@@ -128,40 +133,53 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
     else logger.warn('verification check', { ...bounded });
   };
 
-  const available = await checkModelAvailable(context);
-  record(available);
-  if (!available.passed) {
-    for (const name of planned.slice(1)) record(checkResult(name, false, NOT_AVAILABLE));
-  } else {
-    record(await checkMetadataInputs(context));
-    record(await checkSmokePredictions(context));
-    if (planned.includes(CHECK_NAMES.fingerprint)) {
-      const fingerprint = await checkFingerprint(context, request.trainingRunId);
-      record(fingerprint.check);
-      if (fingerprint.expected) verification = { fingerprint: fingerprint.expected };
+  try {
+    const available = await checkModelAvailable(context);
+    record(available);
+    if (!available.passed) {
+      for (const name of planned.slice(1)) record(checkResult(name, false, NOT_AVAILABLE));
+    } else {
+      record(await checkMetadataInputs(context));
+      record(await checkSmokePredictions(context));
+      if (planned.includes(CHECK_NAMES.fingerprint)) {
+        const fingerprint = await checkFingerprint(context, request.trainingRunId);
+        record(fingerprint.check);
+        if (fingerprint.expected) verification = { fingerprint: fingerprint.expected };
+      }
+      const latency = await checkLatency(context);
+      record(latency.check);
+      if (latency.p50Ms !== undefined) {
+        verification = {
+          ...verification,
+          latencyP50Ms: latency.p50Ms,
+          latencyP99Ms: latency.p99Ms,
+        };
+      }
+      if (planned.includes(CHECK_NAMES.annRecall)) {
+        const recall = await checkAnnRecall(context);
+        record(recall.check);
+        if (recall.recallAtK) verification = { ...verification, recallAtK: recall.recallAtK };
+      }
+      if (request.replay !== undefined) {
+        const replay = await checkReplay(context, request.replay, {
+          approximate: isApproximate(request),
+          liveClient: (url) => liveClientFor(request, url, signal),
+        });
+        record(replay.check);
+        if (replay.report) verification = { ...verification, replay: replay.report };
+      }
     }
-    const latency = await checkLatency(context);
-    record(latency.check);
-    if (latency.p50Ms !== undefined) {
-      verification = {
-        ...verification,
-        latencyP50Ms: latency.p50Ms,
-        latencyP99Ms: latency.p99Ms,
-      };
-    }
-    if (planned.includes(CHECK_NAMES.annRecall)) {
-      const recall = await checkAnnRecall(context);
-      record(recall.check);
-      if (recall.recallAtK) verification = { ...verification, recallAtK: recall.recallAtK };
-    }
-    if (request.replay !== undefined) {
-      const replay = await checkReplay(context, request.replay, {
-        approximate: isApproximate(request),
-        liveClient: (url) => liveClientFor(request, url),
-      });
-      record(replay.check);
-      if (replay.report) verification = { ...verification, replay: replay.report };
-    }
+  } catch (error) {
+    if (!budget.aborted || request.signal?.aborted === true) throw error;
+    // Out of time: the check that was running failed, the others did not run.
+    const seconds = request.thresholds.checksTimeoutMs / 1000;
+    const why = `the checks' time budget of ${seconds} s (VERIFY_CHECKS_TIMEOUT_MS) ran out`;
+    const done = new Set(checks.map((check) => check.name));
+    planned
+      .filter((name) => !done.has(name))
+      .forEach((name, i) =>
+        record(checkResult(name, false, `${i === 0 ? 'stopped' : 'not run'}: ${why}`)),
+      );
   }
   const passed = verificationPassed(checks);
   const failed = checks
@@ -172,13 +190,17 @@ export async function verifyRevision(request: VerificationRequest): Promise<Veri
 }
 
 /** The live revision's client: the candidate's timeouts and abort signal, headers for its URL. */
-function liveClientFor(request: VerificationRequest, url: string): RevisionClient {
-  const { liveHeaders, signal } = request;
+function liveClientFor(
+  request: VerificationRequest,
+  url: string,
+  signal: AbortSignal,
+): RevisionClient {
+  const { liveHeaders } = request;
   return new RevisionClient({
     baseUrl: url,
     modelName: request.modelName,
     requestTimeoutMs: request.thresholds.requestTimeoutMs,
     ...(liveHeaders ? { headers: () => liveHeaders(url) } : {}),
-    ...(signal ? { signal } : {}),
+    signal,
   });
 }

@@ -59,6 +59,26 @@ describe('verifyRevision against broken revisions (node:http fakes)', function (
     );
   });
 
+  it('fails the revision, without throwing, when its checks outlast their time budget', async () => {
+    // Every predict takes 400 ms: the smoke predictions pass, the latency
+    // samples cannot all be taken within the 1.5 s budget.
+    const outcome = await verifyAgainst(
+      { state: 'AVAILABLE', rank: () => good(), predictDelayMs: () => 400 },
+      { thresholds: { ...thresholds, readyTimeoutMs: 1000, checksTimeoutMs: 1500 } },
+    );
+    assert.equal(outcome.passed, false);
+    assert.deepEqual(names(outcome), ALL_CHECKS);
+    assert.equal(check(outcome, 'model_available').passed, true);
+    const why = "the checks' time budget of 1.5 s (VERIFY_CHECKS_TIMEOUT_MS) ran out";
+    const unfinished = outcome.verification.checks.filter((c) => !c.passed);
+    assert.ok(unfinished.length >= 1, 'at least the latency check is cut short');
+    assert.deepEqual(
+      unfinished.map((c) => c.detail),
+      unfinished.map((_, i) => `${i === 0 ? 'stopped' : 'not run'}: ${why}`),
+    );
+    assert.equal(check(outcome, 'latency').passed, false);
+  });
+
   it('fails model_available for an unreachable revision, naming the connection error', async () => {
     revisions.fake = await startFakeTfServing({ manifest: revisions.bundle.manifest, rank: good });
     const baseUrl = revisions.fake.baseUrl;

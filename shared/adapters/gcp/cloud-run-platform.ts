@@ -43,6 +43,7 @@ import {
   trafficForSplit,
   trafficWithout,
 } from './cloud-run-service-spec.js';
+import { CLOUD_RUN_READY_TIMEOUT_MS, CLOUD_RUN_TRAFFIC_TIMEOUT_MS } from './cloud-run-timeouts.js';
 
 type ServicesClientOptions = NonNullable<ConstructorParameters<typeof ServicesClient>[0]>;
 
@@ -57,31 +58,33 @@ export interface CloudRunPlatformOptions {
   /** Pause between reads while a service reconciles; default 2 000 ms. */
   readonly pollIntervalMs?: number;
   /**
-   * How long one call waits for Cloud Run to finish reconciling; default
-   * 300 000 ms (the startup probe alone allows 240 s for a model to load).
-   * Past it the call fails with a TransientError and the retried delivery
-   * picks up where it left off.
+   * How long a deploy waits for Cloud Run to finish reconciling; default
+   * CLOUD_RUN_READY_TIMEOUT_MS. Past it the call fails with a TransientError
+   * and the retried delivery picks up where it left off.
    */
   readonly readyTimeoutMs?: number;
+  /** The same for a traffic-only write (promote, rollback, split, discard); default CLOUD_RUN_TRAFFIC_TIMEOUT_MS. */
+  readonly trafficTimeoutMs?: number;
 }
 
 export class CloudRunPlatform implements ServingPlatform {
   private readonly options: CloudRunPlatformOptions;
   private readonly logger: Logger;
   private readonly readyTimeoutMs: number;
+  private readonly trafficTimeoutMs: number;
   private readonly access: ServiceAccess;
 
   constructor(options: CloudRunPlatformOptions) {
     this.options = options;
     this.logger = options.logger;
-    this.readyTimeoutMs = options.readyTimeoutMs ?? 300_000;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? CLOUD_RUN_READY_TIMEOUT_MS;
+    this.trafficTimeoutMs = options.trafficTimeoutMs ?? CLOUD_RUN_TRAFFIC_TIMEOUT_MS;
     this.access = new ServiceAccess({
       projectId: options.projectId,
       region: options.region,
       logger: options.logger,
       ...(options.clientOptions !== undefined && { clientOptions: options.clientOptions }),
       pollIntervalMs: options.pollIntervalMs ?? 2_000,
-      readyTimeoutMs: this.readyTimeoutMs,
     });
   }
 
@@ -161,7 +164,7 @@ export class CloudRunPlatform implements ServingPlatform {
     }
     const log = this.logger.child({ service });
     const name = this.access.serviceName(service);
-    const deadline = Date.now() + this.readyTimeoutMs;
+    const deadline = Date.now() + this.trafficTimeoutMs;
     const wanted = describeSplit(split);
     const { operationError } = await this.access.write(
       name,
@@ -212,7 +215,7 @@ export class CloudRunPlatform implements ServingPlatform {
   async discardRevision(service: string, revision: string): Promise<void> {
     const log = this.logger.child({ service, revision });
     const name = this.access.serviceName(service);
-    const deadline = Date.now() + this.readyTimeoutMs;
+    const deadline = Date.now() + this.trafficTimeoutMs;
     const { wrote, operationError } = await this.access.write(
       name,
       'discardRevision',
@@ -263,7 +266,7 @@ export class CloudRunPlatform implements ServingPlatform {
   ): Promise<ServiceTraffic> {
     const log = this.logger.child({ service, revision });
     const name = this.access.serviceName(service);
-    const deadline = Date.now() + this.readyTimeoutMs;
+    const deadline = Date.now() + this.trafficTimeoutMs;
     const { operationError } = await this.access.write(name, call, deadline, (current) => {
       if (current === undefined) throw missingService(service, call);
       // A verified revision whose run asked for a public (or private) service

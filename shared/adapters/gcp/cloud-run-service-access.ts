@@ -23,7 +23,6 @@ export interface ServiceAccessOptions {
   readonly logger: Logger;
   readonly clientOptions?: ServicesClientOptions;
   readonly pollIntervalMs: number;
-  readonly readyTimeoutMs: number;
 }
 
 /** Read-modify-write attempts before an etag conflict is reported as transient. */
@@ -75,8 +74,8 @@ export class ServiceAccess {
       if (Date.now() + this.options.pollIntervalMs > deadline) {
         throw new TransientError(
           'DEPENDENCY.UNAVAILABLE',
-          `Cloud Run service ${name} still reconciling after ${this.options.readyTimeoutMs} ms`,
-          { metadata: { service: name, readyTimeoutMs: this.options.readyTimeoutMs } },
+          `Cloud Run service ${name} still reconciling when the call's wait ran out (${new Date(deadline).toISOString()})`,
+          { metadata: { service: name, deadline: new Date(deadline).toISOString() } },
         );
       }
       await sleep(this.options.pollIntervalMs);

@@ -94,6 +94,7 @@ export class PlatformFixture {
       clientOptions: fakeClientOptions(this.fake.port),
       pollIntervalMs: 10,
       readyTimeoutMs,
+      trafficTimeoutMs: readyTimeoutMs,
     });
   }
 }

@@ -68,4 +68,14 @@ describe('chain configuration', () => {
     );
     assert.match(problems.join('\n'), /SERVICE_PREFIX="Bad_Prefix"/);
   });
+
+  it('refuses a readiness wait as long as the checks budget that includes it', () => {
+    assert.equal(loadChainConfig({}).verification.checksTimeoutMs, 300_000);
+    assert.deepEqual(
+      problemsOf({ VERIFY_READY_TIMEOUT_MS: '300000', VERIFY_CHECKS_TIMEOUT_MS: '300000' }),
+      [
+        'VERIFY_READY_TIMEOUT_MS (300000) must be less than VERIFY_CHECKS_TIMEOUT_MS (300000), the budget of all checks, which includes the readiness wait',
+      ],
+    );
+  });
 });
