@@ -40,6 +40,12 @@ export interface ChainUnderTest {
   modelVersions(model: string): Promise<readonly unknown[]>;
   /** Headers a caller needs to reach a serving URL (an ID token on private Cloud Run services). */
   callerHeaders(url: string): Promise<Record<string, string>>;
+  /**
+   * The revision that answered a request to a service URL, from the answer's
+   * headers: the router's X-Recdeploy-Revision where the platform adds one,
+   * else the revision of the run whose training run id the server sent back.
+   */
+  answeringRevision(url: string, headers: Headers): Promise<string | null>;
   stop(): Promise<void>;
 }
 

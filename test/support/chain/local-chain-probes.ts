@@ -44,8 +44,18 @@ export async function predictVia(
   chain: ChainUnderTest,
   url: string,
   instances: readonly unknown[],
-): ReturnType<typeof predict> {
-  return predict(url, instances, await chain.callerHeaders(url));
+): Promise<{ status: number; revision: string | null; predictions: Prediction[] }> {
+  const response = await fetch(`${url}/v1/models/recommender:predict`, {
+    method: 'POST',
+    headers: await chain.callerHeaders(url),
+    body: JSON.stringify({ instances }),
+  });
+  const body = (await response.json()) as { predictions?: Prediction[] };
+  return {
+    status: response.status,
+    revision: await chain.answeringRevision(url, response.headers),
+    predictions: body.predictions ?? [],
+  };
 }
 
 /** Waits until the bus has nothing pending (every delivery answered). */

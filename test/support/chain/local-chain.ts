@@ -20,6 +20,7 @@ import type { RunDocument, RunStatus, RunStore } from '@recdeploy/shared';
 import {
   LocalEventBus,
   LocalModelRegistry,
+  REVISION_HEADER,
   SqliteRunStore,
   assertRetryHorizonOutlasts,
 } from '@recdeploy/shared/local';
@@ -154,8 +155,9 @@ async function startLocalChain(): Promise<LocalChain> {
       waitForRunIn(runs, runId, statuses, timeoutMs),
     waitUntilDelivered: () => waitUntilDelivered(chain),
     modelVersions: (model) => registry.listVersions(model),
-    // The local routers take any caller.
+    // The local routers take any caller, and say which revision answered.
     callerHeaders: () => Promise.resolve({}),
+    answeringRevision: (_url, headers) => Promise.resolve(headers.get(REVISION_HEADER)),
     async stop() {
       await bus.close();
       await closeChainDeps();

@@ -23,8 +23,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TrainingCompletedV1 } from '@recdeploy/events';
 import { RecordingLogger, type RunStore } from '@recdeploy/shared';
+import { RUN_ID_HEADER } from '@recdeploy/shared/ann';
 import { loadChainConfig } from '@recdeploy/shared/chain';
 import { FirestoreRunStore, PubSubEventBus } from '@recdeploy/shared/gcp';
+import { REVISION_HEADER } from '@recdeploy/shared/local';
 import type { ChainTopic, ChainUnderTest } from '../chain/chain-under-test.js';
 import { waitForRunIn } from '../chain/local-chain.js';
 import { GcsJsonFake } from '../fakes/gcs-json-fake.js';
@@ -173,6 +175,7 @@ async function startRehearsalChain(): Promise<RehearsalChain> {
     waitUntilDelivered: () => waitUntilAnswered(front, published),
     modelVersions: (model) => Promise.resolve(vertex.versionsOf(model)),
     callerHeaders: (url) => idTokenHeaders(cloudRun.metadataHost, url),
+    answeringRevision: (url, headers) => answeringRevision(runs, url, headers),
     async stop() {
       processes.stop();
       await Promise.allSettled([bus.close(), runs.close(), pubsub.close()]);
@@ -203,6 +206,27 @@ async function waitUntilAnswered(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Which revision answered at a service URL. Cloud Run names none in its
+ * answers; ann-serving sends back its run's training run id (X-Recdeploy-Run-Id,
+ * from TRAINING_RUN_ID), and a run has one revision: the one recorded in the
+ * run that served on this URL with that training run id.
+ */
+async function answeringRevision(
+  runs: RunStore,
+  url: string,
+  headers: Headers,
+): Promise<string | null> {
+  const named = headers.get(REVISION_HEADER);
+  if (named !== null) return named;
+  const trainingRunId = headers.get(RUN_ID_HEADER);
+  if (trainingRunId === null) return null;
+  const served = (await runs.listRuns({ limit: 500 })).filter(
+    (run) => run.serving?.url === url && run.trainingRunId === trainingRunId,
+  );
+  return served.length === 1 ? (served[0]?.serving?.revision ?? null) : null;
 }
 
 /** An ID token for `audience` from the simulator's metadata server, as the verify step gets one. */
