@@ -1,20 +1,23 @@
 /** Longest a single status request may take before the poll counts it as "no answer". */
 const REQUEST_TIMEOUT_MS = 2_000;
 
-interface ModelStatusBody {
+/** TF Serving's model status, or ann-serving's `/health` (`{state, model, version}`). */
+interface ProbeBody {
   readonly model_version_status?: readonly { readonly state?: unknown }[];
+  readonly state?: unknown;
 }
 
 /**
- * The state TF Serving's model status endpoint reports for the first version
- * (`AVAILABLE` once the model is loaded), or undefined when nothing answers
- * or the answer is not a model status.
+ * The state the startup probe reports (`AVAILABLE` once the model is
+ * loaded): TF Serving's model status path for its first version, or
+ * ann-serving's `/health` (serving-container.ts startupProbePathFor); undefined
+ * when nothing answers or the answer is neither.
  */
 export async function modelState(url: string): Promise<string | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    const body = (await response.json()) as ModelStatusBody;
-    const state = body.model_version_status?.[0]?.state;
+    const body = (await response.json()) as ProbeBody;
+    const state = body.model_version_status?.[0]?.state ?? body.state;
     return typeof state === 'string' ? state : undefined;
   } catch {
     return undefined;
@@ -22,7 +25,7 @@ export async function modelState(url: string): Promise<string | undefined> {
 }
 
 export interface ReadinessWait {
-  /** The startup probe URL: `http://host:port/v1/models/{name}`. */
+  /** The startup probe URL: `http://host:port{startupProbePath}`. */
   readonly url: string;
   readonly timeoutMs: number;
   readonly intervalMs: number;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { CloudRunPlatform } from '../../../shared/adapters/gcp/cloud-run-platform.js';
 import { RecordingLogger } from '../../../shared/logging/recording-logger.js';
 import type { RevisionSpec } from '../../../shared/ports/serving-platform.port.js';
+import { startupProbePathFor } from '../../../shared/usecases/serving-container.js';
 import { sampleBundle, type SampleBundle } from '../../support/ann-serving/sample-bundle.js';
 import { fakeClientOptions } from '../../support/fakes/grpc-fake-server.js';
 import {
@@ -39,7 +40,7 @@ describe('Cloud Run simulator: real revisions behind the real CloudRunPlatform',
       runtime: 'ann-serving',
       image: ANN_IMAGE,
       env: { MODEL_PATH: modelPath, MODEL_NAME: MODEL, TRAINING_RUN_ID: `run-${n}` },
-      startupProbePath: `/v1/models/${MODEL}`,
+      startupProbePath: startupProbePathFor('ann-serving', MODEL),
     });
 
   /** An ID token from the metadata server, as a Cloud Run caller gets one. */
