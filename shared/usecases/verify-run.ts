@@ -9,7 +9,12 @@
 import { parseModelDeployed } from '@recdeploy/events';
 import { PermanentError, TransientError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
-import type { RunDocument, ServingRef, Verification } from '../domain/run-document.js';
+import {
+  verificationPassed,
+  type RunDocument,
+  type ServingRef,
+  type Verification,
+} from '../domain/run-document.js';
 import { resolveRolloutPlan } from '../domain/rollout-plan.js';
 import { findSupersedingRun } from '../domain/run-supersession.js';
 import type { ChainDeps } from './chain-deps.js';
@@ -91,7 +96,11 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
       await deps.runStore.listRuns({ modelEndpointId: run.modelEndpointId, limit: 500 }),
     );
     const before = await deps.platform.describe(serving.service);
-    if (before?.liveRevision === serving.revision) {
+    // Cloud Run serves a new service's first revision from its creation (a
+    // service's traffic always sums to 100%), so serving alone proves nothing:
+    // only checks an earlier attempt saved, passed, before it moved traffic.
+    const servesAlready = before?.liveRevision === serving.revision;
+    if (servesAlready && passedEarlier(run)) {
       // Traffic moves only after verification passed, so an earlier attempt of
       // this run passed and moved it, then stopped before recording it.
       ended = await goLive(
@@ -159,12 +168,14 @@ async function verify(deps: VerifyDeps, attempt: StepAttempt, heartbeat: Heartbe
                 outcome.verification,
               );
       } else {
-        await deps.platform.discardRevision(serving.service, serving.revision);
+        // The only revision of a new service keeps its traffic: there is
+        // nothing else to serve, and it stays private until a run is promoted.
+        if (!servesAlready) await deps.platform.discardRevision(serving.service, serving.revision);
         ended = await failAttempt(
           deps.runStore,
           deps.logger,
           attempt,
-          verificationFailed(outcome.verification),
+          verificationFailed(outcome.verification, servesAlready),
           {
             patch: { verification: outcome.verification },
           },
@@ -226,13 +237,21 @@ async function goLive(
   return stored;
 }
 
-function verificationFailed(verification: Verification): PermanentError {
+function verificationFailed(verification: Verification, onlyRevision: boolean): PermanentError {
   const failed = verification.checks.filter((c) => !c.passed && c.skipped !== true);
   const summary = failed.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ');
+  const traffic = onlyRevision
+    ? "it is the service's only revision, which the platform serves from the service's creation: it keeps serving until a verified run replaces it, and is not made public"
+    : 'traffic stays on the previous revision';
   return new PermanentError(
     'VERIFY.FAILED',
-    `${failed.length} of ${verification.checks.length} checks failed: ${summary}; traffic stays on the previous revision`,
+    `${failed.length} of ${verification.checks.length} checks failed: ${summary}; ${traffic}`,
   );
+}
+
+/** Whether an earlier attempt of this run saved checks that passed (it saves them before moving traffic). */
+function passedEarlier(run: RunDocument): boolean {
+  return run.verification !== undefined && verificationPassed(run.verification.checks);
 }
 
 function endedByVerify(run: RunDocument): boolean {
