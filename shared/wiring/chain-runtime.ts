@@ -7,6 +7,7 @@
  * failure that escapes a use case is acknowledged (logged), never looped.
  */
 import { loadChainConfig, type ChainConfig } from '../config/chain-config.js';
+import { loadEmulatorEndpoints } from '../config/emulator-endpoints.js';
 import { deliveryDecisionFor, toRecdeployError } from '../errors.js';
 import { createCloudLogger } from '../logging/cloud-logger.js';
 import type { Logger } from '../logging/logger.port.js';
@@ -30,6 +31,9 @@ export interface ChainRuntime {
 /** Reads the configuration now (cold start); adapters come with the first `run`. */
 export function chainRuntime(step: ChainStep, env: NodeJS.ProcessEnv = process.env): ChainRuntime {
   const config = loadChainConfig(env);
+  // A bad emulator variable fails the cold start, not every delivery (a
+  // ConfigError at the first event would be acknowledged and the event lost).
+  if (config.runtime.backend === 'gcp') loadEmulatorEndpoints(env);
   const logger = createCloudLogger({
     level: config.runtime.logLevel,
     stream: config.runtime.logStream,
