@@ -183,6 +183,10 @@ export class RevisionProcesses {
       K_SERVICE: serviceId,
       K_REVISION: revision,
       K_CONFIGURATION: serviceId,
+      // A Cloud Run instance starts with an empty filesystem: ann-serving's
+      // default cache (os.tmpdir(), shared by every process and earlier run)
+      // could hand a revision another run's bundle under the same gs:// path.
+      MODEL_CACHE_DIR: path.join(this.options.logDir, 'model-cache', revision),
     };
   }
 }
