@@ -10,7 +10,11 @@
  * Stopping: one SIGINT or SIGTERM, however delivered (a terminal signals the
  * whole process group), stops everything once and prints "stopped"; another
  * one a second or more later, while the stop still runs, kills what remains
- * and prints "stopped (forced)". Exit codes: 0 stopped while serving (or
+ * and prints "stopped (forced)". --backend gcp-emulated runs the cloud rehearsal instead (npm run rehearse): the gcloud
+emulators must be installed (gcloud components install cloud-firestore-emulator
+pubsub-emulator; Java 17); --json and --exit-when-live apply, the other options do not.
+
+Exit codes: 0 stopped while serving (or
  * --exit-when-live and the sample went live); 1 it could not start, or with
  * --exit-when-live the sample run did not go live; 2 bad arguments; 130/143
  * a SIGINT/SIGTERM stopped it before it was serving.
@@ -25,6 +29,7 @@ import { describeDataDir, resolveDataDir } from '../data-dir.js';
 import { integerIn } from '../option-parsers.js';
 import { createNarrator } from '../output/phase-narrator.js';
 import { killWhatRemains } from '../stack/forced-stop.js';
+import { runCloudRehearsal } from '../stack/cloud-rehearsal.js';
 import { startLocalStack, type RunningStack } from '../stack/local-stack.js';
 import {
   StopRequested,
@@ -34,6 +39,7 @@ import {
 } from '../stack/stop-signals.js';
 
 interface StartFlags {
+  backend: 'local' | 'gcp-emulated';
   dataDir?: string;
   dashboardPort?: number;
   sample: boolean;
@@ -77,6 +83,14 @@ export function registerStart(program: Command, io: CliIo): void {
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
     )
+    .addOption(
+      new Option(
+        '--backend <backend>',
+        'local: the embedded stack (SQLite, local bus); gcp-emulated: the cloud path rehearsed on this machine (RECDEPLOY_BACKEND=gcp against the gcloud Firestore and Pub/Sub emulators and stand-ins for Vertex AI, Cloud Storage and Cloud Run; from a checkout; same as npm run rehearse)',
+      )
+        .choices(['local', 'gcp-emulated'])
+        .default('local'),
+    )
     .option('--json', 'print the endpoints as one JSON object')
     .option('--exit-when-live', 'stop the stack once the sample run has ended (for scripts and CI)')
     .addHelpText(
@@ -89,7 +103,14 @@ Exit codes: 0 stopped while serving (with --exit-when-live: the sample run went 
 stack could not start, or with --exit-when-live the sample run did not go live; 2 bad arguments;
 130 (SIGINT) or 143 (SIGTERM) stopped before the stack was serving.`,
     )
-    .action(async (flags: StartFlags) => {
+    .action(async (flags: StartFlags, command: Command) => {
+      if (flags.backend === 'gcp-emulated') {
+        const local = localOnlyFlags(flags, command);
+        if (local.length > 0) {
+          command.error(`${local.join(', ')}: only with --backend local`, { exitCode: 2 });
+        }
+        process.exit(await runCloudRehearsal(flags));
+      }
       const choice = resolveDataDir({ flag: flags.dataDir });
       // A spinner only on a terminal that has a width (ora loops on a 0-column pty) and is not CI.
       const tty =
@@ -158,6 +179,20 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
       // The stop closed everything; should a stray handle still hold the loop, do not hang.
       setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
     });
+}
+
+/** The options given that only the local stack understands. */
+function localOnlyFlags(flags: StartFlags, command: Command): string[] {
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  return [
+    ['dataDir', '--data-dir'],
+    ['dashboardPort', '--dashboard-port'],
+    ['sample', '--no-sample'],
+    ['products', '--products'],
+    ['logLevel', '--log-level'],
+  ]
+    .filter(([name]) => given(name!))
+    .map(([, flag]) => flag!);
 }
 
 /** The signal that asked for the stop, if one did. */

@@ -47,6 +47,12 @@ export interface DashboardProcessOptions {
    * every line go raw to this process's stderr.
    */
   readonly onLogLine?: (line: string) => void;
+  /**
+   * The run store the dashboard reads, as its environment names it; default
+   * the local backend's in `dataDir`. The cloud rehearsal (scripts/rehearse.ts)
+   * gives RECDEPLOY_BACKEND=gcp with the Firestore emulator.
+   */
+  readonly backendEnv?: Readonly<Record<string, string>>;
 }
 
 const REPO_ROOT = findRepoRoot();
@@ -144,8 +150,10 @@ async function spawnDashboard(
     cwd: REPO_ROOT,
     env: {
       ...process.env,
-      RECDEPLOY_BACKEND: 'local',
-      RECDEPLOY_DATA_DIR: options.dataDir,
+      ...(options.backendEnv ?? {
+        RECDEPLOY_BACKEND: 'local',
+        RECDEPLOY_DATA_DIR: options.dataDir,
+      }),
       PORT: String(port),
       HOST,
       // On loopback every tab comes from 127.0.0.1 and all of them are the one
