@@ -10,7 +10,7 @@ import path from 'node:path';
 import { writeBrokenIndex } from '../ann/broken-index.js';
 import type { SampleBundle } from '../ann-serving/sample-bundle.js';
 import type { ChainUnderTest } from './chain-under-test.js';
-import type { LocalChain } from './local-chain.js';
+import type { LocalEventBus } from '@recdeploy/shared/local';
 
 export interface Prediction {
   product_ids: unknown[];
@@ -58,8 +58,10 @@ export async function predictVia(
   };
 }
 
-/** Waits until the bus has nothing pending (every delivery answered). */
-export async function waitUntilDelivered(chain: LocalChain): Promise<void> {
+/** Waits until the local bus has nothing pending (every delivery answered). */
+export async function waitUntilDelivered(chain: {
+  readonly bus: Pick<LocalEventBus, 'stats'>;
+}): Promise<void> {
   const deadline = Date.now() + 30_000;
   // Give the delivery loop time to pick the new messages up first.
   await new Promise((resolve) => setTimeout(resolve, 300));
