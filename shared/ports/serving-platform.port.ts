@@ -26,11 +26,15 @@ export interface RevisionSpec {
   /** MODEL_PATH, MODEL_NAME and runtime settings (SERVING_MODE …). */
   readonly env: Readonly<Record<string, string>>;
   readonly containerPort: number;
-  /** Path of the startup probe: the model status endpoint, `/v1/models/{name}`. */
+  /** Path of the startup probe (serving-container.ts startupProbePathFor). */
   readonly startupProbePath: string;
   readonly resources: RevisionResources;
-  /** Allow unauthenticated invocations; false (private) unless the run asked. */
-  readonly public: boolean;
+  /**
+   * Allow unauthenticated invocations (true) or require them to be
+   * authenticated (false), applied when the revision is promoted; absent when
+   * the run asked nothing: the service keeps its setting (a new one is private).
+   */
+  readonly public?: boolean;
   /** Labels for the revision (already sanitised). */
   readonly labels: Readonly<Record<string, string>>;
 }

@@ -93,7 +93,7 @@ export function revisionSpecFor(
     containerPort: SERVING_PORT,
     startupProbePath: startupProbePathFor(choice.runtime, config.modelName),
     resources: servingSettingsOf(run.deploymentConfig),
-    public: run.deploymentConfig?.public ?? false,
+    ...(run.deploymentConfig?.public === undefined ? {} : { public: run.deploymentConfig.public }),
     labels: {
       managed_by: 'recdeploy',
       runtime: choice.runtime,

@@ -4,6 +4,7 @@ import { ServicesClient, type protos } from '@google-cloud/run';
 import { MAX_ID_CHARS } from '../../events/fields.js';
 import { revisionNameFor, serviceNameFor, tagFor } from '../../shared/domain/serving-names.js';
 import type { CloudRunPlatform } from '../../shared/adapters/gcp/cloud-run-platform.js';
+import type { RevisionSpec } from '../../shared/ports/serving-platform.port.js';
 import type { CloudRunFake, CreateServiceRequestWire } from '../support/fakes/cloud-run-fake.js';
 import { canonicalJson } from '../support/fakes/cloud-run-fake-wire.js';
 import { fakeClientOptions } from '../support/fakes/grpc-fake-server.js';
@@ -83,12 +84,23 @@ describe('CloudRunPlatform and the Cloud Run service it manages', () => {
   it('turns a public service private again when a private run is promoted', async () => {
     await platform.deployRevision(spec(1, { public: true }));
     await platform.promote('rec-shop', 'rec-shop-r1');
-    await platform.deployRevision(spec(2));
+    await platform.deployRevision(spec(2, { public: false }));
 
     assert.equal(fake.service('rec-shop')?.invokerIamDisabled, true, 'deploy leaves it as it is');
     await platform.promote('rec-shop', 'rec-shop-r2');
 
     assert.equal(fake.service('rec-shop')?.invokerIamDisabled, false);
+  });
+
+  it('leaves the invoker setting as it is for a run that asked nothing, even one an operator changed', async () => {
+    await platform.deployRevision(spec(1, { public: true }));
+    await platform.promote('rec-shop', 'rec-shop-r1');
+    const silent: { -readonly [K in keyof RevisionSpec]: RevisionSpec[K] } = { ...spec(2) };
+    delete silent.public;
+    await platform.deployRevision(silent);
+    assert.equal(fake.service('rec-shop')?.annotations?.['recdeploy.dev/public'], undefined);
+    await platform.promote('rec-shop', 'rec-shop-r2');
+    assert.equal(fake.service('rec-shop')?.invokerIamDisabled, true, 'still public');
   });
 
   it('sets minimum instances on the service, so kept tagged revisions keep no warm instances', async () => {

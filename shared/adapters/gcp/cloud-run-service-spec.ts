@@ -64,9 +64,12 @@ export function buildServiceFields(
   return {
     labels: sortedRecord({ ...existing?.labels, ...MANAGED_BY_LABELS }),
     annotations: sortedRecord({
-      ...existing?.annotations,
-      [PUBLIC_ANNOTATION]: String(spec.public),
-      [PUBLIC_REVISION_ANNOTATION]: spec.revision,
+      ...withoutWish(existing?.annotations),
+      // A run that asked nothing records no wish: the setting stays as it is.
+      ...(spec.public !== undefined && {
+        [PUBLIC_ANNOTATION]: String(spec.public),
+        [PUBLIC_REVISION_ANNOTATION]: spec.revision,
+      }),
     }),
     ...(existing === undefined && {
       ingress: 'INGRESS_TRAFFIC_ALL',
@@ -75,6 +78,16 @@ export function buildServiceFields(
     scaling: { ...existing?.scaling, minInstanceCount: spec.resources.minInstances },
     template: buildRevisionTemplate(spec, options, existing?.template),
   };
+}
+
+/** `annotations` without an earlier run's wish (PUBLIC_ANNOTATION and its revision). */
+function withoutWish(
+  annotations: Readonly<Record<string, string>> | null | undefined,
+): Record<string, string> {
+  const rest: Record<string, string> = { ...annotations };
+  delete rest[PUBLIC_ANNOTATION];
+  delete rest[PUBLIC_REVISION_ANNOTATION];
+  return rest;
 }
 
 /**
