@@ -4,16 +4,10 @@
  * model loads (the status path answers 200 with state LOADING then).
  */
 import assert from 'node:assert/strict';
-import type { RunDocument } from '@recdeploy/shared';
 import { loadChainConfig, revisionSpecFor } from '@recdeploy/shared/chain';
+import { sampleIdentity } from '../../fixtures/runs.js';
 
-const run = {
-  trainingRunId: 'tr-7',
-  modelEndpointId: 'home',
-  artifactUri: 'file:///tmp/rd/bundles/tr-7',
-  runNumber: 7,
-  runId: 'home-tr-7',
-} as unknown as RunDocument;
+const run = { ...sampleIdentity(), runId: 'recs-home-train-001' };
 
 describe('startup probe of a revision', () => {
   const config = loadChainConfig({ RECDEPLOY_DATA_DIR: '/tmp/rd' });
