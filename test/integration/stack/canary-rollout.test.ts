@@ -69,7 +69,11 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
     CANARY_MIN_REQUESTS: '60',
     CANARY_MAX_HOLD_S: '60',
     CANARY_TICK_S: '0.5',
-    CANARY_LATENCY_TOLERANCE_MS: '40',
+    // Wide: a canary is judged on latency only in (c), whose run asks for 40 ms
+    // itself (a run may tighten the policy). Cold answers of freshly started
+    // revisions (the restart in (d)) and a loaded machine make p99 noisy; the
+    // canary's thresholds are fixed when it starts, so a restart cannot widen them.
+    CANARY_LATENCY_TOLERANCE_MS: '1000',
     ANN_SERVING_ALLOW_TEST_FAULTS: '1',
     RECDEPLOY_PAUSE_AT: PAUSE_POINT,
     RECDEPLOY_PAUSE_DIR: markers,
@@ -200,6 +204,7 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
       run: slow,
       predictUrl,
       timeoutMs: EPISODE_TIMEOUT_MS,
+      deploymentConfig: { rollout: { latency_tolerance_ms: 40 } },
     });
     lines.push(describeEpisode('(c) slow', episode));
     if (episode.run.status !== 'rolled_back')
@@ -232,11 +237,7 @@ describe('canary rollout on the local stack (real processes, live traffic)', fun
         }
         await killStackGroup(stack);
         killedAt = readRun(dataDir, resumed.runId);
-        // (d) is about resuming, not latency: the restart starts every revision
-        // process afresh, and their first (cold) answers made a good canary's
-        // p99 105 ms against the stable's 41 ms in one CI run. Latency is judged
-        // in (c); here only a gross slowdown would fail the step.
-        await start('restart after a kill mid-canary', { CANARY_LATENCY_TOLERANCE_MS: '1000' });
+        await start('restart after a kill mid-canary');
       },
     });
     lines.push(

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DeploymentConfigV1 } from '@recdeploy/events';
 import type { RunDocument } from '@recdeploy/shared';
 import { startLoad, type LoadReport } from './load-generator.js';
 import { readRun } from './stack-files.js';
@@ -58,8 +59,14 @@ export async function canaryEpisode(options: {
   readonly timeoutMs: number;
   /** Called once the run is in canary (the kill of a crash test goes here). */
   readonly during?: () => Promise<void>;
+  /** What the run's message asks for (a stricter rollout than the stack's, say). */
+  readonly deploymentConfig?: DeploymentConfigV1;
 }): Promise<Episode> {
-  await publishTrainingCompleted(options.dataDir, options.run);
+  await publishTrainingCompleted(
+    options.dataDir,
+    options.run,
+    options.deploymentConfig === undefined ? {} : { deploymentConfig: options.deploymentConfig },
+  );
   await waitForRun(
     options.dataDir,
     options.run.runId,

@@ -9,7 +9,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildTrainingCompletedV1, type DeploymentFinishedV1 } from '@recdeploy/events';
+import {
+  buildTrainingCompletedV1,
+  type DeploymentConfigV1,
+  type DeploymentFinishedV1,
+} from '@recdeploy/events';
 import { revisionNameFor, runKey, serviceNameFor } from '@recdeploy/shared';
 import { LocalEventBus } from '@recdeploy/shared/local';
 import { decodeData, type PushReceiver } from '../push-receiver.js';
@@ -87,7 +91,11 @@ export function copyBundleFor(run: TrainingRun, bundleDir: string): void {
 export async function publishTrainingCompleted(
   dataDir: string,
   run: TrainingRun,
-  overrides: { readonly completedAt?: Date } = {},
+  overrides: {
+    readonly completedAt?: Date;
+    /** The message's deployment_config (what the run asks for, within the policy). */
+    readonly deploymentConfig?: DeploymentConfigV1;
+  } = {},
 ): Promise<string> {
   const message = buildTrainingCompletedV1({
     training_run_id: run.trainingRunId,
@@ -100,6 +108,9 @@ export async function publishTrainingCompleted(
     is_blessed: true,
     metrics: { recall_at_100: 0.8 },
     completed_at: (overrides.completedAt ?? new Date()).toISOString(),
+    ...(overrides.deploymentConfig === undefined
+      ? {}
+      : { deployment_config: overrides.deploymentConfig }),
   });
   const bus = new LocalEventBus({ file: path.join(dataDir, 'bus.db') });
   try {

@@ -17,6 +17,7 @@ describe('verification thresholds and plan', () => {
       latencyP99BudgetMs: 1000,
       recallQueries: 100,
       minRecall: 0.9,
+      checksTimeoutMs: 300000,
     });
     assert.deepEqual(thresholdProblems(DEFAULT_VERIFICATION_THRESHOLDS), []);
     assert.ok(Object.isFrozen(DEFAULT_VERIFICATION_THRESHOLDS));
