@@ -14,10 +14,12 @@
  * did not go live; 2 bad arguments; 130/143 stopped by SIGINT/SIGTERM before
  * it was serving.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readBundle } from '@recdeploy/shared/ann';
 import { sampleBundleWithoutIndex } from '../test/support/ann-serving/sample-bundle.js';
 import { runIdOf } from '../test/support/chain/convergence.js';
 import { trainingCompleted } from '../test/support/chain/local-chain.js';
@@ -34,7 +36,8 @@ import {
 } from './rehearse/gcloud-emulators.js';
 import { describeEndpoints, type RehearsalEndpoints } from './rehearse/endpoints.js';
 
-const USAGE = `usage: npm run rehearse -- [--json] [--exit-when-live]
+const USAGE = `usage: npm run rehearse -- [--bundle DIR] [--json] [--exit-when-live]
+  --bundle DIR      deploy this model bundle (a directory holding ann/) instead of training the sample
   --json            print the endpoints as one JSON object on stdout
   --exit-when-live  stop once the sample run has ended (exit 0 when it went live)`;
 
@@ -43,16 +46,29 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 interface Flags {
   readonly json: boolean;
   readonly exitWhenLive: boolean;
+  readonly bundle?: string;
 }
 
 function flagsOf(argv: readonly string[]): Flags {
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: { json: { type: 'boolean' }, 'exit-when-live': { type: 'boolean' } },
+      options: {
+        json: { type: 'boolean' },
+        'exit-when-live': { type: 'boolean' },
+        bundle: { type: 'string' },
+      },
       strict: true,
     });
-    return { json: values.json === true, exitWhenLive: values['exit-when-live'] === true };
+    const bundle = values.bundle === undefined ? undefined : path.resolve(values.bundle);
+    if (bundle !== undefined && !existsSync(path.join(bundle, 'ann'))) {
+      throw new Error(`--bundle ${bundle}: not a model bundle (no ann/ in it)`);
+    }
+    return {
+      json: values.json === true,
+      exitWhenLive: values['exit-when-live'] === true,
+      ...(bundle === undefined ? {} : { bundle }),
+    };
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     process.exit(2);
@@ -113,7 +129,7 @@ async function main(): Promise<void> {
         : 'emulators: using FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST',
     );
     say('starting the Vertex AI, Cloud Storage and Cloud Run stand-ins and the three functions…');
-    const [started, sample] = await Promise.all([rehearsalChain(), sampleBundleWithoutIndex()]);
+    const [started, sample] = await Promise.all([rehearsalChain(), bundleToDeploy(flags)]);
     chain = started;
     const runtime = chain.config.runtime;
     if (runtime.backend !== 'gcp') throw new Error('the rehearsal runs the gcp backend');
@@ -133,7 +149,7 @@ async function main(): Promise<void> {
 
     const uri = await chain.addBundle(sample.dir, 'sample-run-1');
     const message = trainingCompleted(uri);
-    say(`sample model uploaded to ${uri}; publishing training-completed…`);
+    say(`model bundle uploaded to ${uri}; publishing training-completed…`);
     await chain.publishTrainingCompleted(message);
     const runId = runIdOf(message.model_endpoint_id, message.training_run_id);
     const run = await chain.waitForRun(runId, ENDED, 240_000);
@@ -147,7 +163,7 @@ async function main(): Promise<void> {
       ...(run.serving?.url === undefined ? {} : { serviceUrl: run.serving.url }),
       ...(run.serving?.revision === undefined ? {} : { revision: run.serving.revision }),
       modelName: chain.config.modelName,
-      exampleInstance: sample.examples[0] ?? {},
+      exampleInstance: sample.example,
     };
     serving = run.status === 'live';
     process.stdout.write(
@@ -165,6 +181,17 @@ async function main(): Promise<void> {
     await stop();
     process.exit(1);
   }
+}
+
+/** The bundle given with --bundle, else the sample model, trained now (300 products). */
+async function bundleToDeploy(flags: Flags): Promise<{ dir: string; example: unknown }> {
+  if (flags.bundle === undefined) {
+    const sample = await sampleBundleWithoutIndex();
+    return { dir: sample.dir, example: sample.examples[0] ?? {} };
+  }
+  // Read as verify will read it: a bundle it cannot read is refused now, with the reason.
+  const bundle = await readBundle(flags.bundle);
+  return { dir: flags.bundle, example: bundle.examples[0] ?? {} };
 }
 
 await main();

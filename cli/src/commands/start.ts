@@ -12,7 +12,7 @@
  * one a second or more later, while the stop still runs, kills what remains
  * and prints "stopped (forced)". --backend gcp-emulated runs the cloud rehearsal instead (npm run rehearse): the gcloud
 emulators must be installed (gcloud components install cloud-firestore-emulator
-pubsub-emulator; Java 17); --json and --exit-when-live apply, the other options do not.
+pubsub-emulator; Java 17); --bundle, --json and --exit-when-live apply, the other options do not.
 
 Exit codes: 0 stopped while serving (or
  * --exit-when-live and the sample went live); 1 it could not start, or with
@@ -40,6 +40,7 @@ import {
 
 interface StartFlags {
   backend: 'local' | 'gcp-emulated';
+  bundle?: string;
   dataDir?: string;
   dashboardPort?: number;
   sample: boolean;
@@ -91,6 +92,10 @@ export function registerStart(program: Command, io: CliIo): void {
         .choices(['local', 'gcp-emulated'])
         .default('local'),
     )
+    .option(
+      '--bundle <dir>',
+      'with --backend gcp-emulated: deploy this model bundle (a directory holding ann/) instead of training the sample',
+    )
     .option('--json', 'print the endpoints as one JSON object')
     .option('--exit-when-live', 'stop the stack once the sample run has ended (for scripts and CI)')
     .addHelpText(
@@ -110,6 +115,9 @@ stack could not start, or with --exit-when-live the sample run did not go live; 
           command.error(`${local.join(', ')}: only with --backend local`, { exitCode: 2 });
         }
         process.exit(await runCloudRehearsal(flags));
+      }
+      if (flags.bundle !== undefined) {
+        command.error('--bundle: only with --backend gcp-emulated', { exitCode: 2 });
       }
       const choice = resolveDataDir({ flag: flags.dataDir });
       // A spinner only on a terminal that has a width (ora loops on a 0-column pty) and is not CI.

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface CloudRehearsalFlags {
+  readonly bundle?: string;
   readonly json?: boolean;
   readonly exitWhenLive?: boolean;
 }
@@ -24,6 +25,7 @@ export async function runCloudRehearsal(flags: CloudRehearsalFlags): Promise<num
     '--import',
     'tsx',
     script,
+    ...(flags.bundle === undefined ? [] : ['--bundle', path.resolve(flags.bundle)]),
     ...(flags.json ? ['--json'] : []),
     ...(flags.exitWhenLive ? ['--exit-when-live'] : []),
   ];

@@ -8,7 +8,7 @@
  *   the single process the stack runs in, as it would block `recdeploy
  *   start`) and fails.
  * - Read-only: runs.db and its WAL are made immutable (chattr +i, which
- *   binds root too, unlike a file mode: the tests run as root here) for 10 s;
+ *   binds root too, unlike a file mode: the tests run as root here) for 5 s;
  *   every write fails at once with an I/O error. Skipped where chattr cannot
  *   be used (not root, or a file system without the flag).
  *
@@ -40,7 +40,7 @@ import {
 } from '../../support/chain/refused-writes.js';
 
 const LOCK_MS = 15_000;
-const READ_ONLY_MS = 10_000;
+const READ_ONLY_MS = 5_000;
 
 describe('convergence: a run store that refuses writes mid-deploy', function () {
   this.timeout(180_000);
@@ -90,7 +90,7 @@ describe('convergence: a run store that refuses writes mid-deploy', function () 
     }
   });
 
-  it('runs.db and its WAL immutable (read-only, even for root) for 10 s', async function () {
+  it('runs.db and its WAL immutable (read-only, even for root) for 5 s', async function () {
     const files = ['runs.db', 'runs.db-wal'].map((f) => path.join(chain.dataDir, f));
     const chattr = (flag: '+i' | '-i') =>
       execFileSync('chattr', [flag, ...files.filter((f) => existsSync(f))], { stdio: 'pipe' });

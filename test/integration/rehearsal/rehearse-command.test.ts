@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sampleBundle } from '../../support/ann-serving/sample-bundle.js';
 import { rehearsalUnavailable } from '../../support/rehearsal/rehearsal-chain.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -48,12 +49,18 @@ describe('recdeploy start --backend gcp-emulated', function () {
   }
 
   it('deploys the sample on the cloud path, answers only with an ID token, and stops everything on Ctrl-C', async function () {
-    const child = spawn(process.execPath, [BIN, 'start', '--backend', 'gcp-emulated', '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // The suite's sample bundle (trained once per test process), so the child trains nothing.
+    const { dir } = await sampleBundle();
+    const child = spawn(
+      process.execPath,
+      [BIN, 'start', '--backend', 'gcp-emulated', '--bundle', dir, '--json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
