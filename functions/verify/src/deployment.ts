@@ -15,9 +15,10 @@ export const deployment: FunctionDeployment = {
   region: defaults.region,
   // The recall check encodes queries with the bundle's TF.js query model; 2Gi brings 1 vCPU.
   memory: '2Gi',
-  // The event-function limit: the checks (each request bounded by its 10 s
-  // timeout) and the wait for the traffic move (deploy/delivery-budget.ts).
-  // Leases are renewed while it runs, so the timeout need not match one.
+  // The event-function limit: all checks within VERIFY_CHECKS_TIMEOUT_MS (300 s)
+  // plus the traffic move's Cloud Run wait (120 s) fit with a 20% margin
+  // (deploy/delivery-budget.ts). Leases are renewed while it runs, so the
+  // timeout need not match one.
   timeoutSeconds: 540,
   retry: true,
   minInstances: 0,
