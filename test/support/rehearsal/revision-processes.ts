@@ -53,8 +53,15 @@ export class RevisionProcesses {
   private readonly revisions = new Map<string, Revision>();
   private closing = false;
 
+  /** Kills what still runs when this process exits however it ends (a forced stop, a crash). */
+  private readonly killOnExit = () => {
+    for (const { child } of this.revisions.values()) killGroup(child);
+  };
+
   constructor(private readonly options: RevisionProcessesOptions) {
     fs.mkdirSync(options.logDir, { recursive: true });
+    // Revisions run in process groups of their own, which outlive this process otherwise.
+    process.once('exit', this.killOnExit);
   }
 
   start(serviceId: string, revision: string, template: RevisionTemplateWire): void {
@@ -84,15 +91,12 @@ export class RevisionProcesses {
 
   async close(): Promise<void> {
     this.closing = true;
+    process.removeListener('exit', this.killOnExit);
     const exits: Promise<void>[] = [];
     for (const { child } of this.revisions.values()) {
       if (!child?.pid || child.exitCode !== null || child.signalCode !== null) continue;
       exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
-      try {
-        process.kill(-child.pid, 'SIGKILL'); // the whole group: the server's own children too
-      } catch {
-        // ESRCH: the group is already gone
-      }
+      killGroup(child);
     }
     await Promise.all(exits);
   }
@@ -188,5 +192,15 @@ export class RevisionProcesses {
       // could hand a revision another run's bundle under the same gs:// path.
       MODEL_CACHE_DIR: path.join(this.options.logDir, 'model-cache', revision),
     };
+  }
+}
+
+/** SIGKILLs a revision's whole process group (the server's own children too). */
+function killGroup(child: ChildProcess | undefined): void {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone
   }
 }
