@@ -7,9 +7,11 @@
 import type { ChainMode, ChainUnderTest } from './chain-under-test.js';
 import { localChain, localChainIfStarted } from './local-chain.js';
 import {
+  holdRehearsalChain,
   rehearsalChain,
   rehearsalChainIfStarted,
   rehearsalUnavailable,
+  releaseRehearsalChain,
 } from '../rehearsal/rehearsal-chain.js';
 
 export interface ChainModeEntry {
@@ -52,6 +54,10 @@ export function describeInChainModes(body: (mode: ChainModeEntry) => void): void
         return;
       }
       this.timeout(240_000);
+      if (mode.mode === 'cloud') {
+        holdRehearsalChain();
+        after(releaseRehearsalChain);
+      }
       body(mode);
     });
   }

@@ -75,6 +75,31 @@ export function rehearsalChainIfStarted(): Promise<RehearsalChain> | undefined {
   return started;
 }
 
+/** Suites declared to use the harness and not yet done with it. */
+let holders = 0;
+
+/**
+ * Declares a suite that uses the harness: call it while mocha loads the
+ * files (every file loads before any test runs), with releaseRehearsalChain
+ * as that suite's `after` hook.
+ */
+export function holdRehearsalChain(): void {
+  holders += 1;
+}
+
+/**
+ * A suite is done with the harness: the last one stops it, so its functions
+ * and revisions do not idle through the test files that run after it (a
+ * later user would start a new one).
+ */
+export async function releaseRehearsalChain(): Promise<void> {
+  holders = Math.max(0, holders - 1);
+  if (holders > 0 || started === undefined) return;
+  const chain = started;
+  started = undefined;
+  await chain.then((c) => c.stop()).catch(() => undefined);
+}
+
 const FUNCTIONS: readonly FunctionName[] = ['register', 'deploy', 'verify'];
 
 async function startRehearsalChain(): Promise<RehearsalChain> {

@@ -1,7 +1,9 @@
 /**
  * Scenarios only the cloud path has (issue 12, the rehearsal), on the cloud
  * adapters against the emulators and simulators (rehearsal-chain.ts); the
- * scenarios both paths share are local-chain*.test.ts, run in both modes.
+ * scenarios both paths share are the other local-chain*.test.ts, run in both
+ * modes. Kept next to them so the files that use the rehearsal run one after
+ * the other and share one harness, stopped by the last (holdRehearsalChain).
  * The three runs are in flight at once, on three endpoints:
  * - the first revision of a new service cannot start (its server refuses the
  *   bundle), then a good run of the endpoint goes live on the same service;
@@ -23,8 +25,10 @@ import { trainingCompleted } from '../../support/chain/local-chain.js';
 import { ENDED, predictVia } from '../../support/chain/local-chain-probes.js';
 import { evaluatorTask, pipelineJob, pusherTask } from '../../support/fakes/vertex-fake.js';
 import {
+  holdRehearsalChain,
   rehearsalChain,
   rehearsalUnavailable,
+  releaseRehearsalChain,
   type RehearsalChain,
 } from '../../support/rehearsal/rehearsal-chain.js';
 
@@ -40,6 +44,8 @@ describe('cloud rehearsal: what only the cloud path has', function () {
     return;
   }
   this.timeout(240_000);
+  holdRehearsalChain();
+  after(releaseRehearsalChain);
   let chain: RehearsalChain;
   let sample: SampleBundle;
   let failedFirst: RunDocument;
