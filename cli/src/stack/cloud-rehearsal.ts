@@ -3,8 +3,9 @@
  * (scripts/rehearse.ts, `npm run rehearse`) in the foreground. Its Google
  * Cloud stand-ins are the test suite's (test/support/rehearsal/), so it runs
  * from a checkout of the repository, never from a packed CLI; the child
- * shares this terminal, so Ctrl-C reaches it as it would `npm run rehearse`,
- * and its exit code becomes this command's.
+ * shares this terminal, so Ctrl-C reaches it as it would `npm run rehearse`
+ * (a signal to this process alone is passed on), and its exit code becomes
+ * this command's.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,18 +34,20 @@ export async function runCloudRehearsal(flags: CloudRehearsalFlags): Promise<num
     cwd: path.dirname(path.dirname(script)),
     stdio: 'inherit',
   });
-  // The terminal signals the child too; this process only waits for it.
-  const ignore = () => undefined;
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', ignore);
+  // Passed on: a terminal signals the child too, and the rehearsal takes
+  // signals within a second of the first as the same request; a signal sent
+  // to this process alone (kill PID) still stops it.
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGTERM' ? 143 : 130)));
     });
   } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGTERM', ignore);
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
   }
 }
 
