@@ -5,7 +5,9 @@
  * 2,000-product sample bundle; its capacity closed loop (autocannon, 8
  * connections, after a warm-up, the better of two 10 s runs); then an open-loop generator
  * (bench-open-loop.ts: raw sockets, a pool of up to 256 keep-alive
- * connections opened as needed, 2 s client time-out) at 0.5, 0.8, 1.2, 1.5 and 2× that capacity. A full
+ * connections opened as needed, 2 s client time-out) at 0.5, 0.8, 1.2, 1.5 and 2× that capacity,
+ * with how busy the server's main thread and the generator were (CPU time
+ * over the level's wall time, from /proc and process.cpuUsage). A full
  * run (≥ 20 s per level, both counts) rewrites its section of
  * docs/performance.md between the bench:overload markers.
  */
@@ -14,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { cpuMs } from './bench-cost-server.js';
 import { openLoopOverload, type OverloadResult } from './bench-open-loop.js';
 import { freePort } from './free-port.js';
 
@@ -30,6 +33,9 @@ interface Level {
   readonly result: OverloadResult;
   readonly shed: Readonly<Record<string, number>>;
   readonly abandoned: number;
+  /** Share of the level's wall time the server's main thread was on a CPU, and the generator. */
+  readonly mainThreadBusy: number;
+  readonly generatorBusy: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -148,6 +154,11 @@ async function measure(
     for (const factor of LEVELS) {
       const before = await counters(port);
       const rate = Math.round(capacity * factor);
+      // The main thread is the serial resource: how busy it was says how
+      // much room a level left for queues to drain (see docs/performance.md).
+      const mainBefore = cpuMs(child.pid!, true);
+      const generatorBefore = process.cpuUsage();
+      const startedAt = performance.now();
       const result = await openLoopOverload({
         port,
         path: PREDICT,
@@ -163,13 +174,25 @@ async function measure(
         maxConnections: 256,
         warmConnections: Math.min(256, Math.ceil(rate / 20)),
       });
+      const wallMs = performance.now() - startedAt;
+      const mainThreadBusy = (cpuMs(child.pid!, true) - mainBefore) / wallMs;
+      const generatorCpu = process.cpuUsage(generatorBefore);
+      const generatorBusy = (generatorCpu.user + generatorCpu.system) / 1000 / wallMs;
       // Let abandoned work and the admission state settle before the next level.
       await new Promise((resolve) => setTimeout(resolve, 2000));
       const after = await counters(port);
       const shed: Record<string, number> = {};
       for (const [reason, n] of Object.entries(after.shed))
         shed[reason] = n - (before.shed[reason] ?? 0);
-      levels.push({ factor, rate, result, shed, abandoned: after.abandoned - before.abandoned });
+      levels.push({
+        factor,
+        rate,
+        result,
+        shed,
+        abandoned: after.abandoned - before.abandoned,
+        mainThreadBusy,
+        generatorBusy,
+      });
       log(`  ${factor}×: ${row(instances, capacity, levels.at(-1)!, seconds)}`);
     }
     return { capacity, levels };
@@ -217,12 +240,13 @@ function row(instances: number, capacity: number, level: Level, seconds: number)
     `${f(result.sendLatenessP99)}`,
     reasons || '–',
     `${level.abandoned}`,
+    `${f(100 * level.mainThreadBusy, 0)}% / ${f(100 * level.generatorBusy, 0)}%`,
   ].join(' | ');
 }
 
 const HEADER = [
-  '| instances/request | offered | offered req/s | served req/s (% of capacity) | 503 share (with Retry-After) | client time-outs | other errors | p50 / p99 of 200s ms | p99 first / last third ms | generator lateness p99 ms | shed by reason | abandoned dropped |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| instances/request | offered | offered req/s | served req/s (% of capacity) | 503 share (with Retry-After) | client time-outs | other errors | p50 / p99 of 200s ms | p99 first / last third ms | generator lateness p99 ms | shed by reason | abandoned dropped | CPU: server main thread / generator |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 
 const START = '<!-- bench:overload:start (written by npm run bench:overload) -->';
